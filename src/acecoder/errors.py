@@ -1,0 +1,22 @@
+"""One exception hierarchy; every message says what to change."""
+
+
+class AcecoderError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class InputError(AcecoderError):
+    """A file or record that cannot be used, with where it is."""
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None):
+        where = f"{path}:{line}: " if path and line else f"{path}: " if path else ""
+        super().__init__(where + message)
+        self.path, self.line = path, line
+
+
+class ConfigError(AcecoderError):
+    """A setting that is missing, unknown or out of range."""
+
+
+class SandboxError(AcecoderError):
+    """The execution engine itself could not run (not a program's failure)."""

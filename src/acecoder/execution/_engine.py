@@ -1,0 +1,405 @@
+"""The engine: a pool of sandbox workers, fed from one I/O thread.
+
+Callers submit jobs from any thread and get `concurrent.futures.Future`s back; one
+dispatcher thread writes jobs to the workers' pipes, reads their answers, judges the
+check-shaped tests (the expected values live only here) and resolves the futures.
+Each worker keeps two jobs in flight so that its zygote never waits for us.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import itertools
+import marshal
+import os
+import selectors
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
+from pathlib import Path
+
+from acecoder.errors import SandboxError
+from acecoder.execution._plan import Check, TestPlan, compile_tests, judge
+from acecoder.records import ExecutionJob, ExecutionResult, ProgramStatus, TestOutcome
+
+WORKER_SCRIPT = Path(__file__).with_name("_worker.py")
+HEADER = struct.Struct("<I")
+IN_FLIGHT = 2  # jobs queued per worker
+UID_BASE = 1_800_000_000  # far above any real user's uid
+PRELOAD = (
+    "abc array bisect collections copy dataclasses datetime decimal enum fractions"
+    " functools hashlib heapq itertools math operator random re statistics string"
+    " typing"
+).split()
+
+LOAD_STATUS = {
+    b"S": ProgramStatus.SYNTAX_ERROR,
+    b"I": ProgramStatus.IMPORT_ERROR,
+    b"R": ProgramStatus.RUNTIME_ERROR,
+    b"M": ProgramStatus.MEMORY_EXCEEDED,
+    b"T": ProgramStatus.TIMEOUT,
+    b"C": ProgramStatus.CRASHED,
+}
+TEST_OUTCOME = {
+    b"P": TestOutcome.PASS,
+    b"F": TestOutcome.FAIL,
+    b"E": TestOutcome.ERROR,
+    b"T": TestOutcome.TIMEOUT,
+    b"C": TestOutcome.CRASHED,
+    b"N": TestOutcome.NOT_RUN,
+}
+_worker_ids = itertools.count()
+
+
+class Engine:
+    """Runs programs against tests in sandboxed worker processes.
+
+    Use as a context manager, or call `close()`. All methods are thread-safe.
+
+        with Engine(workers=2, timeout=3.0) as engine:
+            results = engine.run(jobs)
+    """
+
+    def __init__(
+        self,
+        *,
+        workers: int | None = None,
+        timeout: float = 3.0,
+        program_timeout: float | None = None,
+        memory_mb: int = 2048,
+        file_mb: int = 16,
+        max_files: int = 256,
+        max_processes: int = 64,
+        tmpfs_mb: int = 256,
+        isolate: bool = True,
+    ):
+        """
+        Args:
+            workers: sandbox processes running in parallel (default: one per CPU core).
+            timeout: wall-clock seconds each test may take.
+            program_timeout: seconds the program's top level may take (default: `timeout`).
+            memory_mb: address-space limit of each program's process, in MiB.
+            file_mb: largest file a program may write, in MiB.
+            max_files: open file descriptors per process.
+            max_processes: processes a program may have at once (with a sandbox uid).
+            tmpfs_mb: size of each worker's private /tmp, in MiB.
+            isolate: use namespaces where the kernel allows; False only for debugging.
+        """
+        if timeout <= 0 or (program_timeout is not None and program_timeout <= 0):
+            raise ValueError("timeouts must be positive numbers of seconds")
+        self.workers = workers or os.cpu_count() or 1
+        self.timeout = timeout
+        self.program_timeout = program_timeout or timeout
+        self._settings = {
+            "memory_mb": memory_mb,
+            "file_mb": file_mb,
+            "max_files": max_files,
+            "max_processes": max_processes,
+            "tmpfs_mb": tmpfs_mb,
+            "namespaces": isolate,
+            "preload": PRELOAD,
+            "sys_path": [p for p in sys.path if p],
+            "workdir": "/tmp/acecoder-work",
+        }
+        self._lock = threading.Lock()
+        self._pending: collections.deque = collections.deque()
+        self._closed = False
+        self._selector = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self._pool = [_Worker(self._settings) for _ in range(self.workers)]
+        for worker in self._pool:
+            self._selector.register(worker.results_fd, selectors.EVENT_READ, worker)
+        self.isolation = self._pool[0].wait_ready()
+        for worker in self._pool[1:]:
+            worker.wait_ready()
+        self._thread = threading.Thread(target=self._dispatch, name="acecoder-engine", daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------ public API
+
+    def submit(self, job: ExecutionJob) -> Future:
+        """Queue one job; the future resolves to its ExecutionResult."""
+        future: Future = Future()
+        plan = compile_tests(tuple(job.tests))
+        with self._lock:
+            if self._closed:
+                raise SandboxError("the engine is closed")
+            self._pending.append(_Task(job, plan, future))
+        self._wake()
+        return future
+
+    def map(self, jobs: Iterable[ExecutionJob], *, ahead: int = 512) -> Iterator[ExecutionResult]:
+        """Results in input order, streaming, with at most `ahead` jobs queued."""
+        window: collections.deque = collections.deque()
+        for job in jobs:
+            window.append(self.submit(job))
+            if len(window) >= ahead:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+
+    def run(self, jobs: Iterable[ExecutionJob]) -> list[ExecutionResult]:
+        """All results, in input order."""
+        return list(self.map(jobs))
+
+    async def arun(self, jobs: Iterable[ExecutionJob]) -> list[ExecutionResult]:
+        """`run` for asyncio callers: other coroutines go on while programs run."""
+        futures = [asyncio.wrap_future(self.submit(job)) for job in jobs]
+        return list(await asyncio.gather(*futures))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._wake()
+        self._thread.join()
+        for worker in self._pool:
+            worker.stop()
+        self._selector.close()
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ dispatcher
+
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"x")
+        except BlockingIOError:
+            pass  # already awake-pending
+
+    def _dispatch(self) -> None:
+        while True:
+            with self._lock:
+                if self._closed:
+                    break
+                for worker in self._pool:
+                    while len(worker.in_flight) < IN_FLIGHT and self._pending:
+                        worker.send(self._pending.popleft(), self)
+            for worker in self._pool:
+                if worker.outbox and not worker.writing:
+                    self._selector.register(worker.jobs_fd, selectors.EVENT_WRITE, worker)
+                    worker.writing = True
+            for key, mask in self._selector.select(timeout=1.0):
+                worker = key.data
+                if worker is None:
+                    _drain(self._wake_r)
+                elif key.fd == worker.jobs_fd:
+                    if not worker.flush():
+                        self._selector.unregister(worker.jobs_fd)
+                        worker.writing = False
+                elif not worker.receive(self._finish):
+                    self._replace(worker)
+        with self._lock:
+            leftovers = list(self._pending)
+            self._pending.clear()
+        for worker in self._pool:
+            leftovers += worker.in_flight
+        for task in leftovers:
+            task.future.cancel()
+
+    def _finish(self, task: _Task, load: bytes, frames: list, seconds: float) -> None:
+        task.future.set_result(_result(task, load, frames, seconds))
+
+    def _replace(self, dead: _Worker) -> None:
+        """A worker died (not a program's doing: programs cannot reach it). Start another."""
+        self._selector.unregister(dead.results_fd)
+        if dead.writing:
+            self._selector.unregister(dead.jobs_fd)
+        dead.stop()
+        fresh = _Worker(self._settings)
+        self._pool[self._pool.index(dead)] = fresh
+        self._selector.register(fresh.results_fd, selectors.EVENT_READ, fresh)
+        with self._lock:
+            for task in reversed(dead.in_flight):
+                task.attempts += 1
+                if task.attempts > 2:
+                    task.future.set_result(_lost(task, "the sandbox worker died twice on it"))
+                else:
+                    self._pending.appendleft(task)
+
+
+class _Task:
+    __slots__ = ("job", "plan", "future", "attempts", "message")
+
+    def __init__(self, job: ExecutionJob, plan: TestPlan, future: Future):
+        self.job, self.plan, self.future = job, plan, future
+        self.attempts = 0
+
+
+class _Worker:
+    """One sandbox process tree, seen from the engine."""
+
+    def __init__(self, settings: dict):
+        jobs_r, self.jobs_fd = os.pipe()
+        self.results_fd, results_w = os.pipe()
+        settings = dict(settings, uid=UID_BASE + (os.getpid() % 100_000) * 1000 + next(_worker_ids) % 1000)
+        self.process = subprocess.Popen(
+            [sys.executable, "-S", "-I", str(WORKER_SCRIPT), str(jobs_r), str(results_w), marshal.dumps(settings).hex()],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(jobs_r, results_w),
+            env={"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+            close_fds=True,
+        )
+        os.close(jobs_r)
+        os.close(results_w)
+        os.set_blocking(self.jobs_fd, False)
+        self.in_flight: collections.deque = collections.deque()
+        self.outbox = bytearray()
+        self.inbox = bytearray()
+        self.writing = False
+        self.ready = False
+        self.keys = itertools.count()
+
+    def wait_ready(self, timeout: float = 60.0) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while not self.ready:
+            import select
+
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.results_fd], [], [], left)[0]:
+                raise SandboxError(f"a sandbox worker did not start within {timeout:.0f} s")
+            if not self._read():
+                raise SandboxError(f"a sandbox worker exited at start (code {self.process.wait()})")
+            for message in self._messages():
+                if message[0] != "ready":
+                    raise SandboxError(f"a sandbox worker said {message!r} at start")
+                self.ready = True
+                self.isolation = message[1]
+        return self.isolation
+
+    def send(self, task: _Task, engine: Engine) -> None:
+        message = marshal.dumps(
+            (len(self.in_flight), task.job.program, engine.program_timeout, engine.timeout, task.plan.sandbox_blob)
+        )
+        self.outbox += HEADER.pack(len(message)) + message
+        self.in_flight.append(task)
+
+    def flush(self) -> bool:
+        """Write what the pipe takes; True while something is left."""
+        try:
+            written = os.write(self.jobs_fd, self.outbox)
+        except BlockingIOError:
+            return True
+        except BrokenPipeError:
+            self.outbox.clear()
+            return False
+        del self.outbox[:written]
+        return bool(self.outbox)
+
+    def receive(self, finish) -> bool:
+        """Read answers and resolve their tasks; False when the worker is gone."""
+        if not self._read():
+            return False
+        for key, load, frames, seconds in self._messages():
+            finish(self.in_flight.popleft(), load, frames, seconds)
+        return True
+
+    def _read(self) -> bool:
+        try:
+            chunk = os.read(self.results_fd, 1 << 20)
+        except BlockingIOError:
+            return True
+        self.inbox += chunk
+        return bool(chunk)
+
+    def _messages(self):
+        while len(self.inbox) >= HEADER.size:
+            (size,) = HEADER.unpack_from(self.inbox)
+            if len(self.inbox) < HEADER.size + size:
+                return
+            message = marshal.loads(bytes(self.inbox[HEADER.size : HEADER.size + size]))
+            del self.inbox[: HEADER.size + size]
+            yield message
+
+    def stop(self) -> None:
+        for fd in (self.jobs_fd, self.results_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        try:
+            self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass
+
+
+# ---------------------------------------------------------------- results
+
+
+def _result(task: _Task, load: bytes, frames: list, seconds: float) -> ExecutionResult:
+    job, plan = task.job, task.plan
+    n = len(plan)
+    kind = load[:1]
+    if kind != b"L":
+        status = LOAD_STATUS.get(kind, ProgramStatus.CRASHED)
+        error = load[1:].decode("utf-8", "replace") or None
+        if status is ProgramStatus.TIMEOUT:
+            error = "the program's top level ran past its time limit"
+        return ExecutionResult(
+            id=job.id, status=status, outcomes=[TestOutcome.NOT_RUN] * n, messages=[None] * n,
+            pass_rate=0.0, error=error, seconds=seconds,
+        )
+    outcomes, messages = [], []
+    for frame, judge_with in zip(frames, plan.judges):
+        outcome, message = _judge_frame(frame, judge_with)
+        outcomes.append(outcome)
+        messages.append(message)
+    passed = sum(outcome is TestOutcome.PASS for outcome in outcomes)
+    return ExecutionResult(
+        id=job.id, status=ProgramStatus.OK, outcomes=outcomes, messages=messages,
+        pass_rate=passed / n if n else 0.0, seconds=seconds,
+    )
+
+
+def _judge_frame(frame: bytes, judge_with) -> tuple[TestOutcome, str | None]:
+    kind, body = frame[:1], frame[1:]
+    if isinstance(judge_with, str):  # the test itself is broken
+        return TestOutcome.ERROR, judge_with
+    if kind == b"V":
+        if not isinstance(judge_with, Check):
+            return TestOutcome.ERROR, "unexpected values from the sandbox"
+        passed, message = judge(judge_with, body)
+        if passed is None:
+            return TestOutcome.ERROR, message
+        return (TestOutcome.PASS if passed else TestOutcome.FAIL), message
+    if kind == b"P" and isinstance(judge_with, Check):
+        return TestOutcome.ERROR, "unexpected verdict from the sandbox"  # forged
+    outcome = TEST_OUTCOME.get(kind, TestOutcome.ERROR)
+    message = body.decode("utf-8", "replace") or None
+    if outcome is TestOutcome.TIMEOUT:
+        message = "ran past the time limit"
+    return outcome, message
+
+
+def _lost(task: _Task, why: str) -> ExecutionResult:
+    n = len(task.plan)
+    return ExecutionResult(
+        id=task.job.id, status=ProgramStatus.CRASHED, outcomes=[TestOutcome.CRASHED] * n,
+        messages=[None] * n, pass_rate=0.0, error=why,
+    )

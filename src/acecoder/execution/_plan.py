@@ -1,0 +1,178 @@
+"""How each test is split between the sandbox and the engine, and how it is judged.
+
+A test is compiled once per distinct list of tests (programs of one question share
+it). Its last statement decides its shape:
+
+- check: `assert A <op> B` with one comparison operator, or `assert A`, or
+  `assert not A`. The sandbox runs the statements before it, evaluates the operands
+  that are not literals, and returns their values as plain data (exact builtin types
+  only; see `plain` in `_worker.py`). The engine applies the operator. Literal
+  operands never enter the sandbox, so a program can neither read the expected value
+  nor forge a pass, and an object whose `__eq__` always returns True is refused
+  before any comparison happens.
+- plain: everything else (several comparisons, `is` against non-singletons, a last
+  statement that is not an assert). The sandbox runs the test and reports pass
+  (no exception), fail (AssertionError) or error.
+- invalid: the test does not parse; it fails with an error without being run.
+
+Comparisons then follow Python's own rules on builtin values: `1 == 1.0` and
+`True == 1` hold, `[1] == (1,)` does not, float equality is exact.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import json
+import marshal
+import operator
+from dataclasses import dataclass
+
+OPERATORS = {
+    ast.Eq: ("==", operator.eq),
+    ast.NotEq: ("!=", operator.ne),
+    ast.Lt: ("<", operator.lt),
+    ast.LtE: ("<=", operator.le),
+    ast.Gt: (">", operator.gt),
+    ast.GtE: (">=", operator.ge),
+    ast.In: ("in", lambda a, b: a in b),
+    ast.NotIn: ("not in", lambda a, b: a not in b),
+    ast.Is: ("is", operator.is_),
+    ast.IsNot: ("is not", operator.is_not),
+}
+SINGLETONS = (None, True, False)  # the only values `is` can be judged on outside
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """How the engine judges a check-shaped test from the operand values it gets back."""
+
+    symbol: str  # "==", ..., "truth" for `assert A`, "not" for `assert not A`
+    compare: object  # the operator's function; None for truth tests
+    operands: tuple  # per operand: (True, literal) or (False, index into the values)
+
+
+@dataclass(frozen=True, slots=True)
+class TestPlan:
+    """A compiled list of tests: what the sandbox gets, and how to judge its answers."""
+
+    __test__ = False  # not a pytest class
+
+    sandbox_blob: bytes  # marshal of one (setup code | None, exprs | None) or None per test
+    judges: tuple  # per test: a Check, None (plain: the sandbox judges) or an error text
+
+    def __len__(self) -> int:
+        return len(self.judges)
+
+
+@functools.lru_cache(maxsize=4096)
+def compile_tests(tests: tuple[str, ...]) -> TestPlan:
+    parts, judges = [], []
+    for source in tests:
+        part, judge = _compile_test(source)
+        parts.append(part)
+        judges.append(judge)
+    return TestPlan(sandbox_blob=marshal.dumps(tuple(parts)), judges=tuple(judges))
+
+
+def _compile_test(source: str):
+    try:
+        body = ast.parse(source, "<test>", "exec").body
+        if not body:
+            raise SyntaxError("the test is empty")
+        setup = _compile_statements(body[:-1]) if len(body) > 1 else None
+        last = body[-1]
+        shape = _check_shape(last)
+        if shape is None:
+            return (_compile_statements(body), None), None
+        symbol, compare, nodes = shape
+        operands, exprs = [], []
+        for node in nodes:
+            try:
+                operands.append((True, ast.literal_eval(node)))
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                operands.append((False, len(exprs)))
+                exprs.append(compile(ast.Expression(node), "<test>", "eval"))
+        return (setup, tuple(exprs)), Check(symbol, compare, tuple(operands))
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as error:
+        return None, f"invalid test: {type(error).__name__}: {error}"[:300]
+
+
+def _compile_statements(statements):
+    module = ast.Module(body=list(statements), type_ignores=[])
+    return compile(module, "<test>", "exec")
+
+
+def _check_shape(node):
+    """(symbol, function, operand nodes) for a check-shaped assert, else None."""
+    if not isinstance(node, ast.Assert):
+        return None
+    test = node.test
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        symbol, compare = OPERATORS[type(test.ops[0])]
+        left, right = test.left, test.comparators[0]
+        if symbol in ("is", "is not") and not any(_is_singleton(n) for n in (left, right)):
+            return None  # identity of other objects only means something in the sandbox
+        return symbol, compare, (left, right)
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return "not", None, (test.operand,)
+    if isinstance(test, ast.Compare):
+        return None
+    return "truth", None, (test,)
+
+
+def _is_singleton(node) -> bool:
+    return isinstance(node, ast.Constant) and any(node.value is s for s in SINGLETONS)
+
+
+# ---------------------------------------------------------------- judging
+
+
+def judge(check: Check, payload: bytes) -> tuple[bool | None, str | None]:
+    """(passed, message) for a check test; passed is None when it is an error."""
+    try:
+        values = json.loads(payload, object_hook=_revive)
+        if not isinstance(values, list) or len(values) != sum(not lit for lit, _ in check.operands):
+            raise ValueError("malformed result from the sandbox")
+        operands = [value if is_literal else values[value] for is_literal, value in check.operands]
+    except (ValueError, TypeError, RecursionError, MemoryError) as error:
+        return None, f"cannot read the result: {error}"[:300]
+    try:
+        if check.symbol == "truth":
+            ok = bool(operands[0])
+        elif check.symbol == "not":
+            ok = not operands[0]
+        else:
+            ok = bool(check.compare(*operands))
+    except Exception as error:  # e.g. `<` between a list and an int, as Python would raise
+        return None, f"{type(error).__name__}: {error}"[:300]
+    if ok:
+        return True, None
+    if check.symbol in ("truth", "not"):
+        return False, f"got {_short(operands[0])}"
+    return False, f"{_short(operands[0])} {check.symbol} {_short(operands[1])} is false"
+
+
+def _revive(obj: dict):
+    """Rebuild the tagged types of `plain` in `_worker.py`."""
+    if len(obj) != 1:
+        raise ValueError("malformed result from the sandbox")
+    ((tag, value),) = obj.items()
+    if tag == "~t":
+        return tuple(value)
+    if tag == "~s":
+        return frozenset(value)
+    if tag == "~d":
+        return {key: item for key, item in value}
+    if tag == "~b":
+        return value.encode("latin-1")
+    if tag == "~c":
+        return complex(*value)
+    if tag == "~f" and value in ("inf", "-inf", "nan"):
+        return float(value)
+    raise ValueError("malformed result from the sandbox")
+
+
+def _short(value, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

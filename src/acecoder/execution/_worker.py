@@ -1,0 +1,508 @@
+"""The sandbox worker: the only place where untrusted programs run.
+
+The engine starts this file as a separate, lean interpreter (`python -S -I`, standard
+library only) and talks to it through two pipes. Process tree, per worker:
+
+    engine (trusted, holds the expected test values)
+     └─ outer: enters new pid, net, mount, ipc and uts namespaces, makes every mount
+        read-only, puts a private tmpfs on /tmp and /dev/shm
+         └─ zygote: PID 1 of the new pid namespace; pre-imports common modules, then
+            forks one child per program run and watches it
+             └─ child: drops to an unprivileged uid (or all capabilities), runs the
+                program once, then its tests in order, one result frame per test
+
+What holds, where the kernel allows it (see `isolation` in the hello message):
+- Every process a program starts dies with it: the zygote is init of its pid
+  namespace, so `kill(-1)` reaches everything, also double-forked or setsid'd ones.
+- No network (an empty network namespace), no writes outside /tmp (read-only
+  mounts and an unprivileged uid), no signals to processes outside the namespace.
+- Limits on address space, file size, open files, processes and CPU time.
+- A hang, crash or exit in one test costs only that test: the zygote kills the
+  child on a wall-clock deadline, then re-runs the program in a fresh child and
+  continues at the next test.
+
+What does not hold: the child can write anything into its own result pipe, so a
+test that the child judges itself ("plain" tests, see `_plan.py`) can be forged by
+a program written against this file. Tests of the form `assert <expr> <op> <expr>`
+are judged by the engine on plain values, and the engine never sends expected
+literals here, so those cannot be forged. No seccomp filter and no cgroup: CPU
+and memory are bounded by rlimits, not by a controller.
+"""
+
+import ctypes
+import json
+import marshal
+import os
+import resource
+import select
+import signal
+import struct
+import sys
+import time
+
+HEADER = struct.Struct("<I")
+MAX_FRAME = 1 << 20  # bytes one test may report (a value's JSON); more is an error
+MAX_TOTAL = 16 << 20  # bytes one program run may report in all
+
+# Frame kinds. The child writes the load frame once, then one frame per test.
+LOAD_OK, SYNTAX, IMPORT, RUNTIME, MEMORY = b"L", b"S", b"I", b"R", b"M"
+PASS, FAIL, ERROR, VALUES, INVALID = b"P", b"F", b"E", b"V", b"X"
+# Kinds only the zygote writes, for runs it had to end.
+TIMEOUT, CRASHED, NOT_RUN = b"T", b"C", b"N"
+
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
+CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 0x4000, 0x40000
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER = 1, 38, 36
+PR_SET_SECUREBITS, PR_CAPBSET_DROP = 28, 24
+SYS_MOUNT_SETATTR = 442  # the same number on every architecture
+AT_FDCWD, AT_RECURSIVE = -100, 0x8000
+MOUNT_ATTR_RDONLY, MOUNT_ATTR_NOSUID = 0x1, 0x2
+
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(ret, what):
+    if ret != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+# ---------------------------------------------------------------- framing
+
+
+def send(fd, payload):
+    data = HEADER.pack(len(payload)) + payload
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def read_exact(fd, n):
+    chunks = []
+    while n:
+        chunk = os.read(fd, n)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def receive(fd):
+    header = read_exact(fd, HEADER.size)
+    if header is None:
+        return None
+    return read_exact(fd, HEADER.unpack(header)[0])
+
+
+# ---------------------------------------------------------------- isolation
+
+
+def enter_namespaces(settings):
+    """Move this process into fresh namespaces; returns what it could isolate."""
+    done = []
+    root = os.geteuid() == 0
+    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
+    if not root:
+        flags |= CLONE_NEWUSER
+    uid, gid = os.getuid(), os.getgid()
+    try:
+        _check(libc.unshare(flags), "unshare")
+    except OSError as error:
+        return [f"no namespaces ({error.strerror})"]
+    if not root:
+        with open("/proc/self/setgroups", "w") as f:
+            f.write("deny")
+        with open("/proc/self/uid_map", "w") as f:
+            f.write(f"0 {uid} 1")
+        with open("/proc/self/gid_map", "w") as f:
+            f.write(f"0 {gid} 1")
+        done.append("user")
+    done += ["pid", "net", "ipc", "uts"]
+    try:  # keep every mount change below out of the host's view
+        _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount private")
+        attr = struct.pack("QQQQ", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, 0, 0, 0)
+        _check(
+            libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, b"/", AT_RECURSIVE, attr, len(attr)),
+            "read-only mounts",
+        )
+        done += ["mount", "read-only root"]
+        size = f"size={settings['tmpfs_mb']}m,mode=1777".encode()
+        for target in (b"/tmp", b"/dev/shm"):
+            if os.path.isdir(target):
+                _check(
+                    libc.mount(b"tmpfs", target, b"tmpfs", MS_NOSUID | MS_NODEV, size),
+                    f"tmpfs on {target.decode()}",
+                )
+        done.append("private tmpfs")
+    except OSError as error:
+        done.append(f"no mount isolation ({error.strerror})")
+    libc.sethostname(b"sandbox", 7)
+    return done
+
+
+def set_limits(settings, *, nproc):
+    mb = 1 << 20
+    limits = [
+        (resource.RLIMIT_AS, settings["memory_mb"] * mb),
+        (resource.RLIMIT_FSIZE, settings["file_mb"] * mb),
+        (resource.RLIMIT_NOFILE, settings["max_files"]),
+        (resource.RLIMIT_CORE, 0),
+    ]
+    if nproc:  # counted per uid: only meaningful for a uid of the sandbox's own
+        limits.append((resource.RLIMIT_NPROC, settings["max_processes"]))
+    for kind, value in limits:
+        resource.setrlimit(kind, (value, value))
+
+
+def drop_privileges(uid):
+    """In the child: become `uid` (as root), or shed all capabilities (in a user ns)."""
+    if uid is not None:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    elif os.geteuid() == 0:  # root inside a user namespace: no capabilities, ever
+        libc.prctl(PR_SET_SECUREBITS, 0x2F, 0, 0, 0)  # NOROOT, NO_SETUID_FIXUP, locked
+        for cap in range(64):
+            libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
+        header = struct.pack("Ii", 0x20080522, 0)
+        libc.syscall(126 if os.uname().machine == "x86_64" else 91, header, bytes(24))
+
+
+# ---------------------------------------------------------------- the child
+
+
+def describe(error):
+    text = f"{type(error).__name__}: {error}"
+    return text[:300].encode("utf-8", "replace")
+
+
+def plain(value, depth=0):
+    """Turn a result into JSON-safe builtin data the engine can compare.
+
+    Only exact builtin types survive; subclasses become their base type and numpy
+    scalars become Python numbers. Anything else is refused, so an object with a
+    forged `__eq__` never reaches a comparison.
+    """
+    if depth > 100:
+        raise ValueError("result nested too deeply to compare")
+    t = type(value)
+    if value is None or t is bool or t is int or t is str:
+        return value
+    if t is float:
+        return value if value - value == 0 else {"~f": repr(value)}
+    if t is list:
+        return [plain(v, depth + 1) for v in value]
+    if t is tuple:
+        return {"~t": [plain(v, depth + 1) for v in value]}
+    if t is dict:
+        return {"~d": [[plain(k, depth + 1), plain(v, depth + 1)] for k, v in value.items()]}
+    if t is set or t is frozenset:
+        return {"~s": [plain(v, depth + 1) for v in value]}
+    if t is bytes or t is bytearray:
+        return {"~b": bytes(value).decode("latin-1")}
+    if t is complex:
+        return {"~c": [plain(value.real), plain(value.imag)]}
+    for base in (bool, int, float, str, bytes, tuple, list, dict, frozenset, set, complex):
+        if isinstance(value, base):  # enum members, namedtuples, Counter, ...
+            return plain(base(value), depth + 1)
+    if t.__module__ == "numpy" and getattr(value, "ndim", None) == 0:  # np.int64(3), ...
+        return plain(value.item(), depth + 1)
+    raise TypeError(f"a {t.__module__}.{t.__qualname__} result cannot be compared strictly")
+
+
+def child(job, start, out, settings):
+    """Run the program, then tests[start:]; never returns."""
+    try:
+        os.closerange(3, out)
+        os.closerange(out + 1, 1 << 16)
+        if not settings["pid_ns"]:
+            os.setsid()  # a process group of its own, so that killpg reaches its children
+        drop_privileges(settings["uid"])
+        os.chdir(settings["workdir"])
+        budget = int(job["program_timeout"] + job["test_timeout"] * len(job["tests"])) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (budget, budget + 1))
+        import types
+
+        module = types.ModuleType("solution")
+        module.__file__ = os.path.join(settings["workdir"], "solution.py")
+        sys.modules["solution"] = module
+        scope = module.__dict__
+        try:
+            code = compile(job["program"], "solution.py", "exec")
+        except BaseException as error:  # SyntaxError, ValueError (null bytes), ...
+            send(out, SYNTAX + describe(error))
+            os._exit(0)
+        try:
+            exec(code, scope)
+        except MemoryError as error:
+            send(out, MEMORY + describe(error))
+            os._exit(0)
+        except ImportError as error:
+            send(out, IMPORT + describe(error))
+            os._exit(0)
+        except BaseException as error:
+            send(out, RUNTIME + describe(error))
+            os._exit(0)
+        send(out, LOAD_OK)
+        tests = job["tests"]
+        for index in range(start, len(tests)):
+            test = tests[index]
+            if test is None:
+                send(out, INVALID)
+                continue
+            setup, exprs = test
+            try:
+                if setup is not None:
+                    exec(setup, scope)
+                if exprs is None:
+                    frame = PASS
+                else:
+                    values = [plain(eval(expr, scope)) for expr in exprs]
+                    frame = VALUES + json.dumps(values).encode()
+                    if len(frame) > MAX_FRAME:
+                        frame = ERROR + b"result too large to compare"
+            except AssertionError:
+                frame = FAIL
+            except BaseException as error:
+                frame = ERROR + describe(error)
+            send(out, frame)
+    except BaseException:
+        pass
+    os._exit(0)
+
+
+# ---------------------------------------------------------------- the zygote
+
+
+class Run:
+    """One child process running the program and tests[start:], as seen by the zygote."""
+
+    def __init__(self, job, start, settings):
+        read_end, write_end = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            os.close(read_end)
+            child(job, start, write_end, settings)
+        os.close(write_end)
+        os.set_blocking(read_end, False)
+        self.fd = read_end
+        self.pidfd = os.pidfd_open(self.pid)
+        self.frames = []
+        self.buffer = b""
+        self.total = 0
+        self.exited = False
+
+    def pump(self, want, timeouts, now):
+        """Collect frames until `want` arrived, the child died or a deadline passed.
+
+        `timeouts(k)` is the time allowed for frame k. Returns "done", "dead" or
+        "timeout".
+        """
+        deadline = now + timeouts(len(self.frames))
+        poller = select.poll()
+        poller.register(self.fd, select.POLLIN)
+        poller.register(self.pidfd, select.POLLIN)
+        while len(self.frames) < want:
+            wait = deadline - time.monotonic()
+            if wait <= 0:
+                return "timeout"
+            events = poller.poll(wait * 1000)
+            for fd, _ in events:
+                if fd == self.pidfd:
+                    self.exited = True
+            got = self.drain()
+            if got is None:
+                return "dead"  # reported too much
+            if got:
+                deadline = time.monotonic() + timeouts(len(self.frames))
+            if self.exited and not got:
+                self.drain()
+                return "done" if len(self.frames) >= want else "dead"
+        return "done"
+
+    def drain(self):
+        """Read what is in the pipe; returns frames added, or None on abuse."""
+        before = len(self.frames)
+        while True:
+            try:
+                chunk = os.read(self.fd, 1 << 16)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            self.total += len(chunk)
+            if self.total > MAX_TOTAL:
+                return None
+            self.buffer += chunk
+            if len(chunk) < (1 << 16):
+                break
+        while len(self.buffer) >= HEADER.size:
+            (size,) = HEADER.unpack_from(self.buffer)
+            if size > MAX_FRAME + 1:
+                return None
+            if len(self.buffer) < HEADER.size + size:
+                break
+            self.frames.append(self.buffer[HEADER.size : HEADER.size + size])
+            self.buffer = self.buffer[HEADER.size + size :]
+        return len(self.frames) - before
+
+    def close(self, is_init):
+        """Kill the child and everything it started, and reap them all."""
+        if is_init:
+            try:
+                os.kill(-1, signal.SIGKILL)  # as pid 1: every other process in the namespace
+            except ProcessLookupError:
+                pass
+            while True:
+                try:
+                    os.waitpid(-1, 0)
+                except ChildProcessError:
+                    break
+        else:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            kill_orphans()
+            try:
+                os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                pass
+        os.close(self.fd)
+        os.close(self.pidfd)
+
+
+def kill_orphans():
+    """Without a pid namespace: kill what was reparented to us (we are a subreaper)."""
+    me = os.getpid()
+    for _ in range(100):
+        try:
+            with open(f"/proc/{me}/task/{me}/children") as f:
+                pids = [int(p) for p in f.read().split()]
+        except OSError:
+            return
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+
+
+def run_job(job, settings, is_init):
+    """Run one program against its tests; returns (load frame, test frames, seconds)."""
+    started = time.monotonic()
+    n = len(job["tests"])
+    results = [NOT_RUN] * n
+    load = None
+    start = 0
+    while start < n or load is None:
+        run = Run(job, start, settings)
+        fresh_load = load is None
+
+        def timeouts(k):
+            return job["program_timeout"] if k == 0 else job["test_timeout"]
+
+        state = run.pump(1 + n - start, timeouts, time.monotonic())
+        run.close(is_init)
+        frames = run.frames
+        if not frames:  # died or hung before the program finished loading
+            if fresh_load:
+                load = TIMEOUT if state == "timeout" else CRASHED
+            break  # a reload that fails leaves the remaining tests not run
+        if fresh_load:
+            load = frames[0]
+        if frames[0][:1] != LOAD_OK:
+            break  # the program failed to load (or, on a reload, stopped loading)
+        for offset, frame in enumerate(frames[1:]):
+            results[start + offset] = frame
+        reached = start + len(frames) - 1
+        if reached >= n:
+            break
+        results[reached] = TIMEOUT if state == "timeout" else CRASHED
+        start = reached + 1
+    reset_workdir(settings)
+    return load, results, time.monotonic() - started
+
+
+def reset_workdir(settings):
+    path = settings["workdir"]
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        import shutil
+
+        shutil.rmtree(path, ignore_errors=True)
+    os.mkdir(path, 0o700)
+    if settings["uid"] is not None:
+        os.chown(path, settings["uid"], settings["uid"])
+
+
+def zygote(settings, jobs_fd, results_fd, is_init):
+    # Modules most programs import: loaded once here, shared by every fork.
+    for name in settings["preload"]:
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+    import gc
+
+    if is_init:
+        libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+    else:
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    reset_workdir(settings)
+    gc.collect()
+    gc.freeze()  # forked children then never touch (and copy) the zygote's objects
+    send(results_fd, marshal.dumps(("ready", settings["isolation"])))
+    blob, tests = None, None
+    while True:
+        message = receive(jobs_fd)
+        if message is None:
+            os._exit(0)
+        key, program, program_timeout, test_timeout, new_blob = marshal.loads(message)
+        if new_blob != blob:  # programs of one question share their tests
+            blob, tests = new_blob, marshal.loads(new_blob)
+        job = {
+            "program": program,
+            "tests": tests,
+            "program_timeout": program_timeout,
+            "test_timeout": test_timeout,
+        }
+        load, results, seconds = run_job(job, settings, is_init)
+        send(results_fd, marshal.dumps((key, load, results, seconds)))
+
+
+def main():
+    jobs_fd, results_fd = int(sys.argv[1]), int(sys.argv[2])
+    settings = marshal.loads(bytes.fromhex(sys.argv[3]))
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # die with the engine
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # oversize writes raise, not kill
+    sys.path[:] = settings["sys_path"]
+    isolation = enter_namespaces(settings) if settings["namespaces"] else ["no namespaces"]
+    pid_ns = settings["pid_ns"] = "pid" in isolation
+    uid = settings["uid"] if os.geteuid() == 0 and "user" not in isolation else None
+    settings["uid"] = uid
+    isolation.append(f"uid {uid}" if uid is not None else "no capabilities")
+    set_limits(settings, nproc=uid is not None)
+    libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    settings["isolation"] = isolation
+    if not pid_ns:
+        zygote(settings, jobs_fd, results_fd, is_init=False)
+    pid = os.fork()  # the first child in a new pid namespace is its init
+    if pid == 0:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        zygote(settings, jobs_fd, results_fd, is_init=True)
+    os.close(jobs_fd)
+    os.close(results_fd)
+    _, status = os.waitpid(pid, 0)
+    os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+
+
+if __name__ == "__main__":
+    main()
