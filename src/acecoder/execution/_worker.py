@@ -30,6 +30,7 @@ and memory are bounded by rlimits, not by a controller.
 """
 
 import ctypes
+import fcntl
 import json
 import marshal
 import os
@@ -39,10 +40,13 @@ import signal
 import struct
 import sys
 import time
+import types
 
 HEADER = struct.Struct("<I")
 MAX_FRAME = 1 << 20  # bytes one test may report (a value's JSON); more is an error
 MAX_TOTAL = 16 << 20  # bytes one program run may report in all
+POLL_INTERVAL = 0.002  # seconds between looks at a running child's progress
+F_SETPIPE_SZ = 1031
 
 # Frame kinds. The child writes the load frame once, then one frame per test.
 LOAD_OK, SYNTAX, IMPORT, RUNTIME, MEMORY = b"L", b"S", b"I", b"R", b"M"
@@ -222,19 +226,12 @@ def child(job, start, out, settings):
         os.chdir(settings["workdir"])
         budget = int(job["program_timeout"] + job["test_timeout"] * len(job["tests"])) + 1
         resource.setrlimit(resource.RLIMIT_CPU, (budget, budget + 1))
-        import types
-
         module = types.ModuleType("solution")
         module.__file__ = os.path.join(settings["workdir"], "solution.py")
         sys.modules["solution"] = module
         scope = module.__dict__
         try:
-            code = compile(job["program"], "solution.py", "exec")
-        except BaseException as error:  # SyntaxError, ValueError (null bytes), ...
-            send(out, SYNTAX + describe(error))
-            os._exit(0)
-        try:
-            exec(code, scope)
+            exec(job["code"], scope)
         except MemoryError as error:
             send(out, MEMORY + describe(error))
             os._exit(0)
@@ -286,40 +283,46 @@ class Run:
             child(job, start, write_end, settings)
         os.close(write_end)
         os.set_blocking(read_end, False)
+        try:  # room for every frame of a typical run, so the child rarely waits on us
+            pass  # fcntl.fcntl(read_end, F_SETPIPE_SZ, 1 << 20)
+        except OSError:
+            pass
         self.fd = read_end
         self.pidfd = os.pidfd_open(self.pid)
         self.frames = []
         self.buffer = b""
         self.total = 0
-        self.exited = False
 
-    def pump(self, want, timeouts, now):
+    def pump(self, want, timeouts):
         """Collect frames until `want` arrived, the child died or a deadline passed.
 
-        `timeouts(k)` is the time allowed for frame k. Returns "done", "dead" or
-        "timeout".
+        `timeouts(k)` is the time allowed for frame k, counted from frame k-1. We
+        wake on the child's exit and otherwise every few milliseconds, not on every
+        frame: a fast program costs one wake-up, and a frame's arrival time is known
+        to within one interval. Returns "done", "dead" or "timeout".
         """
-        deadline = now + timeouts(len(self.frames))
+        deadline = time.monotonic() + timeouts(0)
+        interval = POLL_INTERVAL
         poller = select.poll()
-        poller.register(self.fd, select.POLLIN)
         poller.register(self.pidfd, select.POLLIN)
-        while len(self.frames) < want:
-            wait = deadline - time.monotonic()
-            if wait <= 0:
-                return "timeout"
-            events = poller.poll(wait * 1000)
-            for fd, _ in events:
-                if fd == self.pidfd:
-                    self.exited = True
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                self.drain()
+                return "done" if len(self.frames) >= want else "timeout"
+            exited = bool(poller.poll(min(deadline - now, interval) * 1000))
             got = self.drain()
             if got is None:
-                return "dead"  # reported too much
+                return "dead"  # reported more than allowed
+            if len(self.frames) >= want:
+                return "done"
+            if exited:
+                return "dead"
             if got:
                 deadline = time.monotonic() + timeouts(len(self.frames))
-            if self.exited and not got:
-                self.drain()
-                return "done" if len(self.frames) >= want else "dead"
-        return "done"
+                interval = POLL_INTERVAL
+            else:  # nothing new: back off, a hang needs no fine-grained watching
+                interval = min(interval * 2, 0.05)
 
     def drain(self):
         """Read what is in the pipe; returns frames added, or None on abuse."""
@@ -397,6 +400,10 @@ def run_job(job, settings, is_init):
     started = time.monotonic()
     n = len(job["tests"])
     results = [NOT_RUN] * n
+    try:  # here, not in each child: a fresh fork compiles 10x slower than a warm process
+        job["code"] = compile(job["program"], "solution.py", "exec")
+    except BaseException as error:  # SyntaxError, ValueError (null bytes), RecursionError
+        return SYNTAX + describe(error), results, time.monotonic() - started
     load = None
     start = 0
     while start < n or load is None:
@@ -406,7 +413,7 @@ def run_job(job, settings, is_init):
         def timeouts(k):
             return job["program_timeout"] if k == 0 else job["test_timeout"]
 
-        state = run.pump(1 + n - start, timeouts, time.monotonic())
+        state = run.pump(1 + n - start, timeouts)
         run.close(is_init)
         frames = run.frames
         if not frames:  # died or hung before the program finished loading
@@ -443,6 +450,14 @@ def reset_workdir(settings):
         os.chown(path, settings["uid"], settings["uid"])
 
 
+def warm_up():
+    """Take the first-call costs of the paths every child uses, once, before forking."""
+    scope = {}
+    exec(compile("def f(a):\n    return [a, (a,), {a: a}]\n", "w", "exec"), scope)
+    json.dumps(plain(eval(compile("f(1)", "w", "eval"), scope)))
+    describe(ValueError("warm"))
+
+
 def zygote(settings, jobs_fd, results_fd, is_init):
     # Modules most programs import: loaded once here, shared by every fork.
     for name in settings["preload"]:
@@ -452,6 +467,7 @@ def zygote(settings, jobs_fd, results_fd, is_init):
             pass
     import gc
 
+    warm_up()
     if is_init:
         libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
     else:
