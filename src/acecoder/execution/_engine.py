@@ -102,7 +102,7 @@ class Engine:
             "tmpfs_mb": tmpfs_mb,
             "namespaces": isolate,
             "preload": PRELOAD,
-            "sys_path": [p for p in sys.path if p],
+            "sys_path": [p for p in sys.path if p] + [sys.base_prefix, sys.prefix],
             "workdir": "/tmp/acecoder-work",
         }
         self._lock = threading.Lock()

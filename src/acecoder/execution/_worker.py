@@ -56,7 +56,8 @@ TIMEOUT, CRASHED, NOT_RUN = b"T", b"C", b"N"
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
-MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 0x4000, 0x40000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_MOVE = 2, 4, 8, 0x1000, 0x2000
+MS_REC, MS_PRIVATE = 0x4000, 0x40000
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER = 1, 38, 36
 PR_SET_SECUREBITS, PR_CAPBSET_DROP = 28, 24
 SYS_MOUNT_SETATTR = 442  # the same number on every architecture
@@ -139,10 +140,51 @@ def enter_namespaces(settings):
                     f"tmpfs on {target.decode()}",
                 )
         done.append("private tmpfs")
+        if root:
+            done += expose(settings["sys_path"])
     except OSError as error:
         done.append(f"no mount isolation ({error.strerror})")
     libc.sethostname(b"sandbox", 7)
     return done
+
+
+def expose(paths):
+    """Let the sandbox uid reach the Python installation, and nothing else nearby.
+
+    Python often lives under a directory only root may enter (pyenv in /root). Such a
+    directory is covered with an empty read-only tmpfs into which only the needed
+    paths are bind-mounted (read-only, as every mount here): the program can import
+    the standard library and installed packages but cannot see the rest of /root.
+    """
+    blocked = {}
+    for path in sorted({os.path.realpath(p) for p in paths if os.path.isdir(p)}):
+        parts = path.split("/")
+        for depth in range(2, len(parts)):
+            ancestor = "/".join(parts[:depth])
+            if not os.stat(ancestor).st_mode & 0o001:  # others may not enter it
+                blocked.setdefault(ancestor, []).append(path)
+                break
+    masked = []
+    for ancestor, inner in blocked.items():
+        outermost = [p for p in inner if not any(p.startswith(q + "/") for q in inner)]
+        staged = []
+        for index, path in enumerate(outermost):
+            stage = f"/tmp/.acecoder-stage-{index}"
+            os.mkdir(stage)
+            _check(libc.mount(path.encode(), stage.encode(), None, MS_BIND | MS_REC, None), "bind")
+            staged.append((stage, path))
+        _check(
+            libc.mount(b"tmpfs", ancestor.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"mode=0755,size=1m"),
+            f"tmpfs on {ancestor}",
+        )
+        for stage, path in staged:
+            os.makedirs(path, 0o755)
+            _check(libc.mount(stage.encode(), path.encode(), None, MS_MOVE, None), "move")
+            os.rmdir(stage)
+        attr = struct.pack("QQQQ", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, 0, 0, 0)
+        _check(libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, ancestor.encode(), 0, attr, len(attr)), "ro")
+        masked.append(f"{ancestor} masked")
+    return masked
 
 
 def set_limits(settings, *, nproc):
@@ -292,6 +334,7 @@ class Run:
         self.frames = []
         self.buffer = b""
         self.total = 0
+        self.exit_status = None
 
     def pump(self, want, timeouts):
         """Collect frames until `want` arrived, the child died or a deadline passed.
@@ -359,9 +402,11 @@ class Run:
                 pass
             while True:
                 try:
-                    os.waitpid(-1, 0)
+                    pid, status = os.waitpid(-1, 0)
                 except ChildProcessError:
                     break
+                if pid == self.pid:
+                    self.exit_status = status
         else:
             try:
                 os.killpg(self.pid, signal.SIGKILL)
@@ -369,7 +414,7 @@ class Run:
                 pass
             kill_orphans()
             try:
-                os.waitpid(self.pid, 0)
+                self.exit_status = os.waitpid(self.pid, 0)[1]
             except ChildProcessError:
                 pass
         os.close(self.fd)
@@ -416,9 +461,10 @@ def run_job(job, settings, is_init):
         state = run.pump(1 + n - start, timeouts)
         run.close(is_init)
         frames = run.frames
+        ended = TIMEOUT if state == "timeout" else CRASHED + how_it_ended(run.exit_status)
         if not frames:  # died or hung before the program finished loading
             if fresh_load:
-                load = TIMEOUT if state == "timeout" else CRASHED
+                load = ended
             break  # a reload that fails leaves the remaining tests not run
         if fresh_load:
             load = frames[0]
@@ -429,10 +475,22 @@ def run_job(job, settings, is_init):
         reached = start + len(frames) - 1
         if reached >= n:
             break
-        results[reached] = TIMEOUT if state == "timeout" else CRASHED
+        results[reached] = ended
         start = reached + 1
     reset_workdir(settings)
     return load, results, time.monotonic() - started
+
+
+def how_it_ended(status):
+    if status is None:
+        return b"the process vanished"
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        name = {signal.SIGXCPU: "the CPU time limit"}.get(number) or signal.Signals(number).name
+        return f"killed by {name}".encode()
+    if os.WIFEXITED(status):
+        return f"the process exited with code {os.WEXITSTATUS(status)}".encode()
+    return b"the process stopped"
 
 
 def reset_workdir(settings):

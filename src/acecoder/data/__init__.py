@@ -1,0 +1,1 @@
+"""Records on disk: reading and writing JSONL files, and code pulled out of completions."""

@@ -1,0 +1,76 @@
+"""JSONL files of records: read with errors that name the line, write so a kill loses nothing.
+
+A run's output is appended and flushed one line at a time; `--resume` reopens it,
+drops a torn last line, and skips the ids already there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from acecoder.errors import InputError
+
+
+def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
+    """Yield (line number, object) for each non-blank line; bad JSON raises InputError."""
+    path = Path(path)
+    try:
+        handle = path.open("rb")
+    except OSError as error:
+        raise InputError(f"cannot open: {error.strerror}", path=str(path)) from None
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                value = json.loads(raw)
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                raise InputError(f"not valid JSON ({error})", path=str(path), line=number) from None
+            if not isinstance(value, dict):
+                raise InputError("each line must be a JSON object", path=str(path), line=number)
+            yield number, value
+
+
+class JsonlWriter:
+    """Appends one JSON object per line, flushed as written.
+
+    With `resume=True` an existing file is kept: a torn last line (from a kill in the
+    middle of a write) is cut off and `done` holds the ids already written.
+    """
+
+    def __init__(self, path: str | Path, *, resume: bool = False, key: str = "id"):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.done: set[str] = set()
+        if resume and self.path.exists():
+            self._keep_whole_lines()
+            for _, value in read_jsonl(self.path):
+                self.done.add(str(value.get(key)))
+            self._file = self.path.open("a", encoding="utf-8")
+        else:
+            self._file = self.path.open("w", encoding="utf-8")
+
+    def _keep_whole_lines(self) -> None:
+        with self.path.open("rb+") as handle:
+            data = handle.read()
+            end = data.rfind(b"\n") + 1
+            if end != len(data):
+                handle.truncate(end)
+
+    def write(self, record: dict) -> None:
+        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+
+    def __enter__(self) -> JsonlWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""The method's stages, one module each: validate, set up, run, write, summarise."""

@@ -1,0 +1,192 @@
+"""The engine's semantics: statuses, per-test outcomes, restarts, order, strict checks."""
+
+import asyncio
+import time
+
+import pytest
+
+from acecoder.execution import Engine, ExecutionJob, ProgramStatus, TestOutcome, execute
+
+P, F, E, T, C, N = (TestOutcome.PASS, TestOutcome.FAIL, TestOutcome.ERROR, TestOutcome.TIMEOUT,
+                    TestOutcome.CRASHED, TestOutcome.NOT_RUN)
+ADD = "def add(a, b):\n    return a + b\n"
+
+
+@pytest.fixture(scope="module")
+def engine():
+    with Engine(workers=2, timeout=0.5) as engine:
+        yield engine
+
+
+def run_one(engine, program, tests):
+    return engine.run([ExecutionJob(id="x", program=program, tests=tests)])[0]
+
+
+def test_pass_fail_error_and_pass_rate(engine):
+    result = run_one(engine, ADD, ["assert add(1, 2) == 3", "assert add(1, 2) == 4", "assert add(1) == 1"])
+    assert result.status is ProgramStatus.OK
+    assert result.outcomes == [P, F, E]
+    assert result.pass_rate == pytest.approx(1 / 3)
+    assert result.messages[1] == "3 == 4 is false"
+    assert result.messages[2].startswith("TypeError")
+
+
+@pytest.mark.parametrize(
+    "program, status",
+    [
+        ("def f(:\n", ProgramStatus.SYNTAX_ERROR),
+        ("import no_such_module_anywhere\n", ProgramStatus.IMPORT_ERROR),
+        ("raise ValueError('top')\n", ProgramStatus.RUNTIME_ERROR),
+        ("while True:\n    pass\n", ProgramStatus.TIMEOUT),
+        ("import os\nos._exit(3)\n", ProgramStatus.CRASHED),
+        ("x = bytearray(1 << 40)\n", ProgramStatus.MEMORY_EXCEEDED),
+    ],
+)
+def test_program_statuses(engine, program, status):
+    result = run_one(engine, program, ["assert 1 == 1", "assert True"])
+    assert result.status is status
+    assert result.outcomes == [N, N]
+    assert result.pass_rate == 0.0
+    assert result.error
+
+
+def test_a_hang_costs_only_its_own_test(engine):
+    program = "def f(x):\n    while x == 2:\n        pass\n    return x\n"
+    started = time.monotonic()
+    result = run_one(engine, program, [f"assert f({i}) == {i}" for i in range(5)])
+    assert result.outcomes == [P, P, T, P, P]
+    assert time.monotonic() - started < 0.5 * 3
+
+
+def test_several_hangs_and_crashes_in_one_program(engine):
+    program = (
+        "import os, time\n"
+        "def f(x):\n"
+        "    if x == 1: time.sleep(60)\n"
+        "    if x == 3: os._exit(0)\n"
+        "    if x == 4: os.kill(os.getpid(), 9)\n"
+        "    return x\n"
+    )
+    result = run_one(engine, program, [f"assert f({i}) == {i}" for i in range(6)])
+    assert result.outcomes == [P, T, P, C, C, P]
+
+
+def test_tests_run_in_the_program_namespace_with_setup_lines(engine):
+    tests = ["xs = [3, 1, 2]\nys = sorted(xs)\nassert ys == [1, 2, 3]", "assert VALUE + add(1, 1) == 12", "y = 5\nassert y > 4"]
+    result = run_one(engine, ADD + "VALUE = 10\n", tests)
+    assert result.outcomes == [P, P, P]
+
+
+def test_results_keep_input_order():
+    jobs = [ExecutionJob(id=str(i), program=ADD, tests=[f"assert add({i}, 0) == {i if i % 3 else -1}"]) for i in range(60)]
+    results = execute(jobs, workers=2, timeout=1.0)
+    assert [r.id for r in results] == [str(i) for i in range(60)]
+    assert [r.outcomes[0] for r in results] == [F if i % 3 == 0 else P for i in range(60)]
+
+
+def test_a_program_without_tests_still_gets_a_status(engine):
+    assert run_one(engine, "def f(:", []).status is ProgramStatus.SYNTAX_ERROR
+    ok = run_one(engine, ADD, [])
+    assert ok.status is ProgramStatus.OK and ok.outcomes == [] and ok.pass_rate == 0.0
+
+
+def test_async_form_runs_alongside_other_coroutines(engine):
+    async def main():
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        task = asyncio.create_task(ticker())
+        program = "import time\ndef f():\n    time.sleep(0.3)\n    return 1\n"
+        results = await engine.arun([ExecutionJob(id="a", program=program, tests=["assert f() == 1"])])
+        task.cancel()
+        return results, ticks
+
+    results, ticks = asyncio.run(main())
+    assert results[0].outcomes == [P]
+    assert ticks >= 10  # the event loop kept running while the program did
+
+
+def test_submit_returns_a_future(engine):
+    future = engine.submit(ExecutionJob(id="f", program=ADD, tests=["assert add(2, 2) == 4"]))
+    assert future.result(timeout=10).outcomes == [P]
+
+
+# ------------------------------------------------------------ strict comparisons
+
+
+@pytest.mark.parametrize(
+    "returned, test, outcome",
+    [
+        ("3", "assert f() == 3", P),
+        ("3.0", "assert f() == 3", P),  # Python's own numeric equality
+        ("True", "assert f() == 1", P),
+        ("[1, 2]", "assert f() == (1, 2)", F),  # a list is not a tuple, as in Python
+        ("(1, 2)", "assert f() == (1, 2)", P),
+        ("{'a': [1, (2, 3)]}", "assert f() == {'a': [1, (2, 3)]}", P),
+        ("{3, 1}", "assert f() == {1, 3}", P),
+        ("frozenset({1})", "assert f() == {1}", P),
+        ("b'ab'", "assert f() == b'ab'", P),
+        ("1 + 2j", "assert f() == (1 + 2j)", P),
+        ("float('nan')", "assert f() == float('nan')", F),
+        ("float('inf')", "assert f() == float('inf')", P),
+        ("None", "assert f() is None", P),
+        ("0", "assert f() is None", F),
+        ("[1, 2]", "assert 2 in f()", P),
+        ("5", "assert f() > 3", P),
+        ("5", "assert not f()", F),
+        ("''", "assert not f()", P),
+        ("[1]", "assert f() < 3", E),  # TypeError, as Python raises
+        ("__import__('collections').OrderedDict(a=1)", "assert f() == {'a': 1}", P),
+        ("__import__('collections').namedtuple('P', 'x y')(1, 2)", "assert f() == (1, 2)", P),
+        ("__import__('enum').IntEnum('E', 'A')(1)", "assert f() == 1", P),
+    ],
+)
+def test_comparisons_follow_python_on_plain_values(engine, returned, test, outcome):
+    assert run_one(engine, f"def f():\n    return {returned}\n", [test]).outcomes == [outcome]
+
+
+def test_objects_with_forged_equality_never_pass(engine):
+    program = (
+        "class Always:\n"
+        "    def __eq__(self, other): return True\n"
+        "    def __ne__(self, other): return False\n"
+        "    def __bool__(self): return True\n"
+        "class Int(int):\n"
+        "    def __eq__(self, other): return True\n"
+        "def f(): return Always()\n"
+        "def g(): return Int(7)\n"
+    )
+    tests = ["assert f() == 3", "assert f()", "assert g() == 3", "assert 3 == f()", "assert g() == 7"]
+    result = run_one(engine, program, tests)
+    assert result.outcomes == [E, E, F, E, P]  # an int subclass is judged by its int value
+
+
+def test_an_invalid_test_is_an_error_not_a_crash(engine):
+    result = run_one(engine, ADD, ["assert add(1, 1) ==", "assert add(1, 1) == 2"])
+    assert result.outcomes == [E, P]
+    assert result.messages[0].startswith("invalid test")
+
+
+def test_plain_tests_are_judged_in_the_sandbox(engine):
+    tests = ["assert add(1, 2) == 3 == add(2, 1)", "for i in range(3):\n    assert add(i, i) == 2 * i", "add(1, 2)"]
+    assert run_one(engine, ADD, tests).outcomes == [P, P, P]
+    assert run_one(engine, ADD, ["assert add(1, 2) == 3 == add(2, 2)"]).outcomes == [F]
+
+
+def test_verdicts_do_not_depend_on_the_run(engine):
+    programs = [ADD, "def add(a, b):\n    return a - b\n", "def add(a, b):\n    return a + b + (a == 2)\n"]
+    tests = [f"assert add({a}, {b}) == {a + b}" for a in range(4) for b in range(4)]
+    jobs = [ExecutionJob(id=str(i), program=programs[i % 3], tests=tests) for i in range(30)]
+    first = [r.outcomes for r in engine.run(jobs)]
+    assert first == [r.outcomes for r in engine.run(jobs)]
+    assert first[0] == [P] * 16
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError):
+        Engine(timeout=0)
