@@ -12,22 +12,34 @@ console = Console(stderr=True)
 
 
 def fail(error: Exception) -> None:
-    console.print(f"[bold red]error:[/] {error}", highlight=False)
+    console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
     raise SystemExit(2)
 
 
 class _Bar:
-    """Progress of a stage over programs: done/total, tests passed, rate and ETA."""
+    """Progress over programs: done/total, tests passed, rate and ETA.
 
-    def __init__(self, progress: Progress, description: str):
-        self._progress = progress
-        self._task = progress.add_task(description, total=None, tests=0, rate="")
-        self._passed = 0
-        self._started = time.monotonic()
-        self._done = 0
+    Shown from `total(n)` on, so that input errors found before it print alone.
+    """
+
+    def __init__(self, description: str):
+        columns = (
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[tests]:,} tests passed"),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+        )
+        self._progress = Progress(*columns, console=console)
+        self._description = description
+        self._task = None
+        self._passed = self._done = 0
 
     def total(self, n: int) -> None:
-        self._progress.update(self._task, total=n)
+        self._started = time.monotonic()
+        self._progress.start()
+        self._task = self._progress.add_task(self._description, total=n, tests=0, rate="")
 
     def advance(self, result) -> None:
         self._passed += result.passed
@@ -36,19 +48,18 @@ class _Bar:
         rate = f"{self._done / elapsed:,.0f} programs/s" if elapsed > 0 else ""
         self._progress.update(self._task, advance=1, tests=self._passed, rate=rate)
 
+    def close(self) -> None:
+        if self._task is not None:
+            self._progress.stop()
+
 
 @contextlib.contextmanager
 def progress_bar(description: str):
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[tests]:,} tests passed"),
-        TextColumn("{task.fields[rate]}"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console, transient=False) as progress:
-        yield _Bar(progress, description)
+    bar = _Bar(description)
+    try:
+        yield bar
+    finally:
+        bar.close()
 
 
 def print_execute_summary(summary, output) -> None:
@@ -62,4 +73,5 @@ def print_execute_summary(summary, output) -> None:
         f"  sandbox: {', '.join(summary.isolation) or '-'}\n"
         f"  wrote {output}",
         highlight=False,
+        soft_wrap=True,
     )

@@ -190,3 +190,13 @@ def test_verdicts_do_not_depend_on_the_run(engine):
 def test_bad_settings_are_refused():
     with pytest.raises(ValueError):
         Engine(timeout=0)
+
+
+def test_a_dead_worker_is_replaced_and_its_jobs_rerun():
+    with Engine(workers=1, timeout=1.0) as engine:
+        slow = "import time\ndef f():\n    time.sleep(0.3)\n    return 1\n"
+        futures = [engine.submit(ExecutionJob(id=str(i), program=slow, tests=["assert f() == 1"])) for i in range(3)]
+        time.sleep(0.1)
+        engine._pool[0].process.kill()  # as if the OOM killer took the worker
+        assert [f.result(timeout=30).outcomes for f in futures] == [[P]] * 3
+        assert engine.run([ExecutionJob(id="after", program=ADD, tests=["assert add(1, 1) == 2"])])[0].outcomes == [P]

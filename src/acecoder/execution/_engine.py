@@ -186,6 +186,18 @@ class Engine:
             pass  # a wake-up is pending already
 
     def _dispatch(self) -> None:
+        try:
+            self._dispatch_loop()
+        except BaseException as error:  # a bug here must fail the callers, not hang them
+            with self._lock:
+                self._closed = True
+                tasks = list(self._pending) + [t for w in self._pool for t in w.in_flight]
+            for task in tasks:
+                if not task.future.done():
+                    task.future.set_exception(SandboxError(f"the engine stopped: {error!r}"))
+            raise
+
+    def _dispatch_loop(self) -> None:
         while True:
             with self._lock:
                 if self._closed:
@@ -311,7 +323,11 @@ class _Worker:
         """Read answers and resolve their tasks; False when the worker is gone."""
         if not self._read():
             return False
-        for key, load, frames, seconds in self._messages():
+        for message in self._messages():
+            if message[0] == "ready":  # a replacement worker's greeting
+                self.ready, self.isolation = True, message[1]
+                continue
+            _, load, frames, seconds = message
             finish(self.in_flight.popleft(), load, frames, seconds)
         return True
 

@@ -1,0 +1,103 @@
+"""The `acecoder` command as a user runs it: a real subprocess, real files."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "programs.jsonl"
+
+
+def acecoder(*args, **kwargs):
+    return subprocess.run(
+        [sys.executable, "-m", "acecoder.cli", *map(str, args)], capture_output=True, text=True, timeout=120, **kwargs
+    )
+
+
+def rows(path):
+    return [json.loads(line) for line in Path(path).read_text().splitlines()]
+
+
+def test_help_is_fast_and_imports_nothing_heavy():
+    started = time.monotonic()
+    result = acecoder("--help")
+    assert result.returncode == 0 and "execute" in result.stdout
+    assert time.monotonic() - started < 3  # well under a second on an idle machine
+    probe = "import sys, acecoder.cli, acecoder.execution; print(sorted(m for m in ('torch', 'transformers', 'numpy') if m in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "[]"
+
+
+def test_execute_the_shipped_example(tmp_path):
+    out = tmp_path / "results.jsonl"
+    result = acecoder("execute", EXAMPLE, "-o", out, "--timeout", "1")
+    assert result.returncode == 0, result.stderr
+    by_id = {row["id"]: row for row in rows(out)}
+    assert [row["id"] for row in rows(out)] == [row["id"] for row in rows(EXAMPLE)]
+    assert by_id["two_sum/correct"]["pass_rate"] == 1.0
+    assert by_id["two_sum/syntax_error"]["status"] == "syntax_error"
+    assert by_id["palindrome/reward_hack"]["pass_rate"] == 0.0
+    assert by_id["fib/naive_recursion_hangs_on_50"]["outcomes"] == ["pass"] * 4 + ["timeout"]
+    assert by_id["word_counts/exits_midway"]["outcomes"] == ["pass", "crashed", "pass", "pass"]
+    for row in rows(out):
+        assert set(row) >= {"id", "status", "outcomes", "pass_rate", "seconds"}
+    assert "13 programs" in result.stderr
+
+
+def test_extract_code_from_completions(tmp_path):
+    src = tmp_path / "in.jsonl"
+    completion = "Sure, here it is:\n```python\ndef sq(x):\n    return x * x\n```\nDone."
+    src.write_text(json.dumps({"id": "c", "completion": completion, "tests": ["assert sq(3) == 9"]}) + "\n")
+    out = tmp_path / "out.jsonl"
+    assert acecoder("execute", src, "-o", out).returncode != 0  # no 'program' without --extract
+    result = acecoder("execute", src, "-o", out, "--extract")
+    assert result.returncode == 0, result.stderr
+    assert rows(out)[0]["outcomes"] == ["pass"]
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('{"id": "a", "program": "x=1", "tests": ["assert x"]}\nnot json\n', "in.jsonl:2: not valid JSON"),
+        ('{"program": "x=1", "tests": []}\n', "in.jsonl:1: missing field 'id'"),
+        ('{"id": "a", "program": "x=1", "tests": "assert x"}\n', "in.jsonl:1: field 'tests' must be a list of strings"),
+        ('{"id": "a", "program": 3, "tests": []}\n', "in.jsonl:1: field 'program' must be a string"),
+        ('{"id": "a", "program": "", "tests": []}\n{"id": "a", "program": "", "tests": []}\n', "in.jsonl:2: id 'a' also on line 1"),
+    ],
+)
+def test_bad_input_names_file_and_line_without_a_traceback(tmp_path, content, message):
+    src = tmp_path / "in.jsonl"
+    src.write_text(content)
+    result = acecoder("execute", src, "-o", tmp_path / "out.jsonl")
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_killed_run_resumes_and_loses_nothing(tmp_path):
+    src = tmp_path / "in.jsonl"
+    slow = "import time\ndef f(x):\n    time.sleep(0.05)\n    return x\n"
+    with src.open("w") as f:
+        for i in range(120):
+            f.write(json.dumps({"id": f"p{i}", "program": slow, "tests": [f"assert f({i}) == {i}"]}) + "\n")
+    out = tmp_path / "out.jsonl"
+    cmd = [sys.executable, "-m", "acecoder.cli", "execute", str(src), "-o", str(out), "--workers", "1"]
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 20):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done_before = len(out.read_text().splitlines())
+    assert 20 <= done_before < 120
+    result = acecoder("execute", src, "-o", out, "--resume")
+    assert result.returncode == 0, result.stderr
+    ids = [row["id"] for row in rows(out)]
+    assert sorted(ids) == sorted(f"p{i}" for i in range(120))  # each once, none lost
+    assert all(row["outcomes"] == ["pass"] for row in rows(out))
+    assert f"({done_before} already done)" in result.stderr or "already done" in result.stderr
