@@ -76,6 +76,7 @@ class Engine:
         max_processes: int = 64,
         tmpfs_mb: int = 256,
         isolate: bool = True,
+        user_namespace: bool | None = None,
     ):
         """
         Args:
@@ -88,6 +89,8 @@ class Engine:
             max_processes: processes a program may have at once (with a sandbox uid).
             tmpfs_mb: size of each worker's private /tmp, in MiB.
             isolate: use namespaces where the kernel allows; False only for debugging.
+            user_namespace: isolate inside a user namespace (no uid change, capabilities
+                dropped) instead of switching to a sandbox uid; default: only when not root.
         """
         if timeout <= 0 or (program_timeout is not None and program_timeout <= 0):
             raise ValueError("timeouts must be positive numbers of seconds")
@@ -101,9 +104,9 @@ class Engine:
             "max_processes": max_processes,
             "tmpfs_mb": tmpfs_mb,
             "namespaces": isolate,
+            "user_namespace": bool(user_namespace if user_namespace is not None else os.geteuid() != 0),
             "preload": PRELOAD,
-            "sys_path": [p for p in sys.path if p] + [sys.base_prefix, sys.prefix],
-            "workdir": "/tmp/acecoder-work",
+            "sys_path": [os.path.dirname(os.__file__)] + [p for p in sys.path if p] + [sys.base_prefix, sys.prefix],
         }
         self._lock = threading.Lock()
         self._pending: collections.deque = collections.deque()

@@ -106,7 +106,7 @@ def receive(fd):
 def enter_namespaces(settings):
     """Move this process into fresh namespaces; returns what it could isolate."""
     done = []
-    root = os.geteuid() == 0
+    root = os.geteuid() == 0 and not settings["user_namespace"]
     flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
     if not root:
         flags |= CLONE_NEWUSER
@@ -185,6 +185,12 @@ def expose(paths):
         _check(libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, ancestor.encode(), 0, attr, len(attr)), "ro")
         masked.append(f"{ancestor} masked")
     return masked
+
+
+def reachable(path):
+    """Whether a user other than the owner may enter every directory up to `path`."""
+    parts = os.path.realpath(path).split("/")
+    return all(os.stat("/".join(parts[:i]) or "/").st_mode & 0o001 for i in range(1, len(parts) + 1))
 
 
 def set_limits(settings, *, nproc):
@@ -538,6 +544,10 @@ def zygote(settings, jobs_fd, results_fd, is_init):
     while True:
         message = receive(jobs_fd)
         if message is None:
+            if not is_init:  # a work directory on the host's own tmpfs: leave nothing behind
+                import shutil
+
+                shutil.rmtree(settings["workdir"], ignore_errors=True)
             os._exit(0)
         key, program, program_timeout, test_timeout, new_blob = marshal.loads(message)
         if new_blob != blob:  # programs of one question share their tests
@@ -563,6 +573,16 @@ def main():
     uid = settings["uid"] if os.geteuid() == 0 and "user" not in isolation else None
     settings["uid"] = uid
     isolation.append(f"uid {uid}" if uid is not None else "no capabilities")
+    if "private tmpfs" in isolation:
+        settings["workdir"] = "/tmp/acecoder-work"
+    else:  # the host's /tmp is shared: a directory of our own, on tmpfs where there is one
+        import tempfile
+
+        shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+        settings["workdir"] = tempfile.mkdtemp(prefix="acecoder-work-", dir=shm)
+        os.rmdir(settings["workdir"])  # reset_workdir makes it, owned by the sandbox uid
+        if uid is not None and not reachable(settings["sys_path"][0]):  # the stdlib
+            isolation.append("stdlib out of the sandbox uid's reach: only preloaded modules import")
     set_limits(settings, nproc=uid is not None)
     libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     settings["isolation"] = isolation
