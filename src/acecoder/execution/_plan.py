@@ -59,7 +59,7 @@ class TestPlan:
 
     __test__ = False  # not a pytest class
 
-    sandbox_blob: bytes  # marshal of one (setup code | None, exprs | None) or None per test
+    sandbox_blob: bytes  # marshal of one (setup code | None, exprs | None, container) or None per test
     judges: tuple  # per test: a Check, None (plain: the sandbox judges) or an error text
 
     def __len__(self) -> int:
@@ -85,16 +85,19 @@ def _compile_test(source: str):
         last = body[-1]
         shape = _check_shape(last)
         if shape is None:
-            return (_compile_statements(body), None), None
+            return (_compile_statements(body), None, -1), None
         symbol, compare, nodes = shape
-        operands, exprs = [], []
-        for node in nodes:
+        operands, exprs, container = [], [], -1
+        for position, node in enumerate(nodes):
             try:
                 operands.append((True, ast.literal_eval(node)))
             except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
                 operands.append((False, len(exprs)))
+                if position == 1 and symbol in ("in", "not in"):
+                    container = len(exprs)  # converted as a container: see plain_container
                 exprs.append(compile(ast.Expression(node), "<test>", "eval"))
-        return (setup, tuple(exprs)), Check(symbol, compare, tuple(operands), _expected(symbol, operands))
+        sandbox_part = (setup, tuple(exprs), container)
+        return sandbox_part, Check(symbol, compare, tuple(operands), _expected(symbol, operands))
     except (SyntaxError, ValueError, MemoryError, RecursionError) as error:
         return None, f"invalid test: {type(error).__name__}: {error}"[:300]
 
@@ -209,6 +212,8 @@ def _revive(obj: dict):
         return complex(*value)
     if tag == "~f" and value in ("inf", "-inf", "nan"):
         return float(value)
+    if tag == "~r":
+        return range(*value)
     raise ValueError("malformed result from the sandbox")
 
 

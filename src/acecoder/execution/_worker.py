@@ -45,6 +45,7 @@ import types
 HEADER = struct.Struct("<I")
 MAX_FRAME = 1 << 20  # bytes one test may report (a value's JSON); more is an error
 MAX_TOTAL = 16 << 20  # bytes one program run may report in all
+MAX_ITEMS = 1_000_000  # items of a container converted for an `in` test
 POLL_INTERVAL = 0.002  # seconds between looks at a running child's progress
 F_SETPIPE_SZ = 1031
 
@@ -225,7 +226,11 @@ def drop_privileges(uid):
 
 
 def describe(error):
-    text = f"{type(error).__name__}: {error}"
+    """A short text for an exception, whatever its `__str__` does."""
+    try:
+        text = f"{type(error).__name__}: {error}"
+    except BaseException:
+        text = "an exception that cannot be printed"
     return text[:300].encode("utf-8", "replace")
 
 
@@ -255,12 +260,31 @@ def plain(value, depth=0):
         return {"~b": bytes(value).decode("latin-1")}
     if t is complex:
         return {"~c": [plain(value.real), plain(value.imag)]}
+    if t is range:
+        return {"~r": [value.start, value.stop, value.step]}
     for base in (bool, int, float, str, bytes, tuple, list, dict, frozenset, set, complex):
         if isinstance(value, base):  # enum members, namedtuples, Counter, ...
             return plain(base(value), depth + 1)
     if t.__module__ == "numpy" and getattr(value, "ndim", None) == 0:  # np.int64(3), ...
         return plain(value.item(), depth + 1)
     raise TypeError(f"a {t.__module__}.{t.__qualname__} result cannot be compared strictly")
+
+
+def plain_container(value):
+    """`plain` for the right side of `in`: any mapping (by its keys) or iterable.
+
+    `'HOME' in os.environ` and `x in range(1, 7)` then hold as in Python, while the
+    engine still tests membership on plain values.
+    """
+    if type(value) in (str, bytes, bytearray, list, tuple, dict, set, frozenset, range):
+        return plain(value)
+    import itertools
+
+    items = value.keys() if hasattr(value, "keys") and hasattr(value, "__getitem__") else value
+    items = list(itertools.islice(iter(items), MAX_ITEMS + 1))
+    if len(items) > MAX_ITEMS:
+        raise ValueError("container too large to compare")
+    return plain(items)
 
 
 def child(job, start, out, settings):
@@ -296,14 +320,17 @@ def child(job, start, out, settings):
             if test is None:
                 send(out, INVALID)
                 continue
-            setup, exprs = test
+            setup, exprs, container = test
             try:
                 if setup is not None:
                     exec(setup, scope)
                 if exprs is None:
                     frame = PASS
                 else:
-                    values = [plain(eval(expr, scope)) for expr in exprs]
+                    values = [
+                        (plain_container if i == container else plain)(eval(expr, scope))
+                        for i, expr in enumerate(exprs)
+                    ]
                     frame = VALUES + json.dumps(values).encode()
                     if len(frame) > MAX_FRAME:
                         frame = ERROR + b"result too large to compare"
@@ -466,7 +493,7 @@ def run_job(job, settings, is_init):
 
         state = run.pump(1 + n - start, timeouts)
         run.close(is_init)
-        frames = run.frames
+        frames = run.frames[: 1 + n - start]  # a program that forked may send more
         ended = TIMEOUT if state == "timeout" else CRASHED + how_it_ended(run.exit_status)
         if not frames:  # died or hung before the program finished loading
             if fresh_load:
@@ -483,7 +510,6 @@ def run_job(job, settings, is_init):
             break
         results[reached] = ended
         start = reached + 1
-    reset_workdir(settings)
     return load, results, time.monotonic() - started
 
 
@@ -499,19 +525,62 @@ def how_it_ended(status):
     return b"the process stopped"
 
 
-def reset_workdir(settings):
-    path = settings["workdir"]
+class Scratch:
+    """The places a program may write: its work directory and, in a mount namespace,
+    the private /tmp and /dev/shm. Made empty again after every program.
+
+    A look (statvfs, lstat) tells whether a program left anything: free blocks and
+    inodes, and the work directory's inode, mode, owner, links and mtime. Only a
+    program that did gets fresh tmpfs mounts, so the next one cannot see its files,
+    inherit a full disk, or trip on a work directory it replaced with a symlink.
+    """
+
+    def __init__(self, settings, *, private):
+        self.workdir, self.uid, self.private = settings["workdir"], settings["uid"], private
+        self.size = f"size={settings['tmpfs_mb']}m,mode=1777".encode()
+        self.places = [p for p in ("/tmp", "/dev/shm") if private and os.path.isdir(p)]
+        self._make_workdir()
+
+    def reset(self):
+        try:
+            clean = self._look() == self.snapshot
+        except OSError:
+            clean = False
+        if not clean:
+            if self.private:
+                for place in self.places:
+                    libc.umount2(place.encode(), 2)  # MNT_DETACH
+                    _check(libc.mount(b"tmpfs", place.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, self.size), "tmpfs")
+            else:
+                remove(self.workdir)
+            self._make_workdir()
+
+    def _make_workdir(self):
+        os.mkdir(self.workdir, 0o700)
+        if self.uid is not None:
+            os.chown(self.workdir, self.uid, self.uid)
+        self.snapshot = self._look()
+
+    def _look(self):
+        st = os.lstat(self.workdir)
+        places = tuple((v.f_bfree, v.f_ffree) for v in map(os.statvfs, self.places))
+        return places, st.st_ino, st.st_mode, st.st_uid, st.st_nlink, st.st_mtime_ns
+
+
+def remove(path):
+    """Delete what a program left at `path`: a tree (of any depth), a file or a link."""
+    import shutil
+    import stat
+
     try:
-        os.rmdir(path)
+        if not stat.S_ISDIR(os.lstat(path).st_mode):
+            os.unlink(path)
+            return
+        shutil.rmtree(path)
     except FileNotFoundError:
         pass
-    except OSError:
-        import shutil
-
-        shutil.rmtree(path, ignore_errors=True)
-    os.mkdir(path, 0o700)
-    if settings["uid"] is not None:
-        os.chown(path, settings["uid"], settings["uid"])
+    except BaseException:  # too deep for rmtree's recursion, or odd permissions
+        os.spawnvp(os.P_WAIT, "rm", ["rm", "-rf", "--one-file-system", path])
 
 
 def warm_up():
@@ -536,7 +605,7 @@ def zygote(settings, jobs_fd, results_fd, is_init):
         libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
     else:
         libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    reset_workdir(settings)
+    scratch = Scratch(settings, private="private tmpfs" in settings["isolation"])
     gc.collect()
     gc.freeze()  # forked children then never touch (and copy) the zygote's objects
     send(results_fd, marshal.dumps(("ready", settings["isolation"])))
@@ -545,9 +614,7 @@ def zygote(settings, jobs_fd, results_fd, is_init):
         message = receive(jobs_fd)
         if message is None:
             if not is_init:  # a work directory on the host's own tmpfs: leave nothing behind
-                import shutil
-
-                shutil.rmtree(settings["workdir"], ignore_errors=True)
+                remove(settings["workdir"])
             os._exit(0)
         key, program, program_timeout, test_timeout, new_blob = marshal.loads(message)
         if new_blob != blob:  # programs of one question share their tests
@@ -559,6 +626,7 @@ def zygote(settings, jobs_fd, results_fd, is_init):
             "test_timeout": test_timeout,
         }
         load, results, seconds = run_job(job, settings, is_init)
+        scratch.reset()
         send(results_fd, marshal.dumps((key, load, results, seconds)))
 
 
@@ -580,7 +648,7 @@ def main():
 
         shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
         settings["workdir"] = tempfile.mkdtemp(prefix="acecoder-work-", dir=shm)
-        os.rmdir(settings["workdir"])  # reset_workdir makes it, owned by the sandbox uid
+        os.rmdir(settings["workdir"])  # Scratch makes it, owned by the sandbox uid
         if uid is not None and not reachable(settings["sys_path"][0]):  # the stdlib
             isolation.append("stdlib out of the sandbox uid's reach: only preloaded modules import")
     set_limits(settings, nproc=uid is not None)
