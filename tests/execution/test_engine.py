@@ -144,10 +144,23 @@ def test_submit_returns_a_future(engine):
         ("__import__('collections').OrderedDict(a=1)", "assert f() == {'a': 1}", P),
         ("__import__('collections').namedtuple('P', 'x y')(1, 2)", "assert f() == (1, 2)", P),
         ("__import__('enum').IntEnum('E', 'A')(1)", "assert f() == 1", P),
+        ("3 ** 20000", "assert f() == 3 ** 20000", P),  # past str()'s 4300-digit limit
+        ("3 ** 20000", "assert f() == 3 ** 20000 + 1", F),
+        ("__import__('re').match('a+', 'aaa')", "assert f()", P),  # truth decided by C code
+        ("__import__('re').match('b', 'aaa')", "assert not f()", P),
+        ("__import__('collections').deque()", "assert not f()", P),
+        ("(i for i in [])", "assert f()", P),
+        ("__import__('dataclasses').make_dataclass('P', ['x'])(1)", "assert f() == f()", E),  # two objects
     ],
 )
 def test_comparisons_follow_python_on_plain_values(engine, returned, test, outcome):
     assert run_one(engine, f"def f():\n    return {returned}\n", [test]).outcomes == [outcome]
+
+
+def test_other_objects_equal_only_themselves(engine):
+    program = "import enum\nColor = enum.Enum('Color', 'RED BLUE')\ndef f():\n    return Color.RED\n"
+    tests = ["assert f() == Color.RED", "assert f() is Color.RED", "assert f() == Color.BLUE", "assert f() == 1"]
+    assert run_one(engine, program, tests).outcomes == [P, P, E, E]  # no verdict on others' __eq__
 
 
 def test_objects_with_forged_equality_never_pass(engine):
@@ -164,6 +177,12 @@ def test_objects_with_forged_equality_never_pass(engine):
     tests = ["assert f() == 3", "assert f()", "assert g() == 3", "assert 3 == f()", "assert g() == 7"]
     result = run_one(engine, program, tests)
     assert result.outcomes == [E, E, F, E, P]  # an int subclass is judged by its int value
+
+
+def test_tests_do_not_inherit_the_engines_future_imports(engine):
+    # `from __future__ import annotations` in the engine must not make this lazy.
+    test = "def h(x: Undefined):\n    return x\nassert h(1) == 1"
+    assert run_one(engine, ADD, [test]).outcomes == [E]
 
 
 def test_an_invalid_test_is_an_error_not_a_crash(engine):

@@ -232,7 +232,12 @@ class Engine:
             task.future.cancel()
 
     def _finish(self, task: _Task, load: bytes, frames: list, seconds: float) -> None:
-        task.future.set_result(_result(task, load, frames, seconds))
+        try:
+            result = _result(task, load, frames, seconds)
+        except Exception as error:  # a bug in judging fails this job, not the engine
+            task.future.set_exception(SandboxError(f"cannot judge job {task.job.id!r}: {error!r}"))
+        else:
+            task.future.set_result(result)
 
     def _replace(self, dead: _Worker) -> None:
         """A worker died (not a program's doing: programs cannot reach it). Start another."""

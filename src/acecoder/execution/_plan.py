@@ -95,7 +95,7 @@ def _compile_test(source: str):
                 operands.append((False, len(exprs)))
                 if position == 1 and symbol in ("in", "not in"):
                     container = len(exprs)  # converted as a container: see plain_container
-                exprs.append(compile(ast.Expression(node), "<test>", "eval"))
+                exprs.append(compile(ast.Expression(node), "<test>", "eval", dont_inherit=True))
         sandbox_part = (setup, tuple(exprs), container)
         return sandbox_part, Check(symbol, compare, tuple(operands), _expected(symbol, operands))
     except (SyntaxError, ValueError, MemoryError, RecursionError) as error:
@@ -119,6 +119,8 @@ def _expected(symbol, operands) -> bytes | None:
 def _plain(value):
     """The sandbox's encoding (`plain` in `_worker.py`) for literal values."""
     t = type(value)
+    if t is int and value.bit_length() > 13_000:
+        return {"~i": format(value, "x")}
     if value is None or t in (bool, int, str):
         return value
     if t is float:
@@ -140,7 +142,7 @@ def _plain(value):
 
 def _compile_statements(statements):
     module = ast.Module(body=list(statements), type_ignores=[])
-    return compile(module, "<test>", "exec")
+    return compile(module, "<test>", "exec", dont_inherit=True)  # not our __future__ imports
 
 
 def _check_shape(node):
@@ -181,9 +183,9 @@ def judge(check: Check, payload: bytes) -> tuple[bool | None, str | None]:
         return None, f"cannot read the result: {error}"[:300]
     try:
         if check.symbol == "truth":
-            ok = bool(operands[0])
+            ok = _truth(operands[0])
         elif check.symbol == "not":
-            ok = not operands[0]
+            ok = not _truth(operands[0])
         else:
             ok = bool(check.compare(*operands))
     except Exception as error:  # e.g. `<` between a list and an int, as Python would raise
@@ -193,6 +195,35 @@ def judge(check: Check, payload: bytes) -> tuple[bool | None, str | None]:
     if check.symbol in ("truth", "not"):
         return False, f"got {_short(operands[0])}"
     return False, f"{_short(operands[0])} {check.symbol} {_short(operands[1])} is false"
+
+
+class Opaque:
+    """A result that is no plain value: known only by identity, type and C-level truth."""
+
+    __slots__ = ("ident", "type_name", "truth")
+
+    def __init__(self, ident, type_name, truth):
+        self.ident, self.type_name, self.truth = ident, str(type_name), truth
+
+    def __eq__(self, other):
+        if isinstance(other, Opaque):  # the same object on both sides: an enum member, a sentinel
+            if self.ident == other.ident:
+                return True
+            raise TypeError(f"a {self.type_name} and a {other.type_name} cannot be compared strictly")
+        raise TypeError(f"a {self.type_name} result cannot be compared strictly")
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name}>"
+
+
+def _truth(value) -> bool:
+    if isinstance(value, Opaque):
+        if value.truth is None:
+            raise TypeError(f"the truth of a {value.type_name} is decided by its own Python code")
+        return bool(value.truth)
+    return bool(value)
 
 
 def _revive(obj: dict):
@@ -214,9 +245,16 @@ def _revive(obj: dict):
         return float(value)
     if tag == "~r":
         return range(*value)
+    if tag == "~i":
+        return int(value, 16)
+    if tag == "~o":
+        return Opaque(*value)
     raise ValueError("malformed result from the sandbox")
 
 
 def _short(value, limit: int = 80) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an int past str()'s digit limit
+        text = f"<int of {value.bit_length()} bits>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
