@@ -67,3 +67,81 @@ class ExecutionResult:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+# ---------------------------------------------------------------- questions and programs
+
+
+@dataclass(slots=True, kw_only=True)
+class Question:
+    """A self-contained coding question with assert tests (what `synth` writes)."""
+
+    id: str  # stable, e.g. "oss_123"
+    source: str  # the seed family: "evol", "oss", "stack", ...
+    question: str
+    tests: list[str]
+    reference: str | None = None  # a known-correct program (the seed's own), if any
+    reference_tests: list[str] | None = None  # independent tests (a benchmark's own), if any
+    metadata: dict = field(default_factory=dict)
+
+
+@dataclass(slots=True, kw_only=True)
+class Sample:
+    """One program a model wrote for a question (what `sample` writes)."""
+
+    question_id: str
+    model: str
+    sample_index: int  # 0..n-1 among this model's samples of the question
+    completion: str  # the raw model output
+    program: str  # the code extracted from it
+
+    @property
+    def id(self) -> str:
+        return f"{self.question_id}/{self.model}/{self.sample_index}"
+
+
+# ---------------------------------------------------------------- the dataset
+
+
+@dataclass(slots=True, kw_only=True)
+class Inference:
+    """A scored program of a dataset row (an entry of AceCode-87K's `inferences`)."""
+
+    model_name: str
+    completion_id: int
+    completion: str
+    pass_rate: float  # passed kept tests / kept tests
+    test_results: list[str] = field(default_factory=list)  # a TestOutcome per kept test (ours)
+
+
+@dataclass(slots=True, kw_only=True)
+class DatasetRow:
+    """One question of the filtered dataset, in the layout of the released AceCode-87K."""
+
+    id: str
+    source: str
+    question: str
+    test_cases: list[str]  # the tests the oracle passes
+    inferences: list[Inference]
+    context_messages: list[dict]  # [{"role": "user", "content": question}]
+
+
+@dataclass(slots=True, kw_only=True)
+class Pair:
+    """A preference between two programs of one question, for reward-model training."""
+
+    id: str
+    question_id: str
+    question: str
+    tests: list[str]  # the question's kept tests; prompts show the first
+    chosen: str  # the program with the higher pass rate
+    rejected: str
+    chosen_pass_rate: float
+    rejected_pass_rate: float
+    chosen_model: str
+    rejected_model: str
+
+    @property
+    def margin(self) -> float:
+        """The pass-rate gap, for trainers that weight pairs by it."""
+        return self.chosen_pass_rate - self.rejected_pass_rate

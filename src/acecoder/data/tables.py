@@ -1,0 +1,123 @@
+"""Files of records in the formats the ecosystem uses, chosen by the path:
+
+- `*.jsonl`: one JSON object per line (what every stage writes by default);
+- `*.parquet`: one row per record (pyarrow);
+- any other path: a Hugging Face `datasets` folder (`save_to_disk` / `load_from_disk`);
+- `hf:OWNER/NAME[:SPLIT]` (reading only): a dataset from the hub or its local cache,
+  e.g. the released `hf:TIGER-Lab/AceCode-87K:train`.
+
+Every row is validated into its record type on the way in; a bad one names its file
+and line (or row), and is skipped, counted, when not strict.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+from acecoder.data.jsonl import JsonlWriter, read_jsonl
+from acecoder.errors import InputError
+
+R = TypeVar("R")
+
+
+def read_records(
+    path: str | Path, record_type: type[R], *, strict: bool = True, skipped: list | None = None
+) -> Iterator[R]:
+    """Yield `record_type` records from `path`; bad rows raise, or with `strict=False`
+    are appended to `skipped` as InputErrors and passed over."""
+    adapter = _adapter(record_type)
+    for where, row in _rows(str(path)):
+        try:
+            yield adapter.validate_python(row)
+        except Exception as error:  # pydantic's ValidationError, with every bad field
+            problem = InputError(_explain(error), path=str(path), line=where)
+            if strict:
+                raise problem from None
+            if skipped is not None:
+                skipped.append(problem)
+
+
+def write_records(path: str | Path, records: Iterable) -> int:
+    """Write records (dataclasses or dicts) to `path` in the format its name says."""
+    rows = (dataclasses.asdict(r) if dataclasses.is_dataclass(r) else r for r in records)
+    path = Path(path)
+    if path.suffix == ".jsonl":
+        count = 0
+        with JsonlWriter(path) as writer:
+            for row in rows:
+                writer.write(row)
+                count += 1
+        return count
+    rows = list(rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.Table.from_pylist(rows), path)
+    else:
+        import datasets
+
+        datasets.Dataset.from_list(rows).save_to_disk(str(path))
+    return len(rows)
+
+
+def _rows(path: str) -> Iterator[tuple[int, dict]]:
+    """(line or row number from 1, row) from any of the formats."""
+    if path.startswith("hf:"):
+        import datasets
+
+        name, _, split = path[3:].partition(":")
+        try:
+            table = datasets.load_dataset(name, split=split or "train")
+        except Exception as error:
+            raise InputError(f"cannot load the dataset: {error}", path=path) from None
+        yield from enumerate(table, start=1)
+    elif path.endswith(".jsonl"):
+        yield from read_jsonl(path)
+    elif path.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        try:
+            batches = pq.ParquetFile(path).iter_batches(batch_size=1024)
+        except OSError as error:
+            raise InputError(f"cannot read as parquet: {error}", path=path) from None
+        number = 0
+        for batch in batches:
+            for row in batch.to_pylist():
+                number += 1
+                yield number, row
+    else:
+        import datasets
+
+        if not Path(path).is_dir():
+            raise InputError("no such file or dataset folder (.jsonl, .parquet or a datasets folder)", path=path)
+        try:
+            table = datasets.load_from_disk(path)
+        except Exception as error:
+            raise InputError(f"not a datasets folder: {error}", path=path) from None
+        if isinstance(table, datasets.DatasetDict):
+            raise InputError(f"holds several splits ({', '.join(table)}): name one, e.g. {path}/train", path=path)
+        yield from enumerate(table, start=1)
+
+
+@functools.cache
+def _adapter(record_type):
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(record_type)
+
+
+def _explain(error: Exception) -> str:
+    errors = getattr(error, "errors", None)
+    if not callable(errors):
+        return str(error)
+    parts = []
+    for item in errors()[:3]:
+        field = ".".join(str(part) for part in item["loc"]) or "row"
+        parts.append(f"field '{field}': {item['msg'].lower()}")
+    return "; ".join(parts)
