@@ -372,7 +372,7 @@ class Run:
         self.fd = read_end
         self.pidfd = os.pidfd_open(self.pid)
         self.frames = []
-        self.buffer = b""
+        self.buffer = bytearray()
         self.total = 0
         self.exit_status = None
 
@@ -412,7 +412,7 @@ class Run:
         before = len(self.frames)
         while True:
             try:
-                chunk = os.read(self.fd, 1 << 16)
+                chunk = os.read(self.fd, 1 << 20)
             except BlockingIOError:
                 break
             if not chunk:
@@ -421,16 +421,18 @@ class Run:
             if self.total > MAX_TOTAL:
                 return None
             self.buffer += chunk
-            if len(chunk) < (1 << 16):
+            if len(chunk) < (1 << 20):
                 break
-        while len(self.buffer) >= HEADER.size:
-            (size,) = HEADER.unpack_from(self.buffer)
+        buffer, offset, end = self.buffer, 0, len(self.buffer)
+        while end - offset >= HEADER.size:  # frames by offset: no copy of the rest per frame
+            (size,) = HEADER.unpack_from(buffer, offset)
             if size > MAX_FRAME + 1:
                 return None
-            if len(self.buffer) < HEADER.size + size:
+            if end - offset < HEADER.size + size:
                 break
-            self.frames.append(self.buffer[HEADER.size : HEADER.size + size])
-            self.buffer = self.buffer[HEADER.size + size :]
+            self.frames.append(bytes(buffer[offset + HEADER.size : offset + HEADER.size + size]))
+            offset += HEADER.size + size
+        del buffer[:offset]
         return len(self.frames) - before
 
     def close(self, is_init):
