@@ -101,3 +101,46 @@ def test_a_killed_run_resumes_and_loses_nothing(tmp_path):
     assert sorted(ids) == sorted(f"p{i}" for i in range(120))  # each once, none lost
     assert all(row["outcomes"] == ["pass"] for row in rows(out))
     assert f"({done_before} already done)" in result.stderr or "already done" in result.stderr
+
+
+def test_filter_pairs_and_hard_subset_on_the_shipped_example(tmp_path):
+    dataset, report = tmp_path / "dataset.jsonl", tmp_path / "report"
+    result = acecoder(
+        "filter", ROOT / "examples" / "questions.jsonl", ROOT / "examples" / "samples.jsonl",
+        "-o", dataset, "--oracle", "oracle", "--report-dir", report, "--timeout", "1",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "kept 4 of 5 questions" in result.stderr
+    by_id = {row["id"]: row for row in rows(dataset)}
+    assert sorted(by_id) == ["evol_2", "oss_1", "oss_4", "stack_3"]  # evol_5's oracle passes only 3 of 6
+    assert len(by_id["oss_1"]["test_cases"]) == 7  # the oracle fails the wrong 8th test
+    policy = {i["completion_id"]: i["pass_rate"] for i in by_id["oss_1"]["inferences"] if i["model_name"] == "policy"}
+    assert policy == {0: 1.0, 1: 0.0, 2: 0.0, 3: 1.0, 4: 5 / 7}
+    assert (report / "filter_summary.json").exists() and (report / "sample_pass_rates.png").exists()
+
+    pairs = tmp_path / "pairs.jsonl"
+    result = acecoder("pairs", dataset, "-o", pairs, "--format", "llama-factory")
+    assert result.returncode == 0, result.stderr
+    made = [json.loads(line) for line in pairs.read_text().splitlines()]
+    assert {pair["id"] for pair in made} == {"evol_2/policy/0>policy/3", "stack_3/policy/0>policy/3", "stack_3/policy/1>policy/3"}
+    assert set(made[0]) == {"instruction", "input", "chosen", "rejected", "id"}
+
+    rl = tmp_path / "rl.parquet"
+    result = acecoder("hard-subset", dataset, "-o", rl, "--format", "verl")
+    assert result.returncode == 0, result.stderr
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(rl).to_pylist()
+    # means: stack_3 0.600, oss_1 0.619, evol_2 0.686, oss_4 0.900 -> median 0.652 keeps the first two;
+    # their population stds 0.437 and 0.449 -> median 0.443 keeps oss_1
+    assert [row["extra_info"]["id"] for row in table] == ["oss_1"]
+    assert json.loads(table[0]["reward_model"]["ground_truth"])[0] == "assert two_sum([2, 7, 11, 15], 9) == [0, 1]"
+
+
+def test_filter_names_a_wrong_oracle(tmp_path):
+    result = acecoder(
+        "filter", ROOT / "examples" / "questions.jsonl", ROOT / "examples" / "samples.jsonl",
+        "-o", tmp_path / "d.jsonl", "--oracle", "gpt-9",
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "gpt-9" in result.stderr and "oracle" in result.stderr

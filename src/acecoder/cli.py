@@ -51,6 +51,113 @@ def execute(
     print_execute_summary(summary, output)
 
 
+@app.command("filter")
+def filter_(
+    questions: Annotated[Path, typer.Argument(help="Questions (Question records): .jsonl, .parquet or a datasets folder.")],
+    samples: Annotated[Path, typer.Argument(help="Samples (Sample records), the oracle's among them.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The dataset: .jsonl, .parquet or a datasets folder.")],
+    oracle: Annotated[str, typer.Option(help="The model whose samples are the oracle's programs.")],
+    min_oracle_passes: Annotated[int, typer.Option(help="Drop a question whose oracle passes fewer tests.", min=0)] = 4,
+    min_tests: Annotated[int, typer.Option(help="Drop a question with fewer tests left.", min=1)] = 5,
+    timeout: Annotated[float, typer.Option(help="Seconds each test may run (wall clock).", min=0.01)] = 3.0,
+    workers: Annotated[Optional[int], typer.Option(help="Sandbox processes in parallel [default: CPU cores].", min=1)] = None,
+    memory_mb: Annotated[int, typer.Option(help="Address-space limit per program, MiB.", min=64)] = 2048,
+    report_dir: Annotated[Optional[Path], typer.Option(help="Write the quality report (JSON and PNG figures) here.")] = None,
+    strict: Annotated[bool, typer.Option(help="Stop at the first malformed row instead of skipping it.")] = False,
+    resume: Annotated[bool, typer.Option(help="Reuse the verdicts already in OUTPUT.executions.jsonl.")] = False,
+) -> None:
+    """Keep the tests the oracle passes, drop weak questions, score every sample on the kept tests."""
+    from acecoder.cli_support import fail, print_filter_summary, progress_bar
+    from acecoder.errors import AcecoderError
+    from acecoder.stages import filter as stage
+
+    settings = stage.FilterSettings(
+        oracle=oracle, min_oracle_passes=min_oracle_passes, min_tests=min_tests,
+        timeout=timeout, workers=workers, memory_mb=memory_mb,
+    )
+    try:
+        with progress_bar("filter") as bar:
+            summary = stage.run(
+                questions, samples, output, settings=settings, report_dir=report_dir,
+                strict=strict, resume=resume, progress=bar,
+            )
+    except AcecoderError as error:
+        fail(error)
+    print_filter_summary(summary)
+
+
+class PairFormat(str, enum.Enum):
+    pairs = "pairs"
+    trl = "trl"
+    llama_factory = "llama-factory"
+    openrlhf = "openrlhf"
+
+
+@app.command()
+def pairs(
+    dataset: Annotated[str, typer.Argument(help="The filtered dataset: .jsonl, .parquet, a datasets folder or hf:NAME.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The pairs: .jsonl, .parquet or a datasets folder.")],
+    format: Annotated[PairFormat, typer.Option(help="Our Pair records, or a trainer's format.")] = PairFormat.pairs,
+    min_chosen: Annotated[float, typer.Option(help="The chosen program passes at least this share.")] = 0.8,
+    min_gap: Annotated[float, typer.Option(help="Chosen minus rejected pass rate, at least.")] = 0.4,
+    min_rejected: Annotated[float, typer.Option(help="The rejected program passes more than this share.")] = 0.0,
+    max_per_question: Annotated[Optional[int], typer.Option(help="Keep at most this many pairs per question (largest gaps first).", min=1)] = None,
+    cross_model: Annotated[bool, typer.Option(help="Also pair programs of different models.")] = False,
+    model: Annotated[Optional[list[str]], typer.Option(help="Use only this model's samples (repeatable).")] = None,
+    strict: Annotated[bool, typer.Option(help="Stop at the first malformed row instead of skipping it.")] = False,
+) -> None:
+    """Preference pairs: within a question, a program passing >= 0.8 over one passing 0.4 less but > 0."""
+    from acecoder.cli_support import fail, print_rows_summary, progress_bar
+    from acecoder.errors import AcecoderError
+    from acecoder.stages import pairs as stage
+
+    settings = stage.PairSettings(
+        min_chosen=min_chosen, min_gap=min_gap, min_rejected=min_rejected,
+        max_per_question=max_per_question, cross_model=cross_model, models=model or None,
+    )
+    try:
+        with progress_bar("pairs", unit="questions") as bar:
+            summary = stage.run(dataset, output, settings=settings, format=format.value, strict=strict, progress=bar)
+    except AcecoderError as error:
+        fail(error)
+    extra = [f"questions with pairs {summary.questions_with_pairs}, duplicate programs dropped {summary.duplicate_programs}"]
+    if summary.dropped_by_cap:
+        extra.append(f"dropped by the cap: {summary.dropped_by_cap}")
+    print_rows_summary("pairs", summary.pairs, summary, extra)
+
+
+class RowFormat(str, enum.Enum):
+    rows = "rows"
+    trl = "trl"
+    verl = "verl"
+    openrlhf = "openrlhf"
+
+
+@app.command("hard-subset")
+def hard_subset(
+    dataset: Annotated[str, typer.Argument(help="The filtered dataset: .jsonl, .parquet, a datasets folder or hf:NAME.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The RL prompts: .jsonl, .parquet (verl) or a datasets folder.")],
+    format: Annotated[RowFormat, typer.Option(help="Dataset rows, or an RL trainer's format.")] = RowFormat.rows,
+    mean_quantile: Annotated[float, typer.Option(help="Keep questions whose mean pass rate is at most this quantile.", min=0, max=1)] = 0.5,
+    std_quantile: Annotated[float, typer.Option(help="Of those, keep the ones whose spread is at least this quantile.", min=0, max=1)] = 0.5,
+    model: Annotated[Optional[list[str]], typer.Option(help="Count only this model's samples (repeatable).")] = None,
+    strict: Annotated[bool, typer.Option(help="Stop at the first malformed row instead of skipping it.")] = False,
+) -> None:
+    """The RL subset: hard questions (low mean pass rate) whose samples disagree (high spread)."""
+    from acecoder.cli_support import fail, print_rows_summary, progress_bar
+    from acecoder.errors import AcecoderError
+    from acecoder.stages import hard_subset as stage
+
+    settings = stage.HardSubsetSettings(mean_quantile=mean_quantile, std_quantile=std_quantile, models=model or None)
+    try:
+        with progress_bar("hard-subset", unit="questions") as bar:
+            summary = stage.run(dataset, output, settings=settings, format=format.value, strict=strict, progress=bar)
+    except AcecoderError as error:
+        fail(error)
+    extra = [f"mean pass rate <= {summary.mean_threshold}: {summary.hard}; of those, spread >= {summary.std_threshold}"]
+    print_rows_summary("questions", summary.selected, summary, extra)
+
+
 @app.command()
 def version() -> None:
     """Print the installed version."""

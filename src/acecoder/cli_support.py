@@ -17,36 +17,45 @@ def fail(error: Exception) -> None:
 
 
 class _Bar:
-    """Progress over programs: done/total, tests passed, rate and ETA.
+    """Progress over items (programs, questions): done/total, tests passed when the
+    items are execution results, rate and ETA.
 
     Shown from `total(n)` on, so that input errors found before it print alone.
     """
 
-    def __init__(self, description: str):
+    def __init__(self, description: str, unit: str = "programs"):
         columns = (
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[tests]:,} tests passed"),
+            TextColumn("{task.fields[tests]}"),
             TextColumn("{task.fields[rate]}"),
             TimeRemainingColumn(),
         )
         self._progress = Progress(*columns, console=console)
-        self._description = description
+        self._description, self._unit = description, unit
         self._task = None
         self._passed = self._done = 0
 
-    def total(self, n: int) -> None:
+    def total(self, n: int | None) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, total=n)
+            return
         self._started = time.monotonic()
         self._progress.start()
-        self._task = self._progress.add_task(self._description, total=n, tests=0, rate="")
+        self._task = self._progress.add_task(self._description, total=n, tests="", rate="")
 
-    def advance(self, result) -> None:
-        self._passed += result.passed
+    def advance(self, item) -> None:
+        if self._task is None:
+            self.total(None)
         self._done += 1
+        tests = ""
+        if hasattr(item, "passed"):  # an ExecutionResult
+            self._passed += item.passed
+            tests = f"{self._passed:,} tests passed"
         elapsed = time.monotonic() - self._started
-        rate = f"{self._done / elapsed:,.0f} programs/s" if elapsed > 0 else ""
-        self._progress.update(self._task, advance=1, tests=self._passed, rate=rate)
+        rate = f"{self._done / elapsed:,.0f} {self._unit}/s" if elapsed > 0 else ""
+        self._progress.update(self._task, advance=1, tests=tests, rate=rate)
 
     def close(self) -> None:
         if self._task is not None:
@@ -54,8 +63,8 @@ class _Bar:
 
 
 @contextlib.contextmanager
-def progress_bar(description: str):
-    bar = _Bar(description)
+def progress_bar(description: str, unit: str = "programs"):
+    bar = _Bar(description, unit)
     try:
         yield bar
     finally:
@@ -75,3 +84,33 @@ def print_execute_summary(summary, output) -> None:
         highlight=False,
         soft_wrap=True,
     )
+
+
+def print_filter_summary(summary) -> None:
+    drops = ", ".join(f"{reason} {n}" for reason, n in summary.dropped.items() if n) or "none"
+    lines = [
+        f"[bold green]done[/] kept {summary.kept} of {summary.questions} questions in {summary.seconds:.1f} s",
+        f"  dropped: {drops}",
+        f"  programs run {summary.programs}, verdicts reused {summary.reused}",
+    ]
+    if summary.skipped_rows:
+        first = summary.skipped_rows[0]
+        lines.append(
+            f"  [yellow]skipped {len(summary.skipped_rows)} malformed rows[/], first: "
+            f"{first['file']}:{first['line']}: {first['message']}"
+        )
+    if summary.ignored:
+        lines.append("  ignored: " + ", ".join(f"{why} {n}" for why, n in sorted(summary.ignored.items())))
+    lines += [f"  wrote {summary.output}", f"  verdicts in {summary.executions}"]
+    console.print("\n".join(lines), highlight=False, soft_wrap=True)
+
+
+def print_rows_summary(what: str, count: int, summary, extra: list[str]) -> None:
+    lines = [f"[bold green]done[/] {count} {what} from {summary.rows} questions in {summary.seconds:.1f} s"]
+    lines += [f"  {line}" for line in extra]
+    if summary.skipped:
+        lines.append(f"  [yellow]skipped {summary.skipped} malformed rows[/], first: {summary.problems[0]}")
+    if summary.models_missing:
+        lines.append(f"  [yellow]models in no row:[/] {', '.join(summary.models_missing)}")
+    lines.append(f"  wrote {summary.output} ({summary.format})")
+    console.print("\n".join(lines), highlight=False, soft_wrap=True)

@@ -14,8 +14,12 @@ from pathlib import Path
 from acecoder.errors import InputError
 
 
-def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
-    """Yield (line number, object) for each non-blank line; bad JSON raises InputError."""
+def read_jsonl(path: str | Path, *, bad_lines: list | None = None) -> Iterator[tuple[int, dict]]:
+    """Yield (line number, object) for each non-blank line.
+
+    A line that is not a JSON object raises InputError, or, when `bad_lines` is given,
+    is appended to it as an InputError and passed over.
+    """
     path = Path(path)
     try:
         handle = path.open("rb")
@@ -27,11 +31,18 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
                 continue
             try:
                 value = json.loads(raw)
+                if not isinstance(value, dict):
+                    raise InputError("each line must be a JSON object", path=str(path), line=number)
             except (json.JSONDecodeError, UnicodeDecodeError) as error:
-                raise InputError(f"not valid JSON ({error})", path=str(path), line=number) from None
-            if not isinstance(value, dict):
-                raise InputError("each line must be a JSON object", path=str(path), line=number)
-            yield number, value
+                problem = InputError(f"not valid JSON ({error})", path=str(path), line=number)
+            except InputError as error:
+                problem = error
+            else:
+                yield number, value
+                continue
+            if bad_lines is None:
+                raise problem
+            bad_lines.append(problem)
 
 
 class JsonlWriter:

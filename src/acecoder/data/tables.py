@@ -30,7 +30,8 @@ def read_records(
     """Yield `record_type` records from `path`; bad rows raise, or with `strict=False`
     are appended to `skipped` as InputErrors and passed over."""
     adapter = _adapter(record_type)
-    for where, row in _rows(str(path)):
+    bad_lines = None if strict else (skipped if skipped is not None else [])
+    for where, row in _rows(str(path), bad_lines):
         try:
             yield adapter.validate_python(row)
         except Exception as error:  # pydantic's ValidationError, with every bad field
@@ -41,8 +42,12 @@ def read_records(
                 skipped.append(problem)
 
 
-def write_records(path: str | Path, records: Iterable) -> int:
-    """Write records (dataclasses or dicts) to `path` in the format its name says."""
+def write_records(path: str | Path, records: Iterable, *, record_type: type | None = None) -> int:
+    """Write records (dataclasses or dicts) to `path` in the format its name says.
+
+    `record_type` names the columns when there may be no record at all, so that an
+    empty Parquet file or datasets folder still reads back (as nothing).
+    """
     rows = (dataclasses.asdict(r) if dataclasses.is_dataclass(r) else r for r in records)
     path = Path(path)
     if path.suffix == ".jsonl":
@@ -54,19 +59,26 @@ def write_records(path: str | Path, records: Iterable) -> int:
         return count
     rows = list(rows)
     path.parent.mkdir(parents=True, exist_ok=True)
+    columns = [f.name for f in dataclasses.fields(record_type)] if record_type and not rows else None
     if path.suffix == ".parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        pq.write_table(pa.Table.from_pylist(rows), path)
+        table = pa.table({c: pa.array([], pa.null()) for c in columns}) if columns else pa.Table.from_pylist(rows)
+        pq.write_table(table, path)
     else:
         import datasets
 
-        datasets.Dataset.from_list(rows).save_to_disk(str(path))
+        table = datasets.Dataset.from_dict({c: [] for c in columns}) if columns else datasets.Dataset.from_list(rows)
+        datasets.disable_progress_bars()  # our own bar is the one on screen
+        try:
+            table.save_to_disk(str(path), num_shards=1)  # one (maybe empty) shard: load_from_disk needs one
+        finally:
+            datasets.enable_progress_bars()
     return len(rows)
 
 
-def _rows(path: str) -> Iterator[tuple[int, dict]]:
+def _rows(path: str, bad_lines: list | None) -> Iterator[tuple[int, dict]]:
     """(line or row number from 1, row) from any of the formats."""
     if path.startswith("hf:"):
         import datasets
@@ -78,7 +90,7 @@ def _rows(path: str) -> Iterator[tuple[int, dict]]:
             raise InputError(f"cannot load the dataset: {error}", path=path) from None
         yield from enumerate(table, start=1)
     elif path.endswith(".jsonl"):
-        yield from read_jsonl(path)
+        yield from read_jsonl(path, bad_lines=bad_lines)
     elif path.endswith(".parquet"):
         import pyarrow.parquet as pq
 

@@ -1,0 +1,191 @@
+"""Preference pairs and RL questions in the formats the training frameworks read.
+
+One small function per format. Every prompt and answer is rendered by
+`acecoder.prompts`, so what a reward model or policy is trained on is exactly what
+sampling showed and what scoring will show. Each function builds its dict with a
+fixed key order, so the same records give byte-identical files.
+
+Pairs (`acecoder pairs --format ...`):
+
+- `pairs`: our `Pair` records, with `margin`.
+- `trl`: TRL's conversational preference format with an explicit prompt
+  (`prompt` / `chosen` / `rejected` message lists) and the optional `margin` column
+  that TRL's RewardTrainer adds to the Bradley-Terry loss.
+- `llama-factory`: the ranking layout of the released AceCodePair-300K
+  (`instruction`, `input`, `chosen`, `rejected`, `id`); register it in
+  `dataset_info.json` with `"ranking": true`.
+- `openrlhf`: OpenRLHF's reward-model dataset (`--prompt_key prompt --chosen_key
+  chosen --rejected_key rejected`; `margin` is read when present). The three are
+  plain strings that OpenRLHF concatenates, so give it `--input_template` (e.g.
+  `"User: {}\\nAssistant: "`) or the answer is glued to the prompt.
+
+RL questions (`acecoder hard-subset --format ...`):
+
+- `rows`: `DatasetRow` records unchanged.
+- `trl`: `prompt` (chat messages) and `tests`, the column a GRPOTrainer reward
+  function receives as a keyword argument.
+- `verl`: verl's RL schema (`data_source`, `prompt`, `ability`, `reward_model`,
+  `extra_info`); the tests travel JSON-encoded in `reward_model.ground_truth`.
+  Write it to a `.parquet` path, which is what verl's RLHFDataset reads.
+- `openrlhf`: `context_messages` for `--input_key context_messages
+  --apply_chat_template`, and `tests` for a remote or custom reward.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+from acecoder.data.tables import write_records
+from acecoder.errors import ConfigError
+from acecoder.prompts import chat, program_response, question_prompt
+from acecoder.records import DatasetRow, Pair
+
+__all__ = [
+    "PAIR_FORMATS",
+    "ROW_FORMATS",
+    "export_pair",
+    "export_row",
+    "margin",
+    "write_export",
+]
+
+PAIR_FORMATS = ("pairs", "trl", "llama-factory", "openrlhf")
+ROW_FORMATS = ("rows", "trl", "verl", "openrlhf")
+
+
+def margin(pair: Pair) -> float:
+    """The pass-rate gap rounded to 9 decimals, so that 0.7 - 0.3 is written 0.4
+    and not 0.39999999999999997 (pass rates are ratios of small counts; 9 decimals
+    lose nothing)."""
+    return round(pair.margin, 9)
+
+
+# ---------------------------------------------------------------- pairs
+
+
+def pair_record(pair: Pair) -> dict:
+    # dataclasses.asdict plus the margin; built by hand (asdict's deep copy was most
+    # of the stage's time) with the one list copied, so the row shares nothing.
+    record = {f.name: getattr(pair, f.name) for f in dataclasses.fields(pair)}
+    record["tests"] = list(pair.tests)
+    record["margin"] = margin(pair)
+    return record
+
+
+def pair_trl(pair: Pair) -> dict:
+    return {
+        "prompt": chat(pair.question, pair.tests),
+        "chosen": [{"role": "assistant", "content": program_response(pair.chosen)}],
+        "rejected": [{"role": "assistant", "content": program_response(pair.rejected)}],
+        "margin": margin(pair),
+    }
+
+
+def pair_llama_factory(pair: Pair) -> dict:
+    return {
+        "instruction": question_prompt(pair.question, pair.tests),
+        "input": "",
+        "chosen": program_response(pair.chosen),
+        "rejected": program_response(pair.rejected),
+        "id": pair.id,
+    }
+
+
+def pair_openrlhf(pair: Pair) -> dict:
+    return {
+        "prompt": question_prompt(pair.question, pair.tests),
+        "chosen": program_response(pair.chosen),
+        "rejected": program_response(pair.rejected),
+        "margin": margin(pair),
+    }
+
+
+def export_pair(pair: Pair, format: str) -> dict:
+    """One pair as a row of `format` (one of PAIR_FORMATS)."""
+    if format == "pairs":
+        return pair_record(pair)
+    if format == "trl":
+        return pair_trl(pair)
+    if format == "llama-factory":
+        return pair_llama_factory(pair)
+    if format == "openrlhf":
+        return pair_openrlhf(pair)
+    raise ConfigError(f"unknown pairs format {format!r}: use one of {', '.join(PAIR_FORMATS)}")
+
+
+# ---------------------------------------------------------------- RL questions
+
+
+def row_record(row: DatasetRow) -> dict:
+    return dataclasses.asdict(row)
+
+
+def row_trl(row: DatasetRow) -> dict:
+    return {"prompt": chat(row.question, row.test_cases), "tests": list(row.test_cases), "id": row.id}
+
+
+def row_verl(row: DatasetRow, index: int) -> dict:
+    return {
+        "data_source": f"acecoder/{row.source}",
+        "prompt": chat(row.question, row.test_cases),
+        "ability": "code",
+        "reward_model": {"style": "rule", "ground_truth": json.dumps(row.test_cases, ensure_ascii=False)},
+        "extra_info": {"id": row.id, "index": index},
+    }
+
+
+def row_openrlhf(row: DatasetRow) -> dict:
+    return {
+        "context_messages": chat(row.question, row.test_cases),
+        "tests": list(row.test_cases),
+        "id": row.id,
+    }
+
+
+def export_row(row: DatasetRow, format: str, *, index: int) -> dict:
+    """One question as a row of `format` (one of ROW_FORMATS); `index` is its
+    position in the output, from 0 (verl's `extra_info.index`)."""
+    if format == "rows":
+        return row_record(row)
+    if format == "trl":
+        return row_trl(row)
+    if format == "verl":
+        return row_verl(row, index)
+    if format == "openrlhf":
+        return row_openrlhf(row)
+    raise ConfigError(f"unknown hard-subset format {format!r}: use one of {', '.join(ROW_FORMATS)}")
+
+
+# ---------------------------------------------------------------- writing
+
+
+def write_export(path: str | Path, rows: Iterable[dict]) -> int:
+    """Write `rows` to `path` in the format its name says (see `write_records`), all
+    or nothing: into a hidden sibling first, renamed into place once complete, so a
+    run that fails half-way leaves no half-written file behind."""
+    path = Path(path)
+    partial = path.with_name(f".{path.stem}.partial{path.suffix}")  # same suffix: same format
+    _remove(partial)
+    try:
+        count = write_records(partial, rows)
+    except BaseException:
+        _remove(partial)
+        raise
+    if path.is_dir() and not partial.is_dir():
+        shutil.rmtree(path)
+    elif partial.is_dir():
+        _remove(path)
+    os.replace(partial, path)
+    return count
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()

