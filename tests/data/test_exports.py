@@ -77,9 +77,14 @@ def test_llama_factory_pair_format():
 
 
 def test_openrlhf_pair_format():
+    # message lists, for --apply_chat_template: the chat template scoring will use too
     row = export_pair(PAIR, "openrlhf")
-    assert row == {"prompt": PROMPT, "chosen": CHOSEN, "rejected": REJECTED, "margin": 0.4}
-    assert list(row) == ["prompt", "chosen", "rejected", "margin"]
+    assert row == {
+        "prompt": [{"role": "user", "content": PROMPT}],
+        "chosen": [{"role": "assistant", "content": CHOSEN}],
+        "rejected": [{"role": "assistant", "content": REJECTED}],
+        "margin": 0.4,
+    }
 
 
 def test_rows_format_is_the_row_unchanged():
@@ -176,3 +181,24 @@ def test_public_surface():
         "margin",
         "write_export",
     }
+
+
+def test_an_output_never_replaces_what_it_should_not(tmp_path):
+    import pytest
+
+    from acecoder.data.exports import write_export
+    from acecoder.errors import ConfigError
+
+    precious = tmp_path / "victim"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("precious")
+    for bad in (precious, tmp_path / ".", tmp_path / ".."):
+        with pytest.raises(ConfigError):
+            write_export(bad, [{"id": "x"}])
+    assert (precious / "notes.txt").read_text() == "precious"
+    folder = tmp_path / "out"
+    write_export(folder, [{"id": "a"}])
+    write_export(folder, [])  # an earlier datasets folder may be replaced, and may end up empty
+    from acecoder.data.tables import _rows
+
+    assert list(_rows(str(folder), None)) == []

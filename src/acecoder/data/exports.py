@@ -14,10 +14,10 @@ Pairs (`acecoder pairs --format ...`):
 - `llama-factory`: the ranking layout of the released AceCodePair-300K
   (`instruction`, `input`, `chosen`, `rejected`, `id`); register it in
   `dataset_info.json` with `"ranking": true`.
-- `openrlhf`: OpenRLHF's reward-model dataset (`--prompt_key prompt --chosen_key
-  chosen --rejected_key rejected`; `margin` is read when present). The three are
-  plain strings that OpenRLHF concatenates, so give it `--input_template` (e.g.
-  `"User: {}\\nAssistant: "`) or the answer is glued to the prompt.
+- `openrlhf`: OpenRLHF's reward-model dataset: `prompt` (messages), `chosen` and
+  `rejected` (one assistant message each) and `margin`, for `--prompt_key prompt
+  --chosen_key chosen --rejected_key rejected --apply_chat_template`, so the reward
+  model is trained on the same chat template it will score with.
 
 RL questions (`acecoder hard-subset --format ...`):
 
@@ -40,7 +40,7 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
-from acecoder.data.tables import write_records
+from acecoder.data.tables import check_output, write_records
 from acecoder.errors import ConfigError
 from acecoder.prompts import chat, program_response, question_prompt
 from acecoder.records import DatasetRow, Pair
@@ -97,12 +97,7 @@ def pair_llama_factory(pair: Pair) -> dict:
 
 
 def pair_openrlhf(pair: Pair) -> dict:
-    return {
-        "prompt": question_prompt(pair.question, pair.tests),
-        "chosen": program_response(pair.chosen),
-        "rejected": program_response(pair.rejected),
-        "margin": margin(pair),
-    }
+    return pair_trl(pair)  # OpenRLHF's RewardDataset takes the same message lists
 
 
 def export_pair(pair: Pair, format: str) -> dict:
@@ -164,15 +159,16 @@ def export_row(row: DatasetRow, format: str, *, index: int) -> dict:
 # ---------------------------------------------------------------- writing
 
 
-def write_export(path: str | Path, rows: Iterable[dict]) -> int:
+def write_export(path: str | Path, rows: Iterable, *, record_type: type | None = None) -> int:
     """Write `rows` to `path` in the format its name says (see `write_records`), all
     or nothing: into a hidden sibling first, renamed into place once complete, so a
-    run that fails half-way leaves no half-written file behind."""
-    path = Path(path)
+    run that fails half-way leaves no half-written file behind. An existing folder is
+    replaced only when it is a datasets folder (an earlier output), never otherwise."""
+    path = check_output(path)
     partial = path.with_name(f".{path.stem}.partial{path.suffix}")  # same suffix: same format
     _remove(partial)
     try:
-        count = write_records(partial, rows)
+        count = write_records(partial, rows, record_type=record_type)
     except BaseException:
         _remove(partial)
         raise

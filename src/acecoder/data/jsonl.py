@@ -58,7 +58,7 @@ class JsonlWriter:
         self.done: set[str] = set()
         if resume and self.path.exists():
             self._keep_whole_lines()
-            for _, value in read_jsonl(self.path):
+            for _, value in read_jsonl(self.path, bad_lines=[]):  # a garbled line: not done
                 self.done.add(str(value.get(key)))
             self._file = self.path.open("a", encoding="utf-8")
         else:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from acecoder.data.jsonl import JsonlWriter, read_jsonl
-from acecoder.errors import InputError
+from acecoder.errors import ConfigError, InputError
 
 R = TypeVar("R")
 
@@ -59,7 +59,9 @@ def write_records(path: str | Path, records: Iterable, *, record_type: type | No
         return count
     rows = list(rows)
     path.parent.mkdir(parents=True, exist_ok=True)
-    columns = [f.name for f in dataclasses.fields(record_type)] if record_type and not rows else None
+    columns = None
+    if not rows:  # an empty table still needs a column to read back
+        columns = [f.name for f in dataclasses.fields(record_type)] if record_type else ["id"]
     if path.suffix == ".parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -76,6 +78,37 @@ def write_records(path: str | Path, records: Iterable, *, record_type: type | No
         finally:
             datasets.enable_progress_bars()
     return len(rows)
+
+
+def check_output(path: str | Path, *inputs: str | Path) -> Path:
+    """The output path, refused when writing it could destroy something: an input, a
+    folder that is not a datasets folder written earlier, or a name like '.' or '..'."""
+    path = Path(path)
+    if path.name in ("", ".", "..") or str(path).endswith(("/", "/.", "/..")):
+        raise ConfigError(f"output {str(path)!r}: name a file or a new folder")
+    resolved = path.resolve()
+    for source in inputs:
+        if not str(source).startswith("hf:") and Path(source).resolve() == resolved:
+            raise ConfigError(f"output {path} is also an input: write somewhere else")
+    if path.is_dir() and not any((path / marker).exists() for marker in ("state.json", "dataset_info.json")):
+        raise ConfigError(f"output {path} is a folder that is not a datasets folder: it would be replaced")
+    return path
+
+
+def require(module: str, why: str) -> None:
+    """Fail before any work when an optional package is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise ConfigError(f"{why} needs the '{module}' package: pip install 'acecoder[data]'")
+
+
+def require_for(path: str | Path) -> None:
+    """The packages writing `path` will need (JSONL needs none)."""
+    if not str(path).endswith(".jsonl"):
+        require("pyarrow", f"writing {path}")
+        if not str(path).endswith(".parquet"):
+            require("datasets", f"writing {path} as a datasets folder")
 
 
 def _rows(path: str, bad_lines: list | None) -> Iterator[tuple[int, dict]]:

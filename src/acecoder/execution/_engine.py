@@ -117,12 +117,21 @@ class Engine:
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
-        self._pool = [_Worker(self._settings) for _ in range(self.workers)]
-        for worker in self._pool:
-            self._selector.register(worker.results_fd, selectors.EVENT_READ, worker)
-        self.isolation = self._pool[0].wait_ready()
-        for worker in self._pool[1:]:
-            worker.wait_ready()
+        self._pool = []
+        try:
+            for _ in range(self.workers):
+                self._pool.append(_Worker(self._settings))
+                self._selector.register(self._pool[-1].results_fd, selectors.EVENT_READ, self._pool[-1])
+            self.isolation = self._pool[0].wait_ready()
+            for worker in self._pool[1:]:
+                worker.wait_ready()
+        except BaseException:  # leave no worker behind
+            for worker in self._pool:
+                worker.stop()
+            self._selector.close()
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+            raise
         self._thread = threading.Thread(target=self._dispatch, name="acecoder-engine", daemon=True)
         self._thread.start()
 
@@ -215,6 +224,8 @@ class Engine:
                     worker.writing = True
             for key, mask in self._selector.select(timeout=1.0):
                 worker = key.data
+                if worker is not None and worker not in self._pool:
+                    continue  # an event of a worker replaced earlier in this round
                 if worker is None:
                     _drain(self._wake_r)
                 elif key.fd == worker.jobs_fd:
@@ -252,7 +263,7 @@ class Engine:
             for task in reversed(dead.in_flight):
                 task.attempts += 1
                 if task.attempts > 2:
-                    task.future.set_result(_lost(task, "the sandbox worker died twice on it"))
+                    task.future.set_result(_lost(task, "the sandbox worker died three times running it"))
                 else:
                     self._pending.appendleft(task)
 
@@ -373,8 +384,8 @@ def _take_done(window: collections.deque, *, keep: int) -> Iterator[ExecutionRes
     """Pop results in order until `keep` are left, sleeping once per batch: waiting on
     each future alone would wake this thread once per program."""
     while len(window) > keep:
-        if not window[0].done():
-            wait([window[min(len(window) - keep, 32) - 1]])
+        if not window[0].done():  # a short nap lets a batch finish; never hold a result long
+            wait([window[min(len(window) - keep, 32) - 1]], timeout=0.05)
         yield window.popleft().result()
 
 
