@@ -131,8 +131,9 @@ def test_filter_pairs_and_hard_subset_on_the_shipped_example(tmp_path):
     import pyarrow.parquet as pq
 
     table = pq.read_table(rl).to_pylist()
-    # means: stack_3 0.600, oss_1 0.619, evol_2 0.686, oss_4 0.900 -> median 0.652 keeps the first two;
-    # their population stds 0.437 and 0.449 -> median 0.443 keeps oss_1
+    # the policy's samples (the oracle's own program is no inference): stack_3 (1, 6/7, 0, 1/7) mean 0.500,
+    # oss_1 (1, 0, 0, 1, 5/7) 0.543, evol_2 (1, 6/7, 0, 4/7) 0.607, oss_4 (1, 0.8, 0.8) 0.867
+    # -> median 0.575 keeps the first two; their population stds 0.434 and 0.455 -> median 0.445 keeps oss_1
     assert [row["extra_info"]["id"] for row in table] == ["oss_1"]
     assert json.loads(table[0]["reward_model"]["ground_truth"])[0] == "assert two_sum([2, 7, 11, 15], 9) == [0, 1]"
 

@@ -11,6 +11,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from acecoder.data.exports import PAIR_FORMATS, ROW_FORMATS
+
 app = typer.Typer(
     help="Reward signal for code models from synthesized tests (ACECODER).",
     no_args_is_help=True,
@@ -22,6 +24,11 @@ app = typer.Typer(
 class Pick(str, enum.Enum):
     last = "last"
     longest = "longest"
+
+
+# The formats the exporters know, as the CLI's choices (one list, in data/exports.py).
+PairFormat = enum.Enum("PairFormat", {name: name for name in PAIR_FORMATS}, type=str)
+RowFormat = enum.Enum("RowFormat", {name: name for name in ROW_FORMATS}, type=str)
 
 
 @app.command()
@@ -86,18 +93,11 @@ def filter_(
     print_filter_summary(summary)
 
 
-class PairFormat(str, enum.Enum):
-    pairs = "pairs"
-    trl = "trl"
-    llama_factory = "llama-factory"
-    openrlhf = "openrlhf"
-
-
 @app.command()
 def pairs(
     dataset: Annotated[str, typer.Argument(help="The filtered dataset: .jsonl, .parquet, a datasets folder or hf:NAME.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="The pairs: .jsonl, .parquet or a datasets folder.")],
-    format: Annotated[PairFormat, typer.Option(help="Our Pair records, or a trainer's format.")] = PairFormat.pairs,
+    format: Annotated[PairFormat, typer.Option(help="Our Pair records, or a trainer's format.")] = PairFormat("pairs"),
     min_chosen: Annotated[float, typer.Option(help="The chosen program passes at least this share.")] = 0.8,
     min_gap: Annotated[float, typer.Option(help="Chosen minus rejected pass rate, at least.")] = 0.4,
     min_rejected: Annotated[float, typer.Option(help="The rejected program passes more than this share.")] = 0.0,
@@ -126,18 +126,11 @@ def pairs(
     print_rows_summary("pairs", summary.pairs, summary, extra)
 
 
-class RowFormat(str, enum.Enum):
-    rows = "rows"
-    trl = "trl"
-    verl = "verl"
-    openrlhf = "openrlhf"
-
-
 @app.command("hard-subset")
 def hard_subset(
     dataset: Annotated[str, typer.Argument(help="The filtered dataset: .jsonl, .parquet, a datasets folder or hf:NAME.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="The RL prompts: .jsonl, .parquet (verl) or a datasets folder.")],
-    format: Annotated[RowFormat, typer.Option(help="Dataset rows, or an RL trainer's format.")] = RowFormat.rows,
+    format: Annotated[RowFormat, typer.Option(help="Dataset rows, or an RL trainer's format.")] = RowFormat("rows"),
     mean_quantile: Annotated[float, typer.Option(help="Keep questions whose mean pass rate is at most this quantile.", min=0, max=1)] = 0.5,
     std_quantile: Annotated[float, typer.Option(help="Of those, keep the ones whose spread is at least this quantile.", min=0, max=1)] = 0.5,
     model: Annotated[Optional[list[str]], typer.Option(help="Count only this model's samples (repeatable).")] = None,
@@ -154,7 +147,13 @@ def hard_subset(
             summary = stage.run(dataset, output, settings=settings, format=format.value, strict=strict, progress=bar)
     except AcecoderError as error:
         fail(error)
-    extra = [f"mean pass rate <= {summary.mean_threshold}: {summary.hard}; of those, spread >= {summary.std_threshold}"]
+    def shown(value):
+        return "n/a" if value is None else f"{value:.3f}"
+
+    extra = [
+        f"mean pass rate <= {shown(summary.mean_threshold)}: {summary.hard} questions; "
+        f"of those, spread >= {shown(summary.std_threshold)}"
+    ]
     print_rows_summary("questions", summary.selected, summary, extra)
 
 

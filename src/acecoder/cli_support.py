@@ -96,7 +96,7 @@ def print_filter_summary(summary) -> None:
     if summary.skipped_rows:
         first = summary.skipped_rows[0]
         lines.append(
-            f"  [yellow]skipped {len(summary.skipped_rows)} malformed rows[/], first: "
+            f"  [yellow]skipped {summary.skipped} malformed rows[/], first: "
             f"{first['file']}:{first['line']}: {first['message']}"
         )
     if summary.ignored:

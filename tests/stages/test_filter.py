@@ -2,11 +2,14 @@
 and HumanEval as real data no one here wrote."""
 
 import ast
+import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
+import acecoder
+from acecoder.data.jsonl import JsonlWriter
 from acecoder.data.tables import read_records
 from acecoder.errors import ConfigError, InputError
 from acecoder.records import DatasetRow, TestOutcome
@@ -168,18 +171,18 @@ def test_hand_computed_case(tmp_path):
     assert double.test_cases == DOUBLE_TESTS[:6]
     assert double.context_messages == [{"role": "user", "content": "Double x."}]
     scores = {(i.model_name, i.completion_id): (i.pass_rate, i.test_results) for i in double.inferences}
-    assert list(scores) == [("oracle", 0), ("policy", 0), ("policy", 1), ("policy", 2), ("policy", 3)]
-    assert scores["oracle", 0] == (1.0, ["pass"] * 6)
+    # the oracle's own program (1.0 by construction) is not an inference
+    assert list(scores) == [("policy", 0), ("policy", 1), ("policy", 2), ("policy", 3)]
     assert scores["policy", 0] == (1.0, ["pass"] * 6)  # the original would say 6/8
     assert scores["policy", 1] == (0.5, ["pass"] * 3 + ["fail"] * 3)  # 3/6, not 3/8
     assert scores["policy", 2] == (0.0, ["fail"] * 6)  # its two passes were on dropped tests
     assert scores["policy", 3] == (0.0, ["not_run"] * 6)
-    assert double.inferences[1].completion == DOUBLE["right"]  # the program that was scored
+    assert double.inferences[0].completion == DOUBLE["right"]  # the program that was scored
 
     square = rows["oss_2"]
     assert square.test_cases == SQUARE_TESTS  # the oracle passes all 7, the wrong one included
     rates = {(i.model_name, i.completion_id): i.pass_rate for i in square.inferences}
-    assert rates == {("oracle", 0): 1.0, ("policy", 0): 6 / 7, ("policy", 1): 1.0}
+    assert rates == {("policy", 0): 6 / 7, ("policy", 1): 1.0}
 
 
 def test_settings_change_the_outcome(tmp_path):
@@ -189,7 +192,7 @@ def test_settings_change_the_outcome(tmp_path):
     assert summary.kept == 3 and summary.dropped["too_few_tests_kept"] == 0
     negate = by_id(tmp_path / "a.jsonl")["oss_6"]
     assert negate.test_cases == [f"assert neg({k}) == {-k}" for k in range(1, 5)]
-    assert [i.pass_rate for i in negate.inferences] == [1.0, 1.0]
+    assert [(i.model_name, i.pass_rate) for i in negate.inferences] == [("policy", 1.0)]
 
     loosest = FilterSettings(**SETTINGS, min_oracle_passes=3, min_tests=3)
     summary = run(questions, samples, tmp_path / "b.jsonl", settings=loosest)
@@ -203,7 +206,7 @@ def test_settings_change_the_outcome(tmp_path):
     assert list(by_id(tmp_path / "c.jsonl")) == ["oss_2"] and summary.dropped["too_few_tests_kept"] == 2
 
 
-def test_the_oracle_is_sample_index_0_and_every_sample_is_an_inference(tmp_path):
+def test_the_oracle_is_sample_index_0_and_its_program_is_no_inference(tmp_path):
     questions = write_jsonl(
         tmp_path / "q.jsonl",
         [
@@ -220,8 +223,14 @@ def test_the_oracle_is_sample_index_0_and_every_sample_is_an_inference(tmp_path)
     summary = run(questions, samples, tmp_path / "out.jsonl", settings=FilterSettings(**SETTINGS))
     [row] = by_id(tmp_path / "out.jsonl").values()
     assert row.test_cases == DOUBLE_TESTS
-    assert [(i.completion_id, i.pass_rate) for i in row.inferences] == [(0, 1.0), (1, 3 / 8)]
-    assert summary.to_dict()["sample_pass_rates"]["oracle"]["count"] == 1  # index 1 is a sample
+    # index 0 is the oracle (1.0 by construction): left out; index 1 is a sample like any other (3/8)
+    assert [(i.model_name, i.completion_id, i.pass_rate) for i in row.inferences] == [("oracle", 1, 3 / 8)]
+    data = summary.to_dict()
+    assert data["sample_pass_rates"]["oracle"]["count"] == 1
+    assert (data["oracle_pass_rates"]["count"], data["oracle_pass_rates"]["one"]) == (
+        1,
+        1,
+    )  # the report keeps it
 
 
 def test_errors_that_stop_the_run_before_anything_runs(tmp_path):
@@ -230,12 +239,76 @@ def test_errors_that_stop_the_run_before_anything_runs(tmp_path):
         run(questions, samples, tmp_path / "out.jsonl", settings=FilterSettings(oracle="gpt"))
     with pytest.raises(ConfigError, match="min_tests"):
         run(questions, samples, tmp_path / "out.jsonl", settings=FilterSettings(oracle="oracle", min_tests=0))
-    with pytest.raises(ConfigError, match="is the samples file"):
+    with pytest.raises(ConfigError, match="is also an input"):
         run(questions, samples, samples, settings=FilterSettings(oracle="oracle"))
-    assert not (tmp_path / "out.jsonl.executions.jsonl").exists()
+    sidecar_named = samples.rename(tmp_path / "s.executions.jsonl")
+    with pytest.raises(ConfigError, match="is also an input"):  # the output's executions file would be it
+        run(questions, sidecar_named, tmp_path / "s", settings=FilterSettings(oracle="oracle"))
+    (tmp_path / "mine").mkdir()
+    with pytest.raises(ConfigError, match="not a datasets folder"):
+        run(questions, samples, tmp_path / "mine", settings=FilterSettings(oracle="oracle"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "questions.jsonl", "s.executions.jsonl"]
+    assert not list((tmp_path / "mine").iterdir())
+
+
+@pytest.mark.parametrize(
+    "missing, output, report, message",
+    [
+        ("pyarrow", "out.parquet", False, "writing .*out.parquet needs the 'pyarrow' package"),
+        ("datasets", "out_dataset", False, "as a datasets folder needs the 'datasets' package"),
+        ("matplotlib", "out.jsonl", True, "the report's figures needs the 'matplotlib' package"),
+    ],
+)
+def test_a_missing_package_stops_the_run_before_anything_runs(
+    tmp_path, monkeypatch, missing, output, report, message
+):
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == missing else find_spec(name, *a)
+    )
+    questions, samples = hand_built(tmp_path)
+    progress = Progress()
+    with pytest.raises(ConfigError, match=message):
+        run(
+            questions,
+            samples,
+            tmp_path / output,
+            settings=FilterSettings(**SETTINGS),
+            report_dir=tmp_path / "report" if report else None,
+            progress=progress,
+        )
+    assert progress.results == [] and not list(tmp_path.glob("out*"))
 
 
 # ---------------------------------------------------------------- files
+
+
+def test_a_write_that_fails_half_way_leaves_the_last_dataset_whole(tmp_path, monkeypatch):
+    questions, samples = hand_built(tmp_path)
+    settings = FilterSettings(**SETTINGS)
+    output = tmp_path / "out.jsonl"
+    run(questions, samples, output, settings=settings)
+    expected = output.read_bytes()
+
+    written = []
+
+    def killed_after_one_row(self, record):  # every verdict is reused: only the dataset is written
+        if written:
+            raise KeyboardInterrupt
+        written.append(record)
+        self._file.write(json.dumps(record) + "\n")
+
+    monkeypatch.setattr(JsonlWriter, "write", killed_after_one_row)
+    with pytest.raises(KeyboardInterrupt):
+        run(questions, samples, output, settings=settings, resume=True)
+    assert len(written) == 1  # one row was written before the kill, but not over the dataset
+    assert output.read_bytes() == expected
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "out.jsonl",
+        "out.jsonl.executions.jsonl",
+        "questions.jsonl",
+        "samples.jsonl",
+    ]
 
 
 def test_every_output_format_reads_back_the_same_and_jsonl_is_byte_identical(tmp_path):
@@ -278,7 +351,14 @@ def test_resume_runs_only_the_missing_jobs(tmp_path):
     sidecar.write_text("\n".join([json.dumps(forged), *resumed[1:]]) + "\n")
     summary = run(questions, samples, output, settings=settings, resume=True)
     assert summary.programs == 0 and summary.reused == 17
+    assert summary.isolation == ["not started: every verdict reused"]  # not an empty list
     assert by_id(output)["evol_1"].test_cases == DOUBLE_TESTS[:7]
+
+    # A garbled line in the middle (a disk error, a hand edit) does not stop the run: that job runs again.
+    lines = sidecar.read_text().splitlines()
+    sidecar.write_text("\n".join([*lines[:3], "{not json", *lines[4:]]) + "\n")
+    summary = run(questions, samples, output, settings=settings, resume=True)
+    assert (summary.programs, summary.reused) == (1, 16)
 
     # A verdict for other tests is not: changing oss_6's tests reruns its two programs only.
     changed = [json.loads(line) for line in questions.read_text().splitlines()]
@@ -286,6 +366,16 @@ def test_resume_runs_only_the_missing_jobs(tmp_path):
     write_jsonl(questions, changed)
     summary = run(questions, samples, output, settings=settings, resume=True)
     assert (summary.programs, summary.reused) == (2, 15)
+
+
+def test_verdicts_of_another_version_are_not_reused(tmp_path, monkeypatch):
+    questions, samples = hand_built(tmp_path)
+    settings = FilterSettings(**SETTINGS)
+    output = tmp_path / "out.jsonl"
+    run(questions, samples, output, settings=settings)
+    monkeypatch.setattr(acecoder, "__version__", acecoder.__version__ + ".post1")
+    summary = run(questions, samples, output, settings=settings, resume=True)
+    assert (summary.programs, summary.reused) == (17, 0)
 
 
 def test_malformed_rows_are_skipped_and_counted_or_stop_the_run(tmp_path):
@@ -314,10 +404,30 @@ def test_malformed_rows_are_skipped_and_counted_or_stop_the_run(tmp_path):
     assert (
         "tests" in summary.skipped_rows[0]["message"] and "sample_index" in summary.skipped_rows[1]["message"]
     )
-    assert summary.to_dict()["skipped_rows"] == summary.skipped_rows
+    assert summary.skipped == 2 and summary.to_dict()["skipped_rows"] == summary.skipped_rows
 
     with pytest.raises(InputError, match=r"questions\.jsonl:7: field 'tests'"):
         run(questions, samples, tmp_path / "strict.jsonl", settings=FilterSettings(**SETTINGS), strict=True)
+
+
+def test_the_summary_lists_50_skipped_rows_and_counts_them_all(tmp_path):
+    questions, samples = hand_built(tmp_path)
+    with samples.open("a") as handle:
+        handle.write("not json\n" * 60)
+    summary = run(questions, samples, tmp_path / "out.jsonl", settings=FilterSettings(**SETTINGS))
+    assert summary.kept == 2 and summary.skipped == 60 and len(summary.skipped_rows) == 50
+    assert summary.skipped_rows[-1]["line"] == 15 + 49
+    assert summary.to_dict()["skipped"] == 60
+
+
+def test_no_usable_sample_says_how_many_rows_were_skipped(tmp_path):
+    questions, _ = hand_built(tmp_path)
+    samples = write_jsonl(tmp_path / "s.jsonl", [{"question_id": "evol_1", "model": "oracle"}] * 3)
+    with pytest.raises(
+        InputError,
+        match=r"no sample belongs .*; 3 rows were skipped as malformed, the first: .*s\.jsonl:1: field",
+    ):
+        run(questions, samples, tmp_path / "out.jsonl", settings=FilterSettings(**SETTINGS))
 
 
 # ---------------------------------------------------------------- the report
@@ -473,7 +583,7 @@ def test_humaneval_keeps_every_real_test_and_scores_broken_variants_below_1(tmp_
         row = rows[question["id"]]
         assert row.test_cases == question["tests"]
         rates = {(i.model_name, i.completion_id): i.pass_rate for i in row.inferences}
-        assert rates["oracle", 0] == rates["policy", 0] == 1.0
+        assert ("oracle", 0) not in rates and rates["policy", 0] == 1.0
         assert rates["policy", 1] == 0.0 and 0.0 < rates["policy", 2] < 1.0, question["id"]
     data = summary.to_dict()
     assert data["reference"]["failed_tests"] == 0 and data["reference"]["passed_tests_dropped"] == 0

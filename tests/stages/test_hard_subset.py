@@ -1,5 +1,6 @@
 """The hard-subset rule of the method (§9) pinned by hand, and the `hard-subset` stage on files."""
 
+import importlib.util
 import json
 import math
 import random
@@ -249,12 +250,65 @@ def test_strict_names_file_and_line_and_leaves_no_output(tmp_path):
     assert list(tmp_path.iterdir()) == [data]
 
 
+def test_repeated_ids_are_malformed_rows(tmp_path):
+    # Another q1 (line 9), mean 0.3, std 0.3: counted, it would move the mean median to 0.375 (dropping q3)
+    # and be selected itself, as "q1".
+    again = asdict(question("q1", [0.0, 0.6]))
+    data = write_dataset(tmp_path / "data.jsonl", hand_rows(), extra_lines=[json.dumps(again)])
+    summary = run(data, tmp_path / "out.jsonl", settings=HardSubsetSettings())
+    assert (summary.rows, summary.skipped, summary.selected) == (8, 1, 2)
+    assert summary.problems == [
+        f"{data}:9: id 'q1' also on line 1: ids must be unique"
+    ]
+    assert [row["id"] for row in read_jsonl(tmp_path / "out.jsonl")] == ["q3", "q6"]
+
+    with pytest.raises(InputError, match=r"data\.jsonl:9: id 'q1' also on line 1"):
+        run(data, tmp_path / "strict.jsonl", settings=HardSubsetSettings(), strict=True)
+    assert not (tmp_path / "strict.jsonl").exists()
+
+
+def test_an_unsafe_output_is_refused_before_reading(tmp_path):
+    data = write_dataset(tmp_path / "data.jsonl", hand_rows())
+    before = data.read_bytes()
+    with pytest.raises(ConfigError, match="is also an input"):
+        run(data, data, settings=HardSubsetSettings())
+    assert data.read_bytes() == before
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(ConfigError, match="not a datasets folder"):  # not InputError: nothing was read
+        run(tmp_path / "missing.jsonl", tmp_path / "mine", settings=HardSubsetSettings())
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+def test_a_missing_package_fails_before_reading(tmp_path, monkeypatch):
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "pyarrow" else find_spec(name, *a)
+    )
+    with pytest.raises(ConfigError, match="needs the 'pyarrow' package"):
+        run(
+            tmp_path / "missing.jsonl",
+            tmp_path / "train.parquet",
+            settings=HardSubsetSettings(),
+            format="verl",
+        )
+
+
 def test_empty_dataset(tmp_path):
     data = tmp_path / "data.jsonl"
     data.write_text("")
     summary = run(data, tmp_path / "out.jsonl", settings=HardSubsetSettings())
     assert (summary.rows, summary.selected, summary.mean_threshold) == (0, 0, None)
     assert (tmp_path / "out.jsonl").read_text() == ""
+
+
+def test_nothing_ranked_leaves_the_thresholds_null(tmp_path):
+    data = write_dataset(tmp_path / "data.jsonl", [question("a", []), question("b", [])])
+    summary = run(data, tmp_path / "out.jsonl", settings=HardSubsetSettings())
+    data = summary.to_dict()
+    assert (data["rows"], data["no_samples"], data["hard"], data["selected"]) == (2, 2, 0, 0)
+    assert data["mean_threshold"] is None and data["std_threshold"] is None
+    assert "None" not in json.dumps(data) and '"mean_threshold": null' in json.dumps(data)
 
 
 def test_progress_counts_the_second_pass(tmp_path):

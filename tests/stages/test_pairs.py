@@ -1,5 +1,6 @@
 """The pair rule of the method (§6) pinned by hand, and the `pairs` stage on files."""
 
+import importlib.util
 import json
 import random
 
@@ -109,6 +110,28 @@ def test_duplicate_programs_count_once_first_by_completion_id():
     # the copy is found on the extracted program, not the completion text
     row.inferences[0].completion = f"Another preamble\n```python\n{same}\n```"
     assert [p.id for p in make_pairs(row, PairSettings())] == ["q/m/0>m/1"]
+
+
+def test_a_completion_that_is_a_program_is_taken_as_is():
+    # Two programs whose docstrings quote the same fenced example: extracting code from them
+    # would give that example for both, one "duplicate" and no pair.
+    def documented(result):
+        return (
+            f'def f():\n    """Use it so:\n\n    ```python\n    f()\n    ```\n    """\n    return {result}\n'
+        )
+
+    good, bad = documented(1), documented(2)
+    row = question(
+        "q",
+        [
+            Inference(model_name="m", completion_id=0, completion=good, pass_rate=1.0),
+            Inference(model_name="m", completion_id=1, completion=bad, pass_rate=0.5),
+        ],
+    )
+    [pair] = make_pairs(row, PairSettings())
+    assert (pair.chosen, pair.rejected) == (good, bad)
+    # a raw completion (chat around a fence) does not parse: its code is extracted, as before
+    assert make_pairs(one_model([1.0, 0.5]), PairSettings())[0].chosen == program("m", 0)
 
 
 def test_first_by_completion_id_even_when_that_copy_scored_lower():
@@ -309,7 +332,17 @@ def test_malformed_rows_are_skipped_and_counted(tmp_path):
     summary = run(data, tmp_path / "out.jsonl", settings=PairSettings())
     assert (summary.rows, summary.skipped, summary.pairs) == (3, 2, 6)
     assert summary.problems[0].startswith(f"{data}:4: field 'question'")
-    assert "question id 'q' appears twice" in summary.problems[1]
+    assert (
+        summary.problems[1]
+        == f"{data}:5: id 'q' also on line 1: ids must be unique"
+    )
+
+
+def test_strict_names_the_line_of_a_repeated_id(tmp_path):
+    data = write_dataset(tmp_path / "data.jsonl", dataset_rows(), extra_lines=BAD_LINES[1:])
+    with pytest.raises(InputError, match=r"data\.jsonl:4: id 'q' also on line 1"):
+        run(data, tmp_path / "out.jsonl", settings=PairSettings(), strict=True)
+    assert list(tmp_path.iterdir()) == [data]
 
 
 def test_strict_stops_at_the_first_bad_row_and_leaves_no_output(tmp_path):
@@ -334,7 +367,30 @@ def test_progress_sees_every_question(tmp_path):
     data = write_dataset(tmp_path / "data.jsonl", dataset_rows())
     progress = Progress()
     run(data, tmp_path / "out.jsonl", settings=PairSettings(), progress=progress)
-    assert progress.calls == [("total", None), ("advance", "q"), ("advance", "evol_1"), ("advance", "evol_2")]
+    # no total(None) before reading: a bar shown then would sit above an input error
+    assert progress.calls == [("advance", "q"), ("advance", "evol_1"), ("advance", "evol_2")]
+
+
+def test_an_unsafe_output_is_refused_before_reading(tmp_path):
+    data = write_dataset(tmp_path / "data.jsonl", dataset_rows())
+    before = data.read_bytes()
+    with pytest.raises(ConfigError, match="is also an input"):
+        run(data, data, settings=PairSettings())
+    assert data.read_bytes() == before
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(ConfigError, match="not a datasets folder"):  # not InputError: nothing was read
+        run(tmp_path / "missing.jsonl", tmp_path / "mine", settings=PairSettings())
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+def test_a_missing_package_fails_before_reading(tmp_path, monkeypatch):
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "pyarrow" else find_spec(name, *a)
+    )
+    with pytest.raises(ConfigError, match="needs the 'pyarrow' package"):
+        run(tmp_path / "missing.jsonl", tmp_path / "pairs.parquet", settings=PairSettings())
 
 
 def test_parquet_input_gives_the_same_pairs(tmp_path):

@@ -25,21 +25,40 @@ R = TypeVar("R")
 
 
 def read_records(
-    path: str | Path, record_type: type[R], *, strict: bool = True, skipped: list | None = None
+    path: str | Path,
+    record_type: type[R],
+    *,
+    strict: bool = True,
+    skipped: list | None = None,
+    unique: str | None = None,
 ) -> Iterator[R]:
     """Yield `record_type` records from `path`; bad rows raise, or with `strict=False`
-    are appended to `skipped` as InputErrors and passed over."""
+    are appended to `skipped` as InputErrors and passed over. With `unique` (a field
+    name), a row repeating an earlier row's value of it is a bad row too."""
     adapter = _adapter(record_type)
     bad_lines = None if strict else (skipped if skipped is not None else [])
+    first_seen: dict = {}
     for where, row in _rows(str(path), bad_lines):
         try:
-            yield adapter.validate_python(row)
+            record = adapter.validate_python(row)
         except Exception as error:  # pydantic's ValidationError, with every bad field
             problem = InputError(_explain(error), path=str(path), line=where)
-            if strict:
-                raise problem from None
-            if skipped is not None:
-                skipped.append(problem)
+        else:
+            key = getattr(record, unique) if unique else None
+            if key is None or key not in first_seen:
+                if unique:
+                    first_seen[key] = where
+                yield record
+                continue
+            problem = InputError(
+                f"{unique} {key!r} also on line {first_seen[key]}: {unique}s must be unique",
+                path=str(path),
+                line=where,
+            )
+        if strict:
+            raise problem
+        if skipped is not None:
+            skipped.append(problem)
 
 
 def write_records(path: str | Path, records: Iterable, *, record_type: type | None = None) -> int:

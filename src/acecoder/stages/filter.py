@@ -5,10 +5,16 @@ In:  a questions file (`Question` records) and a samples file (`Sample` records)
      oracle's programs (one greedy program per question; of several, the lowest
      `sample_index`).
 Out: the dataset, one `DatasetRow` per kept question in the AceCode-87K layout, sorted
-     by id, written by `write_records` (jsonl, parquet or a datasets folder, by the
-     output's name); `<output>.executions.jsonl`, every verdict as it arrives (each an
-     ExecutionResult plus `job` and `digest`), which `resume` reuses; with
-     `report_dir`, the quality report (`acecoder.report.quality`).
+     by id, written all or nothing by `write_export` (jsonl, parquet or a datasets
+     folder, by the output's name); `<output>.executions.jsonl`, every verdict as it
+     arrives (each an ExecutionResult plus `job` and `digest`), which `resume` reuses;
+     with `report_dir`, the quality report (`acecoder.report.quality`).
+
+A row's `inferences` are every sample of the question except the oracle's own program:
+that one passes every kept test by construction, so its 1.0 would only pull the
+hard subset's mean and spread (§9) and feed cross-model pairs a chosen side that is
+not a sample. The oracle model's other samples stay. The report keeps the oracle's
+pass rates (over the original tests).
 
 The rule (§5): a test is kept when the oracle's program passes it; a question is
 dropped when the oracle passes fewer than `min_oracle_passes` tests (the method drops
@@ -37,14 +43,18 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+import acecoder
+from acecoder.data.exports import write_export
 from acecoder.data.jsonl import JsonlWriter, read_jsonl
-from acecoder.data.tables import read_records, write_records
+from acecoder.data.tables import check_output, read_records, require, require_for
 from acecoder.errors import ConfigError, InputError
 from acecoder.records import DatasetRow, ExecutionJob, Inference, Question, Sample, TestOutcome
 from acecoder.report import quality
 from acecoder.report.quality import Judged, SampleScore
 
 __all__ = ["DropReason", "FilterSettings", "FilterSummary", "drop_reason", "kept_tests", "pass_rate", "run"]
+
+MAX_SKIPPED_ROWS = 50  # malformed rows listed in the summary, as in pairs (the count is complete)
 
 
 class DropReason(StrEnum):
@@ -76,14 +86,15 @@ class FilterSummary:
     dropped: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DropReason, 0))
     programs: int = 0  # programs run by this call
     reused: int = 0  # verdicts taken from the executions file (resume)
-    skipped_rows: list[dict] = field(default_factory=list)  # malformed rows: {"file", "line", "message"}
+    skipped: int = 0  # malformed rows passed over (strict=False)
+    skipped_rows: list[dict] = field(default_factory=list)  # first MAX_SKIPPED_ROWS: file, line, message
     ignored: Counter = field(default_factory=Counter)  # well-formed rows not used, by why
     quality: dict = field(default_factory=dict)  # acecoder.report.quality.summarise
     settings: dict = field(default_factory=dict)
     output: str = ""
     executions: str = ""
     seconds: float = 0.0
-    isolation: list[str] = field(default_factory=list)
+    isolation: list[str] = field(default_factory=list)  # the sandbox's, or why it did not start
 
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)
@@ -150,11 +161,12 @@ def validate(settings: FilterSettings) -> None:
         raise ConfigError(f"memory_mb must be 64 or more, not {settings.memory_mb}")
 
 
-def _check_paths(questions_path: Path, samples_path: Path, output_path: Path) -> None:
-    """Writing the output over an input would destroy it: refuse before reading."""
-    for name, path in (("questions", questions_path), ("samples", samples_path)):
-        if output_path.resolve() == path.resolve():
-            raise ConfigError(f"the output {output_path} is the {name} file: write to another path")
+def _check_paths(questions_path: Path, samples_path: Path, output_path: Path, sidecar: Path) -> None:
+    """Writing the output or its executions file over an input would destroy it, and a
+    missing package would fail only after every program ran: refuse before reading."""
+    check_output(output_path, questions_path, samples_path)
+    check_output(sidecar, questions_path, samples_path)
+    require_for(output_path)
 
 
 # ---------------------------------------------------------------- set up: read the inputs
@@ -198,12 +210,15 @@ def load_samples(
     return {qid: list(group.values()) for qid, group in by_question.items()}
 
 
-def _check_oracle(samples: dict[str, list[Sample]], oracle: str, path: Path) -> None:
+def _check_oracle(
+    samples: dict[str, list[Sample]], oracle: str, path: Path, skipped: list[InputError]
+) -> None:
     """An oracle name that matches nothing would drop every question: fail before running."""
     models = {s.model for group in samples.values() for s in group}
     if not models:
+        why = f"; {len(skipped)} rows were skipped as malformed, the first: {skipped[0]}" if skipped else ""
         raise InputError(
-            "no sample belongs to a question of the questions file: check both paths", path=str(path)
+            f"no sample belongs to a question of the questions file: check both paths{why}", path=str(path)
         )
     if oracle not in models:
         raise ConfigError(
@@ -257,6 +272,9 @@ def execute(
         if progress:
             progress.total(len(todo))
         if not todo:
+            summary.isolation = [
+                "not started: every verdict reused" if jobs else "not started: nothing to run"
+            ]
             return outcomes
         with Engine(
             workers=settings.workers, timeout=settings.timeout, memory_mb=settings.memory_mb
@@ -272,8 +290,12 @@ def execute(
 
 
 def _digest(job: ExecutionJob, settings: FilterSettings) -> str:
-    """What a verdict depends on: a result is reused only for the same program, tests and limits."""
-    key = json.dumps([job.program, job.tests, settings.timeout, settings.memory_mb], ensure_ascii=False)
+    """What a verdict depends on: a result is reused only for the same program, tests and
+    limits, judged by the same version of the engine."""
+    key = json.dumps(
+        [job.program, job.tests, settings.timeout, settings.memory_mb, acecoder.__version__],
+        ensure_ascii=False,
+    )
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -283,7 +305,7 @@ def _reuse(sidecar: Path, jobs: list[ExecutionJob], digests: dict[str, str]) -> 
     outcomes: dict[str, list[TestOutcome]] = {}
     if not sidecar.exists():
         return outcomes
-    for _, row in read_jsonl(sidecar):
+    for _, row in read_jsonl(sidecar, bad_lines=[]):  # a garbled line (a crash, a disk error): run again
         job = row.get("job")
         if job not in digests or row.get("digest") != digests[job]:
             continue
@@ -328,6 +350,12 @@ def judge(
         return None, judged
     inferences = []
     for sample in sorted(samples, key=lambda s: (s.model, s.sample_index)):
+        passes_reference = None
+        if question.reference_tests:
+            passes_reference = all(v is TestOutcome.PASS for v in outcomes[f"{sample.id}/reference_tests"])
+        if sample is oracle:  # 1.0 by construction: not an inference (see the module's docstring)
+            judged.oracle_passes_reference_tests = passes_reference
+            continue
         verdicts = outcomes[sample.id]
         inference = Inference(
             model_name=sample.model,
@@ -337,17 +365,11 @@ def judge(
             test_results=[str(verdicts[i]) for i in kept],
         )
         inferences.append(inference)
-        passes_reference = None
-        if question.reference_tests:
-            passes_reference = all(v is TestOutcome.PASS for v in outcomes[f"{sample.id}/reference_tests"])
-        if sample is oracle:
-            judged.oracle_passes_reference_tests = passes_reference
-        else:
-            judged.samples.append(
-                SampleScore(
-                    model=sample.model, pass_rate=inference.pass_rate, passes_reference_tests=passes_reference
-                )
+        judged.samples.append(
+            SampleScore(
+                model=sample.model, pass_rate=inference.pass_rate, passes_reference_tests=passes_reference
             )
+        )
     row = DatasetRow(
         id=question.id,
         source=question.source,
@@ -386,13 +408,20 @@ def run(
     With `strict`, the first malformed or duplicate input row stops the run (InputError
     naming file and line); otherwise such rows are skipped and counted. With `resume`,
     verdicts already in `<output>.executions.jsonl` for the same program, tests and
-    limits are reused. `progress`, if given, gets `total(n)` with the number of programs
-    to run and `advance(result)` after each.
+    limits (and engine version) are reused; an unreadable line there runs again.
+    `progress`, if given, gets `total(n)` with the number of programs to run and
+    `advance(result)` after each.
+
+    Before reading anything: an output (or its executions file) that would overwrite
+    an input or a folder, and a package the output or the report's figures need but
+    is missing, are ConfigErrors.
     """
     questions_path, samples_path, output_path = Path(questions_path), Path(samples_path), Path(output_path)
-    validate(settings)
-    _check_paths(questions_path, samples_path, output_path)
     sidecar = output_path.with_name(output_path.name + ".executions.jsonl")
+    validate(settings)
+    _check_paths(questions_path, samples_path, output_path, sidecar)
+    if report_dir is not None:
+        require("matplotlib", "the report's figures")
     summary = FilterSummary(
         settings=dataclasses.asdict(settings), output=str(output_path), executions=str(sidecar)
     )
@@ -402,7 +431,7 @@ def run(
     questions = load_questions(questions_path, strict=strict, skipped=skipped, ignored=summary.ignored)
     samples = load_samples(samples_path, questions, strict=strict, skipped=skipped, ignored=summary.ignored)
     if questions:
-        _check_oracle(samples, settings.oracle, samples_path)
+        _check_oracle(samples, settings.oracle, samples_path, skipped)
 
     jobs = plan(questions, samples, settings.oracle)
     outcomes = execute(jobs, sidecar, settings=settings, resume=resume, progress=progress, summary=summary)
@@ -413,7 +442,7 @@ def run(
         judged.append(verdict)
         if row is not None:
             rows.append(row)
-    write_records(output_path, rows, record_type=DatasetRow)
+    write_export(output_path, rows, record_type=DatasetRow)  # all or nothing: a kill leaves no torn file
 
     summary.questions = len(questions)
     summary.samples = sum(len(group) for group in samples.values())
@@ -421,7 +450,8 @@ def run(
     for verdict in judged:
         if verdict.reason is not None:
             summary.dropped[DropReason(verdict.reason)] += 1
-    summary.skipped_rows = [_skipped_row(error) for error in skipped]
+    summary.skipped = len(skipped)
+    summary.skipped_rows = [_skipped_row(error) for error in skipped[:MAX_SKIPPED_ROWS]]
     summary.quality = quality.summarise(judged)
     summary.seconds = round(time.monotonic() - started, 3)
     if report_dir is not None:

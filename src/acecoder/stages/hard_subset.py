@@ -13,6 +13,11 @@ ones). The paper's 22 K questions come from the Qwen and Llama samples of
 AceCode-87K. Not done here: the paper also dropped prompts over 2,000 tokens,
 which needs the policy's tokenizer.
 
+A question id that appears twice is a malformed row, as in `pairs`: skipped and
+counted, or under `strict` an InputError naming file and line. When no question has
+a sample (of the chosen models) nothing is ranked and both thresholds are None
+(null in the JSON summary).
+
 Quantiles are linear interpolation between order statistics, numpy's default
 (Hyndman & Fan type 7): for the sorted values v[0..n-1] and a level p, h = (n-1)p
 and q = v[floor h] + (h - floor h) (v[floor h + 1] - v[floor h]). At p = 0.5 it is
@@ -21,6 +26,7 @@ the usual median (the mean of the two middle values when n is even).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections import Counter
@@ -28,11 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from acecoder.data.exports import ROW_FORMATS, export_row, write_export
-from acecoder.data.tables import read_records
+from acecoder.data.tables import check_output, require_for
 from acecoder.errors import ConfigError, InputError
 from acecoder.records import DatasetRow
-
-MAX_PROBLEMS = 50  # skipped-row messages kept for the summary (the count is complete)
+from acecoder.stages.pairs import problem_messages, read_dataset
 
 # Means and standard deviations are rounded to this many decimals before they are
 # compared, so that two questions with the same pass rates in a different order (or
@@ -62,11 +67,11 @@ class HardSubsetSettings:
 class HardSubsetSummary:
     rows: int = 0  # questions read
     skipped: int = 0  # malformed rows passed over (strict=False)
-    problems: list[str] = field(default_factory=list)  # the first MAX_PROBLEMS skipped rows' messages
+    problems: list[str] = field(default_factory=list)  # the first pairs.MAX_PROBLEMS skipped rows' messages
     no_samples: int = 0  # questions without a sample of the chosen models: not ranked
-    mean_threshold: float | None = None  # the mean_quantile of all means
+    mean_threshold: float | None = None  # the mean_quantile of all means; None when nothing is ranked
     hard: int = 0  # questions with mean <= mean_threshold
-    std_threshold: float | None = None  # the std_quantile of the hard questions' stds
+    std_threshold: float | None = None  # the std_quantile of the hard questions' stds; None likewise
     selected: int = 0
     by_source: Counter = field(default_factory=Counter)  # selected questions per source
     models_seen: list[str] = field(default_factory=list)
@@ -76,22 +81,9 @@ class HardSubsetSummary:
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
-        return {
-            "rows": self.rows,
-            "skipped": self.skipped,
-            "problems": list(self.problems),
-            "no_samples": self.no_samples,
-            "mean_threshold": self.mean_threshold,
-            "hard": self.hard,
-            "std_threshold": self.std_threshold,
-            "selected": self.selected,
-            "by_source": dict(sorted(self.by_source.items())),
-            "models_seen": list(self.models_seen),
-            "models_missing": list(self.models_missing),
-            "format": self.format,
-            "output": self.output,
-            "seconds": self.seconds,
-        }
+        data = dataclasses.asdict(self)  # thresholds stay None (JSON null) when nothing is ranked
+        data["by_source"] = dict(sorted(self.by_source.items()))
+        return data
 
 
 # ---------------------------------------------------------------- ALGO LOGIC
@@ -160,17 +152,19 @@ def run(
     """Write the hard subset of `dataset_path` to `output_path`.
 
     Two passes over the input, so the dataset is never held in memory: the first
-    computes each question's statistics (and finds malformed rows: skipped and
-    counted, or with `strict=True` an InputError naming file and line), the second
-    writes the selected rows. A failed run leaves no output behind.
+    computes each question's statistics (and finds malformed rows and repeated ids:
+    skipped and counted, or with `strict=True` an InputError naming file and line),
+    the second writes the selected rows. A failed run leaves no output behind.
 
     `progress`, if given, gets `total(n)` with the number of valid rows once the
     first pass is done and `advance(row)` for each row of the second.
     """
-    # validate: settings and format before reading anything
+    # validate: settings, format and output before reading anything
     settings.check()
     if format not in ROW_FORMATS:
         raise ConfigError(f"unknown hard-subset format {format!r}: use one of {', '.join(ROW_FORMATS)}")
+    check_output(output_path, dataset_path)
+    require_for(output_path)
 
     summary = HardSubsetSummary(format=format, output=str(output_path))
     started = time.monotonic()
@@ -179,12 +173,12 @@ def run(
     skipped: list[InputError] = []
     stats: list[tuple[float, float] | None] = []
     models_seen: set[str] = set()
-    for row in read_records(dataset_path, DatasetRow, strict=strict, skipped=skipped):
+    for row in read_dataset(dataset_path, strict=strict, skipped=skipped):
         models_seen.update(inference.model_name for inference in row.inferences)
         stats.append(pass_rate_stats(row, settings.models))
     summary.rows = len(stats)
     summary.skipped = len(skipped)
-    summary.problems = [str(problem) for problem in skipped[:MAX_PROBLEMS]]
+    summary.problems = problem_messages(skipped)
     summary.no_samples = sum(s is None for s in stats)
     summary.models_seen = sorted(models_seen)
     summary.models_missing = sorted(set(settings.models or ()) - models_seen)
@@ -193,10 +187,10 @@ def run(
     summary.selected = len(selected)
     wanted = set(selected)
 
-    # pass 2: write the selected rows; the valid rows come in the same order again
+    # pass 2: write the selected rows; the valid rows (first of each id) come in the same order again
     def rows():
         index = 0
-        for position, row in enumerate(read_records(dataset_path, DatasetRow, strict=False)):
+        for position, row in enumerate(read_dataset(dataset_path, strict=False, skipped=[])):
             if progress:
                 progress.advance(row)
             if position in wanted:

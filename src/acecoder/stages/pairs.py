@@ -12,18 +12,30 @@ question and one model's samples, program i is preferred over program j when
 All such pairs are kept, deduplicated by program text. Zero-pass programs never
 serve as the rejected side: they are mostly syntax or packaging failures, which
 teach the reward model nothing about correctness.
+
+A sample's program is its `completion` as is when that parses as Python (what the
+filter writes: the program it scored); otherwise the code extracted from it (the
+released dataset's raw model outputs). Extracting from a program would replace it
+by a fenced block quoted in one of its docstrings.
+
+A question id that appears twice is a malformed row (pair ids would collide): skipped
+and counted, or under `strict` an InputError naming file and line. `read_dataset`
+and `problem_messages` are shared with the hard-subset stage.
 """
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from acecoder.data.code import extract_code
 from acecoder.data.exports import PAIR_FORMATS, export_pair, write_export
-from acecoder.data.tables import read_records
+from acecoder.data.tables import check_output, read_records, require_for
 from acecoder.errors import ConfigError, InputError
 from acecoder.records import DatasetRow, Inference, Pair
 
@@ -84,23 +96,24 @@ class PairsSummary:
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
-        return {
-            "rows": self.rows,
-            "skipped": self.skipped,
-            "problems": list(self.problems),
-            "questions_with_pairs": self.questions_with_pairs,
-            "pairs": self.pairs,
-            "duplicate_programs": self.duplicate_programs,
-            "duplicate_pairs": self.duplicate_pairs,
-            "dropped_by_cap": self.dropped_by_cap,
-            "by_source": dict(sorted(self.by_source.items())),
-            "by_models": dict(sorted(self.by_models.items())),
-            "models_seen": list(self.models_seen),
-            "models_missing": list(self.models_missing),
-            "format": self.format,
-            "output": self.output,
-            "seconds": self.seconds,
-        }
+        data = dataclasses.asdict(self)
+        data["by_source"] = dict(sorted(self.by_source.items()))
+        data["by_models"] = dict(sorted(self.by_models.items()))
+        return data
+
+
+# ---------------------------------------------------------------- reading (shared with hard-subset)
+
+
+def read_dataset(path: str | Path, *, strict: bool, skipped: list[InputError]) -> Iterator[DatasetRow]:
+    """The valid rows of a dataset, in order, each question id once: a repeated id is
+    one more malformed row (skipped and counted, or with `strict` raised)."""
+    return read_records(path, DatasetRow, strict=strict, skipped=skipped, unique="id")
+
+
+def problem_messages(skipped: list[InputError]) -> list[str]:
+    """The first MAX_PROBLEMS skipped rows' messages, for a summary (its count is kept apart)."""
+    return [str(problem) for problem in skipped[:MAX_PROBLEMS]]
 
 
 # ---------------------------------------------------------------- ALGO LOGIC
@@ -194,7 +207,7 @@ def _candidates(
     for inference in sorted(inferences, key=lambda i: (i.model_name, i.completion_id)):
         if wanted is not None and inference.model_name not in wanted:
             continue
-        program = extract_code(inference.completion)
+        program = _program(inference.completion)
         texts = seen.setdefault(inference.model_name, set())
         if program in texts:
             counts.duplicate_programs += 1
@@ -204,6 +217,15 @@ def _candidates(
             _Candidate(inference.model_name, inference.completion_id, program, inference.pass_rate)
         )
     return groups
+
+
+def _program(completion: str) -> str:
+    """The completion itself when it is already a program, else the code in it."""
+    try:
+        ast.parse(completion)
+    except (SyntaxError, ValueError):  # ValueError: a null byte
+        return extract_code(completion)
+    return completion
 
 
 def _pair(row: DatasetRow, good: _Candidate, bad: _Candidate) -> Pair:
@@ -236,35 +258,28 @@ def run(
     """Write the pairs of every question of `dataset_path` to `output_path`.
 
     Rows are streamed (the dataset is never held in memory). With `strict=False` a
-    malformed row is skipped and counted; with `strict=True` the first one stops the
-    run (InputError naming file and line) and no output is left behind.
+    malformed row (or a repeated question id) is skipped and counted; with
+    `strict=True` the first one stops the run (InputError naming file and line) and
+    no output is left behind.
 
-    `progress`, if given, gets `total(None)` (the row count is not known before
-    reading) and `advance(row)` after each question.
+    `progress`, if given, gets `advance(row)` after each question (the row count is
+    not known before reading, so no `total`).
     """
-    # validate: settings and format before reading anything
+    # validate: settings, format and output before reading anything
     settings.check()
     if format not in PAIR_FORMATS:
         raise ConfigError(f"unknown pairs format {format!r}: use one of {', '.join(PAIR_FORMATS)}")
+    check_output(output_path, dataset_path)
+    require_for(output_path)
 
     summary = PairsSummary(format=format, output=str(output_path))
     counts = _Counts()
     started = time.monotonic()
     skipped: list[InputError] = []
-    seen_ids: set[str] = set()
     models_seen: set[str] = set()
 
     def pairs():
-        for row in read_records(dataset_path, DatasetRow, strict=strict, skipped=skipped):
-            if row.id in seen_ids:  # pair ids would collide
-                problem = InputError(
-                    f"question id {row.id!r} appears twice: ids must be unique", path=str(dataset_path)
-                )
-                if strict:
-                    raise problem
-                skipped.append(problem)
-                continue
-            seen_ids.add(row.id)
+        for row in read_dataset(dataset_path, strict=strict, skipped=skipped):
             summary.rows += 1
             models_seen.update(inference.model_name for inference in row.inferences)
             found = _make_pairs(row, settings, counts)
@@ -278,12 +293,10 @@ def run(
             if progress:
                 progress.advance(row)
 
-    if progress:
-        progress.total(None)
     write_export(output_path, pairs())
 
     summary.skipped = len(skipped)
-    summary.problems = [str(problem) for problem in skipped[:MAX_PROBLEMS]]
+    summary.problems = problem_messages(skipped)
     summary.duplicate_programs = counts.duplicate_programs
     summary.duplicate_pairs = counts.duplicate_pairs
     summary.dropped_by_cap = counts.dropped_by_cap
