@@ -145,3 +145,21 @@ def test_filter_names_a_wrong_oracle(tmp_path):
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "gpt-9" in result.stderr and "oracle" in result.stderr
+
+
+def test_sample_against_a_local_openai_compatible_server(tmp_path):
+    from acecoder.llm import StubServer
+
+    def reply(body, index):
+        return f"Here you go:\n```python\ndef f():\n    return {index}\n```"
+
+    out = tmp_path / "samples.jsonl"
+    with StubServer(reply=reply) as server:
+        args = ("sample", ROOT / "examples" / "questions.jsonl", "-o", out, "--model", "stub", "--base-url", server.base_url)
+        result = acecoder(*args, "--n", "2")
+        assert result.returncode == 0, result.stderr
+        assert "10 samples for 5 questions" in result.stderr
+        assert [row["program"] for row in rows(out)][:2] == ["def f():\n    return 0", "def f():\n    return 1"]
+        sent = len(server.requests)
+        assert acecoder(*args, "--n", "2", "--resume").returncode == 0
+        assert len(server.requests) == sent  # nothing asked twice

@@ -58,6 +58,42 @@ def execute(
     print_execute_summary(summary, output)
 
 
+@app.command()
+def sample(
+    questions: Annotated[Path, typer.Argument(help="Questions (Question records): .jsonl, .parquet or a datasets folder.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Samples (Sample records), .jsonl, appended as they arrive.")],
+    model: Annotated[str, typer.Option(help="The model name the endpoint serves.")],
+    base_url: Annotated[str, typer.Option(help="An OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (vLLM, SGLang, llama.cpp, OpenAI).")],
+    n: Annotated[int, typer.Option(help="Programs per question (the method: 16).", min=1)] = 16,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature (the method: 0.7).", min=0)] = 0.7,
+    top_p: Annotated[float, typer.Option(help="Nucleus sampling.", min=0, max=1)] = 1.0,
+    max_tokens: Annotated[int, typer.Option(help="New tokens per program (the method: 1,024).", min=1)] = 1024,
+    seed: Annotated[Optional[int], typer.Option(help="Sample i uses seed + i, reproducibly.")] = None,
+    oracle: Annotated[bool, typer.Option(help="The oracle: one greedy program per question (n=1, temperature 0).")] = False,
+    concurrency: Annotated[int, typer.Option(help="Requests in flight.", min=1)] = 16,
+    pick: Annotated[Pick, typer.Option(help="Which fenced python block is the program.")] = Pick.last,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N questions.", min=1)] = None,
+    cache: Annotated[Optional[Path], typer.Option(help="Response cache [default: OUTPUT.cache.sqlite].")] = None,
+    resume: Annotated[bool, typer.Option(help="Keep OUTPUT and ask only for what it lacks.")] = False,
+    strict: Annotated[bool, typer.Option(help="Stop at the first malformed row instead of skipping it.")] = False,
+) -> None:
+    """Sample programs for every question from a model (the API key is read from OPENAI_API_KEY)."""
+    from acecoder.cli_support import fail, print_sample_summary, progress_bar
+    from acecoder.errors import AcecoderError
+    from acecoder.stages import sample as stage
+
+    settings = stage.SampleSettings(
+        model=model, base_url=base_url, n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens,
+        seed=seed, oracle=oracle, concurrency=concurrency, pick=pick.value, limit=limit, cache_path=cache,
+    )
+    try:
+        with progress_bar("sample", unit="questions") as bar:
+            summary = stage.run(questions, output, settings=settings, strict=strict, resume=resume, progress=bar)
+    except AcecoderError as error:
+        fail(error)
+    print_sample_summary(summary)
+
+
 @app.command("filter")
 def filter_(
     questions: Annotated[Path, typer.Argument(help="Questions (Question records): .jsonl, .parquet or a datasets folder.")],

@@ -114,3 +114,19 @@ def print_rows_summary(what: str, count: int, summary, extra: list[str]) -> None
         lines.append(f"  [yellow]models in no row:[/] {', '.join(summary.models_missing)}")
     lines.append(f"  wrote {summary.output} ({summary.format})")
     console.print("\n".join(lines), highlight=False, soft_wrap=True)
+
+
+def print_sample_summary(summary) -> None:
+    lines = [
+        f"[bold green]done[/] {summary.samples} samples for {summary.sampled} questions in {summary.seconds:.1f} s"
+        f" ({summary.already_done} questions already done)",
+        f"  requests {summary.requests} (retries {summary.retries}), cache hits {summary.cache_hits}, "
+        f"tokens {summary.prompt_tokens:,} in / {summary.completion_tokens:,} out"
+        + (f", cost ${summary.cost:.4f}" if summary.cost else ""),
+    ]
+    if summary.truncated or summary.empty_programs:
+        lines.append(f"  [yellow]hit max tokens {summary.truncated}, empty programs {summary.empty_programs}[/]")
+    if summary.skipped:
+        lines.append(f"  [yellow]skipped {summary.skipped} malformed rows[/], first: {summary.problems[0]}")
+    lines.append(f"  wrote {summary.output}")
+    console.print("\n".join(lines), highlight=False, soft_wrap=True)
