@@ -163,3 +163,25 @@ def test_sample_against_a_local_openai_compatible_server(tmp_path):
         sent = len(server.requests)
         assert acecoder(*args, "--n", "2", "--resume").returncode == 0
         assert len(server.requests) == sent  # nothing asked twice
+
+
+def test_synth_against_a_local_openai_compatible_server(tmp_path):
+    from acecoder.llm import StubServer
+
+    def reply(body, index):  # a model that wraps its JSON in prose and a fence, with one useless test
+        answer = {"question": "Write inc(x) returning x + 1.", "tests": ["assert inc(1) == 2", "assert inc(-1) == 0", "assert True"]}
+        return "Sure!\n```json\n" + json.dumps(answer) + "\n```"
+
+    out = tmp_path / "questions.jsonl"
+    with StubServer(reply=reply) as server:
+        args = ("synth", ROOT / "examples" / "seeds.jsonl", "-o", out, "--model", "stub", "--base-url", server.base_url)
+        result = acecoder(*args)
+        assert result.returncode == 0, result.stderr
+        assert "6 questions, 12 tests" in result.stderr and "trivial 6" in result.stderr
+        made = rows(out)
+        assert [row["source"] for row in made] == ["evol", "evol", "oss", "oss", "stack", "stack"]
+        assert made[0]["tests"] == ["assert inc(1) == 2", "assert inc(-1) == 0"]
+        assert "print(" not in made[0]["reference"]  # the seed's print lines are dropped (§1)
+        sent = len(server.requests)
+        assert acecoder(*args, "--resume").returncode == 0
+        assert len(server.requests) == sent

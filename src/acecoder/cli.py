@@ -58,6 +58,49 @@ def execute(
     print_execute_summary(summary, output)
 
 
+class SeedFamily(str, enum.Enum):
+    evol = "evol"
+    oss = "oss"
+    stack = "stack"
+
+
+@app.command()
+def synth(
+    seeds: Annotated[str, typer.Argument(help="Seed code: .jsonl, .parquet, a datasets folder or hf:NAME (Magicoder Evol/OSS rows, Stack functions).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Questions (Question records), .jsonl.")],
+    model: Annotated[str, typer.Option(help="The model name the endpoint serves (the method: gpt-4o-mini).")],
+    base_url: Annotated[str, typer.Option(help="An OpenAI-compatible endpoint, e.g. https://api.openai.com/v1.")],
+    temperature: Annotated[float, typer.Option(help="Sampling temperature (the method: 0.7).", min=0)] = 0.7,
+    max_tokens: Annotated[int, typer.Option(help="New tokens per answer.", min=1)] = 2048,
+    concurrency: Annotated[int, typer.Option(help="Requests in flight.", min=1)] = 16,
+    source: Annotated[Optional[SeedFamily], typer.Option(help="Treat every row as this seed family [default: detect from the fields].")] = None,
+    template: Annotated[Optional[Path], typer.Option(help="A prompt template file ({instruction}, {code}).")] = None,
+    min_tests: Annotated[int, typer.Option(help="Drop a question with fewer valid tests.", min=1)] = 1,
+    json_mode: Annotated[bool, typer.Option(help="Ask the endpoint for a JSON object.")] = True,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N seeds.", min=1)] = None,
+    max_retries: Annotated[int, typer.Option(help="Retries per request on timeouts, 429 and 5xx.", min=0)] = 6,
+    cache: Annotated[Optional[Path], typer.Option(help="Response cache [default: OUTPUT.cache.sqlite].")] = None,
+    resume: Annotated[bool, typer.Option(help="Keep OUTPUT and ask only for the seeds it lacks.")] = False,
+    strict: Annotated[bool, typer.Option(help="Stop at the first malformed row instead of skipping it.")] = False,
+) -> None:
+    """Rewrite each seed as a self-contained question with about 20 assert tests (key from OPENAI_API_KEY)."""
+    from acecoder.cli_support import fail, print_synth_summary, progress_bar
+    from acecoder.errors import AcecoderError
+    from acecoder.stages import synth as stage
+
+    settings = stage.SynthSettings(
+        model=model, base_url=base_url, temperature=temperature, max_tokens=max_tokens, concurrency=concurrency,
+        source=source.value if source else None, template=template, min_tests=min_tests, json_mode=json_mode,
+        limit=limit, max_retries=max_retries, cache_path=cache,
+    )
+    try:
+        with progress_bar("synth", unit="seeds") as bar:
+            summary = stage.run(seeds, output, settings=settings, strict=strict, resume=resume, progress=bar)
+    except AcecoderError as error:
+        fail(error)
+    print_synth_summary(summary)
+
+
 @app.command()
 def sample(
     questions: Annotated[Path, typer.Argument(help="Questions (Question records): .jsonl, .parquet or a datasets folder.")],

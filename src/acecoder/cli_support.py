@@ -130,3 +130,22 @@ def print_sample_summary(summary) -> None:
         lines.append(f"  [yellow]skipped {summary.skipped} malformed rows[/], first: {summary.problems[0]}")
     lines.append(f"  wrote {summary.output}")
     console.print("\n".join(lines), highlight=False, soft_wrap=True)
+
+
+def print_synth_summary(summary) -> None:
+    def counts(counter) -> str:
+        return ", ".join(f"{reason} {n}" for reason, n in sorted(dict(counter).items()) if n) or "none"
+
+    usage = summary.usage if isinstance(summary.usage, dict) else summary.usage.__dict__
+    lines = [
+        f"[bold green]done[/] {summary.written} questions, {summary.tests_written} tests "
+        f"({summary.mean_tests:.1f} a question) from {summary.seeds} seeds ({summary.already_done} already done)",
+        f"  seeds dropped: {counts(summary.seed_drops)}",
+        f"  answers failed: {counts(summary.failed)}",
+        f"  tests dropped: {counts(summary.test_drops)}",
+        f"  requests {usage.get('requests', 0)}, cache hits {usage.get('cache_hits', 0)}",
+    ]
+    if summary.skipped_rows:
+        lines.append(f"  [yellow]skipped {len(summary.skipped_rows)} malformed rows[/], first: {summary.skipped_rows[0]}")
+    lines.append(f"  wrote {summary.output}")
+    console.print("\n".join(lines), highlight=False, soft_wrap=True)
