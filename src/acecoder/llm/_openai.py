@@ -98,6 +98,22 @@ class OpenAIClient:
 
     # ------------------------------------------------------------ plumbing: lifetime
 
+    @classmethod
+    def from_settings(cls, settings, *, cache_path=None) -> "OpenAIClient":
+        """A client from a stage's settings: the endpoint fields synth and sample share
+        (base_url, model, api_key, concurrency, timeout, max_retries, prices)."""
+        return cls(
+            settings.base_url,
+            settings.model,
+            api_key=settings.api_key,
+            concurrency=settings.concurrency,
+            timeout=settings.timeout,
+            max_retries=settings.max_retries,
+            cache_path=cache_path,
+            prompt_price=settings.prompt_price,
+            completion_price=settings.completion_price,
+        )
+
     def _lanes(self) -> asyncio.Queue[httpx.AsyncClient]:
         # One single-connection client per slot in flight, taken from a queue (the
         # concurrency bound). Not one client with `concurrency` connections: httpcore's

@@ -239,17 +239,7 @@ async def _sample(todo, settings, backend, cache_path, writer, written, summary,
     if own:
         from acecoder.llm import OpenAIClient  # loads httpx: only when sampling
 
-        backend = OpenAIClient(
-            settings.base_url,
-            settings.model,
-            api_key=settings.api_key,
-            concurrency=settings.concurrency,
-            timeout=settings.timeout,
-            max_retries=settings.max_retries,
-            cache_path=cache_path,
-            prompt_price=settings.prompt_price,
-            completion_price=settings.completion_price,
-        )
+        backend = OpenAIClient.from_settings(settings, cache_path=cache_path)
     before = dataclasses.replace(backend.usage)
     try:
         await _stream(todo, settings, backend, writer, written, summary, progress)

@@ -176,17 +176,7 @@ def run(
             if own:
                 from acecoder.llm import OpenAIClient
 
-                backend = OpenAIClient(
-                    settings.base_url,
-                    settings.model,
-                    api_key=settings.api_key,
-                    concurrency=settings.concurrency,
-                    timeout=settings.timeout,
-                    max_retries=settings.max_retries,
-                    cache_path=cache_path,
-                    prompt_price=settings.prompt_price,
-                    completion_price=settings.completion_price,
-                )
+                backend = OpenAIClient.from_settings(settings, cache_path=cache_path)
             try:
                 asyncio.run(_synthesize(todo, backend, own, writer, settings, templates, summary, progress))
             except LLMError as error:
