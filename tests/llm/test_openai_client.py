@@ -183,7 +183,8 @@ def test_usage_and_cost_counted_by_hand(server):
 def test_public_names_and_the_cli_does_not_import_the_llm_layer():
     assert sorted(acecoder.llm.__all__) == [
         "ChatRequest", "ChatResult", "Choice", "Fault", "LLMBackend", "LLMError",
-        "OpenAIClient", "ResponseCache", "StubServer", "Usage", "request_key",
+        "OpenAIClient", "ResponseCache", "StubServer", "TransformersBackend", "Usage",
+        "embedded_model", "request_key",
     ]  # fmt: skip
     code = "import sys, acecoder.cli; assert 'acecoder.llm' not in sys.modules and 'httpx' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -9,13 +9,18 @@
         programs = result.texts          # 16 samples, index i = sample i
 
 `OpenAIClient` speaks to any OpenAI-compatible endpoint (OpenAI, vLLM and SGLang
-servers, llama.cpp's server); `StubServer` is a local one for tests. Importing this
-package loads httpx, so command-line entry points import it only when used.
+servers, llama.cpp's server); `StubServer` is a local one for tests.
+`TransformersBackend` generates in this process (CPU or GPU, batched), and
+`embedded_model("qwen2.5-coder-0.5b" | "smollm2-135m")` gives it a real small model
+installed from PyPI (extras `local` and `models`). Importing this package loads httpx,
+not torch or transformers, so command-line entry points import it only when used.
 """
 
 from acecoder.llm._cache import ResponseCache, request_key
+from acecoder.llm._embedded import embedded_model
 from acecoder.llm._openai import OpenAIClient
 from acecoder.llm._stub import Fault, StubServer
+from acecoder.llm._transformers import TransformersBackend
 from acecoder.llm._types import ChatRequest, ChatResult, Choice, LLMBackend, LLMError, Usage
 
 __all__ = [
@@ -28,6 +33,8 @@ __all__ = [
     "OpenAIClient",
     "ResponseCache",
     "StubServer",
+    "TransformersBackend",
     "Usage",
+    "embedded_model",
     "request_key",
 ]
