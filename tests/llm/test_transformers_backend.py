@@ -284,3 +284,19 @@ def test_the_real_embedded_smollm2_answers(tmp_path):
     print(f"convert {converted - start:.1f}s, load + generate {done - converted:.1f}s: {result.texts[0]!r}")
     assert "def" in result.texts[0] or "return" in result.texts[0]
     assert backend.usage.completion_tokens > 5
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("torch") is None or not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU"
+)
+def test_the_gpu_path_gives_the_cpu_answers(tiny_model):
+    """Run where a GPU is lent: the same greedy answers on cuda (float32) as on the CPU, and the
+    default dtype on a GPU (bfloat16) generating n samples with a finish reason each."""
+    request = ChatRequest(messages=user("Write a python function merge"), max_tokens=16)
+    [on_cpu] = run(TransformersBackend(tiny_model, device="cpu"), [request])
+    [on_gpu] = run(TransformersBackend(tiny_model, device="cuda", dtype="float32"), [request])
+    assert on_gpu.texts == on_cpu.texts
+    backend = TransformersBackend(tiny_model, device="cuda")  # dtype "auto": bfloat16 on this GPU
+    [sampled] = run(backend, [ChatRequest(messages=user("def sort"), n=4, temperature=1.0, seed=1, max_tokens=12)])
+    assert len(sampled.choices) == 4 and all(c.finish_reason in ("stop", "length") for c in sampled.choices)
+    assert backend.usage.completion_tokens > 0
