@@ -74,16 +74,17 @@ def progress_bar(description: str, unit: str = "programs"):
 def print_execute_summary(summary, output) -> None:
     statuses = ", ".join(f"{name} {count}" for name, count in summary.statuses.most_common())
     rate = summary.tests / summary.seconds if summary.seconds else 0.0
-    console.print(
+    lines = [
         f"[bold green]done[/] {summary.programs} programs ({summary.skipped} already done) in "
-        f"{summary.seconds:.1f} s, {rate:,.0f} tests/s\n"
-        f"  tests passed {summary.passed}/{summary.tests}; all tests passed: {summary.all_passed}\n"
-        f"  status: {statuses or '-'}\n"
-        f"  sandbox: {', '.join(summary.isolation) or '-'}\n"
-        f"  wrote {output}",
-        highlight=False,
-        soft_wrap=True,
-    )
+        f"{summary.seconds:.1f} s, {rate:,.0f} tests/s",
+        f"  tests passed {summary.passed}/{summary.tests}; all tests passed: {summary.all_passed}",
+        f"  status: {statuses or '-'}",
+        f"  sandbox: {', '.join(summary.isolation) or '-'}",
+    ]
+    if any(part.startswith(("no namespaces", "no mount", "stdlib out")) for part in summary.isolation):
+        lines.append("  [yellow]warning: the sandbox is degraded here (see the README's Isolation section)[/]")
+    lines.append(f"  wrote {output}")
+    console.print("\n".join(lines), highlight=False, soft_wrap=True)
 
 
 def print_filter_summary(summary) -> None:
