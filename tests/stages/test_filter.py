@@ -162,8 +162,11 @@ def test_hand_computed_case(tmp_path):
         "oracle_passes_too_few": 1,
         "too_few_tests_kept": 1,
     }
-    # 5 + 1 reference (evol_1), 3 + 3 on reference tests + 1 reference (oss_2), 2 (evol_3), 2 (oss_6)
-    assert progress.totals == [17] and len(progress.results) == 17 and summary.programs == 17
+    # Two phases. Phase 1, the oracles and references on every test: oracle + reference (evol_1),
+    # oracle + reference (oss_2), oracle (evol_3), oracle (oss_6): 6. Phase 2, kept questions only,
+    # samples on kept tests: 4 policy (evol_1), 2 policy + 3 on reference tests (oss_2): 9.
+    # (One phase ran 17: the samples of evol_3 and oss_6 and the oracles again.)
+    assert progress.totals == [6, 15] and len(progress.results) == 15 and summary.programs == 15
 
     rows = by_id(tmp_path / "out.jsonl")
     assert list(rows) == ["evol_1", "oss_2"]
@@ -332,40 +335,58 @@ def test_resume_runs_only_the_missing_jobs(tmp_path):
     run(questions, samples, output, settings=settings)
     sidecar = tmp_path / "out.jsonl.executions.jsonl"
     lines = sidecar.read_text().splitlines()
-    assert len(lines) == 17 and len({json.loads(line)["job"] for line in lines}) == 17
-    assert json.loads(lines[0])["job"] == "evol_1/oracle/0"
+    assert len(lines) == 15 and len({json.loads(line)["job"] for line in lines}) == 15  # 6 + 9: two phases
+    assert [json.loads(line)["job"] for line in lines[:6]] == [  # phase 1 first
+        "evol_1/oracle/0",
+        "evol_1/reference",
+        "evol_3/oracle/0",
+        "oss_2/oracle/0",
+        "oss_2/reference",
+        "oss_6/oracle/0",
+    ]
+    # A sample's job holds the kept tests only (so its digest covers them)
+    assert len(json.loads(lines[6])["outcomes"]) == 6 and json.loads(lines[6])["job"] == "evol_1/policy/0"
     expected = output.read_bytes()
 
     # Killed after 10 results, in the middle of writing the 11th.
     sidecar.write_text("\n".join(lines[:10]) + "\n" + lines[10][:25])
     progress = Progress()
     summary = run(questions, samples, output, settings=settings, resume=True, progress=progress)
-    assert progress.totals == [7] and (summary.programs, summary.reused) == (7, 10)
+    # Phase 1 is all reused (total 0), then phase 2's last 5 run (total 0 + 5).
+    assert progress.totals == [0, 5] and (summary.programs, summary.reused) == (5, 10)
     resumed = sidecar.read_text().splitlines()
-    assert resumed[:10] == lines[:10] and len(resumed) == 17 and verdicts(resumed) == verdicts(lines)
+    assert resumed[:10] == lines[:10] and len(resumed) == 15 and verdicts(resumed) == verdicts(lines)
     assert output.read_bytes() == expected
 
+    summary = run(questions, samples, output, settings=settings, resume=True)
+    assert summary.programs == 0 and summary.reused == 15
+    assert summary.isolation == ["not started: every verdict reused"]  # not an empty list
+
     # A reused verdict is really reused: a forged one (the oracle passing test 6) shows in the output.
+    # It changes evol_1's kept tests, so its 4 samples run again on the 7 (their digests cover the tests).
     forged = json.loads(resumed[0])
     forged["outcomes"][6] = "pass"
     sidecar.write_text("\n".join([json.dumps(forged), *resumed[1:]]) + "\n")
     summary = run(questions, samples, output, settings=settings, resume=True)
-    assert summary.programs == 0 and summary.reused == 17
-    assert summary.isolation == ["not started: every verdict reused"]  # not an empty list
-    assert by_id(output)["evol_1"].test_cases == DOUBLE_TESTS[:7]
+    assert (summary.programs, summary.reused) == (4, 11)
+    double = by_id(output)["evol_1"]
+    assert double.test_cases == DOUBLE_TESTS[:7]
+    assert [len(i.test_results) for i in double.inferences] == [7] * 4
+    assert double.inferences[0].pass_rate == 1.0  # "right" passes test 6 too
 
     # A garbled line in the middle (a disk error, a hand edit) does not stop the run: that job runs again.
     lines = sidecar.read_text().splitlines()
     sidecar.write_text("\n".join([*lines[:3], "{not json", *lines[4:]]) + "\n")
     summary = run(questions, samples, output, settings=settings, resume=True)
-    assert (summary.programs, summary.reused) == (1, 16)
+    assert (summary.programs, summary.reused) == (1, 14)
 
-    # A verdict for other tests is not: changing oss_6's tests reruns its two programs only.
+    # A verdict for other tests is not: changing oss_6's tests reruns its oracle only (the question
+    # stays dropped, so its sample never runs).
     changed = [json.loads(line) for line in questions.read_text().splitlines()]
     changed[5]["tests"] = changed[5]["tests"][:5]
     write_jsonl(questions, changed)
     summary = run(questions, samples, output, settings=settings, resume=True)
-    assert (summary.programs, summary.reused) == (2, 15)
+    assert (summary.programs, summary.reused) == (1, 14)
 
 
 def test_verdicts_of_another_version_are_not_reused(tmp_path, monkeypatch):
@@ -375,7 +396,7 @@ def test_verdicts_of_another_version_are_not_reused(tmp_path, monkeypatch):
     run(questions, samples, output, settings=settings)
     monkeypatch.setattr(acecoder, "__version__", acecoder.__version__ + ".post1")
     summary = run(questions, samples, output, settings=settings, resume=True)
-    assert (summary.programs, summary.reused) == (17, 0)
+    assert (summary.programs, summary.reused) == (15, 0)  # both phases: 6 + 9
 
 
 def test_malformed_rows_are_skipped_and_counted_or_stop_the_run(tmp_path):
@@ -428,6 +449,52 @@ def test_no_usable_sample_says_how_many_rows_were_skipped(tmp_path):
         match=r"no sample belongs .*; 3 rows were skipped as malformed, the first: .*s\.jsonl:1: field",
     ):
         run(questions, samples, tmp_path / "out.jsonl", settings=FilterSettings(**SETTINGS))
+
+
+def test_samples_run_only_kept_tests_of_kept_questions(tmp_path):
+    """A test the oracle fails by hanging runs once (the oracle's), never for the samples; the
+    samples of a dropped question never run."""
+    hang = "assert slow(99) == 99"
+    tests = [f"assert slow({k}) == {k}" for k in range(5)] + [hang]
+    oracle = "def slow(x):\n    while x == 99:\n        pass\n    return x\n"
+    questions = write_jsonl(
+        tmp_path / "q.jsonl",
+        [
+            {"id": "hangs", "source": "evol", "question": "Identity.", "tests": tests},
+            {
+                "id": "weak",
+                "source": "evol",
+                "question": "Add one.",
+                "tests": [f"assert inc({k}) == {k + 1}" for k in range(6)],
+            },
+        ],
+    )
+    # Every sample hangs on x == 99 as well: run on every test, each would wait out the timeout.
+    rows = [sample("hangs", "oracle", 0, oracle)] + [sample("hangs", "policy", i, oracle) for i in range(6)]
+    weak_oracle = "def inc(x):\n    return x + 1 if x < 3 else x\n"  # passes 3 of 6: dropped
+    rows += [sample("weak", "oracle", 0, weak_oracle)]
+    rows += [sample("weak", "policy", i, "def inc(x):\n    return x + 1\n") for i in range(6)]
+    samples = write_jsonl(tmp_path / "s.jsonl", rows)
+    settings = FilterSettings(oracle="oracle", workers=2, timeout=2.0)
+    progress = Progress()
+    summary = run(questions, samples, tmp_path / "out.jsonl", settings=settings, progress=progress)
+
+    assert summary.kept == 1 and summary.dropped["oracle_passes_too_few"] == 1
+    [row] = by_id(tmp_path / "out.jsonl").values()
+    assert row.test_cases == tests[:5]
+    assert [(i.pass_rate, i.test_results) for i in row.inferences] == [(1.0, ["pass"] * 5)] * 6
+    jobs = {
+        row["job"]: row
+        for row in map(json.loads, (tmp_path / "out.jsonl.executions.jsonl").read_text().splitlines())
+    }
+    # phase 1: the two oracles; phase 2: the 6 samples of the kept question, none of the dropped one
+    assert progress.totals == [2, 8] and summary.programs == 8
+    assert sorted(jobs) == ["hangs/oracle/0", *(f"hangs/policy/{i}" for i in range(6)), "weak/oracle/0"]
+    assert jobs["hangs/oracle/0"]["outcomes"][5] == "timeout"
+    assert all(len(jobs[f"hangs/policy/{i}"]["outcomes"]) == 5 for i in range(6))  # the kept 5 only
+    # One timeout (the oracle's), not seven: all tests for every sample would take 6 x 2 s, and at
+    # least 4 rounds of 2 s on 2 workers.
+    assert summary.seconds < 3 * settings.timeout
 
 
 # ---------------------------------------------------------------- the report

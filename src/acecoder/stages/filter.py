@@ -25,15 +25,27 @@ One fix to the original: a sample's pass rate is passed kept tests / kept tests.
 original divided by all the synthesized tests, so no sample could reach 1.0 once the
 filter had dropped a test of its question.
 
-What runs, all in the execution engine: every sample (the oracle's included) against
-the synthesized tests, and against the question's `reference_tests` when it has some;
-the question's `reference` program, when it has one, against the synthesized tests
-(the report's false rejections). Questions without tests or without an oracle sample
-are dropped before anything runs.
+What runs, all in the execution engine, in two phases:
+
+1. the oracle's program of each question against the synthesized tests, and the
+   question's `reference` program, when it has one, against them too (the report's
+   false rejections). The rule above then keeps tests and drops questions.
+2. for kept questions only: every other sample against the kept tests only, and
+   every sample (the oracle's included) against the question's `reference_tests`
+   when it has some. A dropped test (often one that hangs to the timeout) never
+   runs again, and no sample of a dropped question runs.
+
+Questions without tests or without an oracle sample are dropped before anything runs.
+
+A program's tests run in order in one namespace, so a sample judged on the kept tests
+alone may see other state than it would have after every synthesized test (a dropped
+test that mutated a global no longer runs before the next one). That is the state it
+meets in RL, where only the kept tests run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -42,6 +54,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Self
 
 import acecoder
 from acecoder.data.exports import write_export
@@ -227,66 +240,114 @@ def _check_oracle(
         )
 
 
-def plan(questions: dict[str, Question], samples: dict[str, list[Sample]], oracle: str) -> list[ExecutionJob]:
-    """Every program to run, with deterministic ids; nothing for questions dropped up front."""
-    jobs: dict[str, ExecutionJob] = {}
+def plan(
+    questions: dict[str, Question],
+    samples: dict[str, list[Sample]],
+    oracle: str,
+    kept: dict[str, list[int]] | None = None,
+) -> list[ExecutionJob]:
+    """The programs of one phase, with deterministic ids (see the module's docstring).
 
-    def add(job_id: str, program: str, tests: list[str]) -> None:
-        if job_id in jobs:  # only ids containing '/' can collide
+    Phase 1 (`kept` None): each oracle program and `reference` against all synthesized
+    tests. Phase 2 (`kept`: the kept tests of each kept question): the other samples
+    against those tests, and every sample against the reference tests. Nothing for
+    questions dropped up front. The ids of both phases are checked either way, so a
+    collision stops the run before anything runs.
+    """
+    jobs: dict[str, ExecutionJob] = {}
+    seen: set[str] = set()
+
+    def add(job_id: str, phase: int, program: str, tests) -> None:
+        if job_id in seen:  # only ids containing '/' can collide
             raise InputError(f"two programs would share the job id {job_id!r}: rename the question or model")
-        jobs[job_id] = ExecutionJob(id=job_id, program=program, tests=tests)
+        seen.add(job_id)
+        if phase == (1 if kept is None else 2) and tests is not None:
+            jobs[job_id] = ExecutionJob(id=job_id, program=program, tests=list(tests))
 
     for qid in sorted(questions):
         question, group = questions[qid], samples.get(qid, [])
-        if not question.tests or oracle_sample(group, oracle) is None:
+        oracle_program = oracle_sample(group, oracle)
+        if not question.tests or oracle_program is None:
             continue
+        kept_here = None if kept is None else kept.get(qid)
+        kept_texts = None if kept_here is None else [question.tests[i] for i in kept_here]
+        reference_tests = question.reference_tests if kept_here is not None else None
         for sample in sorted(group, key=lambda s: (s.model, s.sample_index)):
-            add(sample.id, sample.program, question.tests)
+            if sample is oracle_program:
+                add(sample.id, 1, sample.program, question.tests)
+            else:
+                add(sample.id, 2, sample.program, kept_texts)
             if question.reference_tests:
-                add(f"{sample.id}/reference_tests", sample.program, question.reference_tests)
+                add(f"{sample.id}/reference_tests", 2, sample.program, reference_tests)
         if question.reference:
-            add(f"{qid}/reference", question.reference, question.tests)
+            add(f"{qid}/reference", 1, question.reference, question.tests)
     return list(jobs.values())
 
 
 # ---------------------------------------------------------------- run (plumbing)
 
 
-def execute(
-    jobs: list[ExecutionJob],
-    sidecar: Path,
-    *,
-    settings: FilterSettings,
-    resume: bool,
-    progress,
-    summary: FilterSummary,
-) -> dict[str, list[TestOutcome]]:
-    """Outcomes per job id; each result is appended to `sidecar` as it arrives."""
-    from acecoder.execution import Engine
+class Runner:
+    """The executions file and the engine, shared by both phases.
 
-    digests = {job.id: _digest(job, settings) for job in jobs}
-    with JsonlWriter(sidecar, resume=resume, key="job") as writer:  # resume: cuts a torn last line
-        outcomes = _reuse(sidecar, jobs, digests) if resume else {}
-        todo = [job for job in jobs if job.id not in outcomes]
-        summary.reused = len(jobs) - len(todo)
-        if progress:
-            progress.total(len(todo))
-        if not todo:
-            summary.isolation = [
-                "not started: every verdict reused" if jobs else "not started: nothing to run"
+    Each result is appended to the sidecar as it arrives; with `resume`, verdicts already
+    there for the same job are reused. The engine starts only when a job must run.
+    `progress` gets `total(n)` before each phase, n counting the jobs to run in the
+    phases planned so far, and `advance(result)` after each.
+    """
+
+    def __init__(
+        self, sidecar: Path, *, settings: FilterSettings, resume: bool, progress, summary: FilterSummary
+    ):
+        self.sidecar, self.settings, self.resume = sidecar, settings, resume
+        self.progress, self.summary = progress, summary
+        self.planned = 0  # jobs to run, both phases
+        self.jobs = 0  # jobs, run or reused
+        self._stack = contextlib.ExitStack()
+        self._engine = None
+
+    def __enter__(self) -> Self:
+        # resume: cuts a torn last line; otherwise the file starts empty
+        self._writer = self._stack.enter_context(JsonlWriter(self.sidecar, resume=self.resume, key="job"))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stack.close()
+        if self._engine is None:
+            self.summary.isolation = [
+                "not started: every verdict reused" if self.jobs else "not started: nothing to run"
             ]
+
+    def run(self, jobs: list[ExecutionJob]) -> dict[str, list[TestOutcome]]:
+        """Outcomes per job id of one phase."""
+        digests = {job.id: _digest(job, self.settings) for job in jobs}
+        outcomes = _reuse(self.sidecar, jobs, digests) if self.resume else {}
+        todo = [job for job in jobs if job.id not in outcomes]
+        self.jobs += len(jobs)
+        self.summary.reused += len(jobs) - len(todo)
+        self.planned += len(todo)
+        if self.progress:
+            self.progress.total(self.planned)
+        if not todo:
             return outcomes
-        with Engine(
-            workers=settings.workers, timeout=settings.timeout, memory_mb=settings.memory_mb
-        ) as engine:
-            summary.isolation = engine.isolation
-            for result in engine.map(todo):
-                writer.write({**result.to_dict(), "job": result.id, "digest": digests[result.id]})
-                outcomes[result.id] = result.outcomes
-                summary.programs += 1
-                if progress:
-                    progress.advance(result)
-    return outcomes
+        if self._engine is None:
+            from acecoder.execution import Engine
+
+            self._engine = self._stack.enter_context(
+                Engine(
+                    workers=self.settings.workers,
+                    timeout=self.settings.timeout,
+                    memory_mb=self.settings.memory_mb,
+                )
+            )
+            self.summary.isolation = self._engine.isolation
+        for result in self._engine.map(todo):
+            self._writer.write({**result.to_dict(), "job": result.id, "digest": digests[result.id]})
+            outcomes[result.id] = result.outcomes
+            self.summary.programs += 1
+            if self.progress:
+                self.progress.advance(result)
+        return outcomes
 
 
 def _digest(job: ExecutionJob, settings: FilterSettings) -> str:
@@ -321,19 +382,33 @@ def _reuse(sidecar: Path, jobs: list[ExecutionJob], digests: dict[str, str]) -> 
 # ---------------------------------------------------------------- judge each question
 
 
-def judge(
+def decide(
     question: Question,
     samples: list[Sample],
     outcomes: dict[str, list[TestOutcome]],
     settings: FilterSettings,
-) -> tuple[DatasetRow | None, Judged]:
-    """The question's row (None when dropped) and its verdict for the report."""
+) -> tuple[list[TestOutcome] | None, list[int], DropReason | None]:
+    """The rule on phase 1's verdicts: the oracle's outcomes (None when it did not run),
+    the kept tests and the drop reason (None when kept)."""
     oracle = oracle_sample(samples, settings.oracle)
     oracle_outcomes = outcomes[oracle.id] if oracle is not None and question.tests else None
     kept = kept_tests(oracle_outcomes) if oracle_outcomes is not None else []
     reason = drop_reason(
         len(question.tests), None if oracle_outcomes is None else len(kept), settings=settings
     )
+    return oracle_outcomes, kept, reason
+
+
+def judge(
+    question: Question,
+    samples: list[Sample],
+    outcomes: dict[str, list[TestOutcome]],
+    settings: FilterSettings,
+) -> tuple[DatasetRow | None, Judged]:
+    """The question's row (None when dropped) and its verdict for the report, from the
+    outcomes of both phases (a sample's are over the kept tests only)."""
+    oracle = oracle_sample(samples, settings.oracle)
+    oracle_outcomes, kept, reason = decide(question, samples, outcomes, settings)
     judged = Judged(
         id=question.id,
         source=question.source,
@@ -356,13 +431,13 @@ def judge(
         if sample is oracle:  # 1.0 by construction: not an inference (see the module's docstring)
             judged.oracle_passes_reference_tests = passes_reference
             continue
-        verdicts = outcomes[sample.id]
+        verdicts = outcomes[sample.id]  # phase 2: one per kept test, in order
         inference = Inference(
             model_name=sample.model,
             completion_id=sample.sample_index,
             completion=sample.program,
-            pass_rate=pass_rate(verdicts, kept),
-            test_results=[str(verdicts[i]) for i in kept],
+            pass_rate=pass_rate(verdicts, list(range(len(verdicts)))),  # passed / len(kept)
+            test_results=[str(verdict) for verdict in verdicts],
         )
         inferences.append(inference)
         judged.samples.append(
@@ -409,8 +484,9 @@ def run(
     naming file and line); otherwise such rows are skipped and counted. With `resume`,
     verdicts already in `<output>.executions.jsonl` for the same program, tests and
     limits (and engine version) are reused; an unreadable line there runs again.
-    `progress`, if given, gets `total(n)` with the number of programs to run and
-    `advance(result)` after each.
+    `progress`, if given, gets `total(n)` with the number of programs phase 1 will run,
+    `total(n)` again with the programs of both phases once phase 2 is planned, and
+    `advance(result)` after each program.
 
     Before reading anything: an output (or its executions file) that would overwrite
     an input or a folder, and a package the output or the report's figures need but
@@ -433,8 +509,14 @@ def run(
     if questions:
         _check_oracle(samples, settings.oracle, samples_path, skipped)
 
-    jobs = plan(questions, samples, settings.oracle)
-    outcomes = execute(jobs, sidecar, settings=settings, resume=resume, progress=progress, summary=summary)
+    with Runner(sidecar, settings=settings, resume=resume, progress=progress, summary=summary) as runner:
+        outcomes = runner.run(plan(questions, samples, settings.oracle))  # phase 1: oracles, references
+        kept = {}
+        for qid in sorted(questions):
+            _, tests, reason = decide(questions[qid], samples.get(qid, []), outcomes, settings)
+            if reason is None:
+                kept[qid] = tests
+        outcomes.update(runner.run(plan(questions, samples, settings.oracle, kept)))  # phase 2: samples
 
     rows, judged = [], []
     for qid in sorted(questions):  # sorted ids and inferences: the same inputs give the same bytes
