@@ -145,3 +145,36 @@ class Pair:
     def margin(self) -> float:
         """The pass-rate gap, for trainers that weight pairs by it."""
         return self.chosen_pass_rate - self.rejected_pass_rate
+
+
+# ---------------------------------------------------------------- reward models and benchmarks
+
+
+@dataclass(slots=True, kw_only=True)
+class Score:
+    """A reward model's score of one sample (what `score` writes); keyed like its Sample."""
+
+    question_id: str
+    model: str  # the policy model that wrote the program
+    sample_index: int
+    reward_model: str
+    score: float  # unbounded; higher is better
+
+    @property
+    def id(self) -> str:
+        return f"{self.question_id}/{self.model}/{self.sample_index}"
+
+
+@dataclass(slots=True, kw_only=True)
+class Problem:
+    """A benchmark problem, one shape for every benchmark (HumanEval(+), MBPP(+),
+    LiveCodeBench, BigCodeBench)."""
+
+    id: str  # the benchmark's own id, e.g. "HumanEval/0"
+    benchmark: str  # "humaneval", "humaneval+", "mbpp", "mbpp+", "livecodebench", "bigcodebench-complete", ...
+    prompt: str  # what the model is shown
+    tests: list[str]  # test snippets the execution engine runs after the program
+    entry_point: str | None = None  # the function under test, where there is one
+    reference: str | None = None  # the benchmark's reference solution, where given
+    timeout: float = 3.0  # seconds per test, the benchmark's own limit
+    metadata: dict = field(default_factory=dict)

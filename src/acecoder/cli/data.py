@@ -1,7 +1,4 @@
-"""The `acecoder` command: one subcommand per stage, each a thin layer over `acecoder.stages`.
-
-Heavy modules are imported inside the commands, so `acecoder --help` starts fast.
-"""
+"""Commands of the data stages: execute, synth, sample, filter, pairs, hard-subset."""
 
 from __future__ import annotations
 
@@ -13,12 +10,7 @@ import typer
 
 from acecoder.data.exports import PAIR_FORMATS, ROW_FORMATS
 
-app = typer.Typer(
-    help="Reward signal for code models from synthesized tests (ACECODER).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+from acecoder.cli._app import app
 
 
 class Pick(str, enum.Enum):
@@ -43,7 +35,7 @@ def execute(
     resume: Annotated[bool, typer.Option(help="Keep OUTPUT and skip the ids it already has.")] = False,
 ) -> None:
     """Run every program against its tests in the sandbox; write per-test verdicts."""
-    from acecoder.cli_support import fail, progress_bar, print_execute_summary
+    from acecoder.cli._support import fail, progress_bar, print_execute_summary
     from acecoder.errors import AcecoderError
     from acecoder.stages import execute as stage
 
@@ -104,7 +96,7 @@ def synth(
     strict: Annotated[bool, typer.Option(help="Stop at the first malformed row instead of skipping it.")] = False,
 ) -> None:
     """Rewrite each seed as a self-contained question with about 20 assert tests (key from OPENAI_API_KEY)."""
-    from acecoder.cli_support import fail, print_synth_summary, progress_bar
+    from acecoder.cli._support import fail, print_synth_summary, progress_bar
     from acecoder.errors import AcecoderError
     from acecoder.stages import synth as stage
 
@@ -144,7 +136,7 @@ def sample(
     strict: Annotated[bool, typer.Option(help="Stop at the first malformed row instead of skipping it.")] = False,
 ) -> None:
     """Sample programs for every question from a model (the API key is read from OPENAI_API_KEY)."""
-    from acecoder.cli_support import fail, print_sample_summary, progress_bar
+    from acecoder.cli._support import fail, print_sample_summary, progress_bar
     from acecoder.errors import AcecoderError
     from acecoder.stages import sample as stage
 
@@ -177,7 +169,7 @@ def filter_(
     resume: Annotated[bool, typer.Option(help="Reuse the verdicts already in OUTPUT.executions.jsonl.")] = False,
 ) -> None:
     """Keep the tests the oracle passes, drop weak questions, score every sample on the kept tests."""
-    from acecoder.cli_support import fail, print_filter_summary, progress_bar
+    from acecoder.cli._support import fail, print_filter_summary, progress_bar
     from acecoder.errors import AcecoderError
     from acecoder.stages import filter as stage
 
@@ -210,7 +202,7 @@ def pairs(
     strict: Annotated[bool, typer.Option(help="Stop at the first malformed row instead of skipping it.")] = False,
 ) -> None:
     """Preference pairs: within a question, a program passing >= 0.8 over one passing 0.4 less but > 0."""
-    from acecoder.cli_support import fail, print_rows_summary, progress_bar
+    from acecoder.cli._support import fail, print_rows_summary, progress_bar
     from acecoder.errors import AcecoderError
     from acecoder.stages import pairs as stage
 
@@ -240,7 +232,7 @@ def hard_subset(
     strict: Annotated[bool, typer.Option(help="Stop at the first malformed row instead of skipping it.")] = False,
 ) -> None:
     """The RL subset: hard questions (low mean pass rate) whose samples disagree (high spread)."""
-    from acecoder.cli_support import fail, print_rows_summary, progress_bar
+    from acecoder.cli._support import fail, print_rows_summary, progress_bar
     from acecoder.errors import AcecoderError
     from acecoder.stages import hard_subset as stage
 
@@ -258,15 +250,3 @@ def hard_subset(
         f"of those, spread >= {shown(summary.std_threshold)}"
     ]
     print_rows_summary("questions", summary.selected, summary, extra)
-
-
-@app.command()
-def version() -> None:
-    """Print the installed version."""
-    from acecoder import __version__
-
-    typer.echo(__version__)
-
-
-if __name__ == "__main__":
-    app()

@@ -1,0 +1,11 @@
+"""The `acecoder` command: one subcommand per stage, each a thin layer over `acecoder.stages`.
+
+One module per concern adds its commands to the shared app. Heavy modules (torch,
+transformers, the engines) are imported inside the commands, so `acecoder --help`
+starts fast.
+"""
+
+from acecoder.cli import data  # noqa: F401  (registers the commands)
+from acecoder.cli._app import app
+
+__all__ = ["app"]

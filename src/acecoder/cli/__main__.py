@@ -1,0 +1,3 @@
+from acecoder.cli import app
+
+app()
