@@ -16,66 +16,6 @@ from acecoder.llm._transformers import TransformersBackend
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # nothing here may reach a model hub
 
-CHAT_TEMPLATE = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-
-
-def _corpus() -> list[str]:
-    lines = []
-    for i in range(300):
-        name = ["add", "solve", "count", "merge", "parse", "sort"][i % 6]
-        lines.append(f"def {name}_{i % 17}(x, y):\n    return x + y * {i}  # {name} numbers")
-        lines.append(f"assert {name}_{i % 17}({i}, {i % 7}) == {i + (i % 7) * i}")
-        lines.append(f"Write a python function {name} that takes a list and returns the {name}ed list.")
-    return lines
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    """A 2-layer Qwen2 (hidden 64) with random weights and a BPE tokenizer trained on the corpus."""
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
-    folder = tmp_path_factory.mktemp("tiny-qwen")
-    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-    tok = Tokenizer(models.BPE(unk_token=None))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=400, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-    )
-    tok.train_from_iterator(_corpus(), trainer)
-    tokenizer = transformers.PreTrainedTokenizerFast(
-        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>"
-    )
-    tokenizer.chat_template = CHAT_TEMPLATE
-    tokenizer.save_pretrained(folder)
-    config = transformers.Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-        tie_word_embeddings=False,
-    )
-    torch.manual_seed(0)
-    model = transformers.Qwen2ForCausalLM(config)
-    # Random weights of this size give near-uniform next-token distributions (greedy would hang
-    # on near-ties); a larger output head makes them peaked enough for stable argmaxes
-    # (top token ~0.1-0.2) while sampling at temperature 1 still varies.
-    with torch.no_grad():
-        model.lm_head.weight.mul_(12.0)
-    model.save_pretrained(folder)
-    return folder
-
-
 def user(text: str) -> list[dict]:
     return [{"role": "user", "content": text}]
 
