@@ -1,0 +1,87 @@
+"""One reward for frameworks that take a single score: the rule reward, the
+reward-model reward, or their weighted sum; and reading tests from any column.
+
+TRL combines several reward functions itself (`reward_weights`), so its adapter
+passes the parts separately; verl's `compute_score` and OpenRLHF's remote reward
+take one number per completion, which `CombinedReward` gives.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from acecoder.errors import ConfigError, InputError
+from acecoder.rewards._model import ModelReward, combine
+from acecoder.rewards._rule import RuleScores, TestReward
+
+
+def parse_tests(value, *, where: str = "tests") -> list[str]:
+    """A question's tests from a column: a list of assert strings, or that list
+    JSON-encoded (verl's `reward_model.ground_truth`)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as error:
+            raise InputError(f"{where} is not a JSON list of tests ({error.msg} at character {error.pos})") from None
+    if hasattr(value, "tolist"):  # a numpy array from a parquet column
+        value = value.tolist()
+    if not isinstance(value, (list, tuple)) or not all(isinstance(t, str) for t in value):
+        raise InputError(f"{where} must be a list of assert strings, got {type(value).__name__}")
+    return list(value)
+
+
+class CombinedReward:
+    """test_weight * rule reward + model_weight * normalised reward-model reward.
+
+        reward = CombinedReward(test=TestReward(), model=ModelReward(rm), test_weight=1.0, model_weight=0.5)
+        rewards = reward.score(prompts, completions, tests)
+    """
+
+    def __init__(
+        self,
+        *,
+        test: TestReward | None = None,
+        model: ModelReward | None = None,
+        test_weight: float = 1.0,
+        model_weight: float = 1.0,
+    ):
+        if test is None and model is None:
+            raise ConfigError("a reward needs the test reward, the reward model, or both")
+        self.test, self.model = test, model
+        self.test_weight, self.model_weight = float(test_weight), float(model_weight)
+        self.last: RuleScores | None = None  # the latest batch's verdicts, for logging
+
+    def score(self, prompts: Sequence, completions: Sequence, tests: Sequence[Sequence[str]] | None) -> list[float | None]:
+        parts = []
+        if self.test is not None:
+            if tests is None:
+                raise InputError("the test reward needs each completion's tests")
+            self.last = self.test.evaluate(completions, tests)
+            parts.append((self.test_weight, self.last.rewards))
+        if self.model is not None:
+            parts.append((self.model_weight, self.model.score(prompts, completions, tests)))
+        return combine(parts)
+
+    async def ascore(self, prompts: Sequence, completions: Sequence, tests) -> list[float | None]:
+        import asyncio
+
+        jobs = []
+        if self.test is not None:
+            if tests is None:
+                raise InputError("the test reward needs each completion's tests")
+            jobs.append(self.test.aevaluate(completions, tests))
+        if self.model is not None:
+            jobs.append(self.model.ascore(prompts, completions, tests))
+        done = await asyncio.gather(*jobs)  # the programs run while the model scores
+        parts = []
+        if self.test is not None:
+            self.last = done.pop(0)
+            parts.append((self.test_weight, self.last.rewards))
+        if self.model is not None:
+            parts.append((self.model_weight, done.pop(0)))
+        return combine(parts)
+
+    def close(self) -> None:
+        if self.test is not None:
+            self.test.close()

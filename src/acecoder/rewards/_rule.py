@@ -1,0 +1,268 @@
+"""The rule reward: run each completion's program against its question's tests.
+
+The method's RL reward (ACECODER, arXiv 2502.01718, §9 of our method notes) is
+binary: 1 when every test passes, else 0. The original scripts also tried the raw
+pass rate, and a later release used ±1; all three are a `kind` here. For the
+R1-style run from a base model an optional format term adds `format_weight` when
+the completion has its reasoning in one think block followed by the answer in a
+fenced block (or answer tags); the code is taken from after the reasoning.
+
+Scoring goes through the execution engine (`acecoder.execution.Engine`): every
+program runs in a sandboxed process with a per-test time limit, so a hanging or
+crashing program costs at most its limit and yields reward 0, never an exception.
+One engine serves every call of a run (starting one costs ~0.1 s); a whole rollout
+batch is submitted at once, so all workers stay busy. Identical (program, tests)
+pairs within a batch - frequent among 8 samples of one prompt - run once.
+
+If the engine itself fails (not a program: the sandbox), it is restarted and the
+batch retried once; after that the affected rewards are None ("unscorable"; TRL
+gives them no advantage, the other adapters read 0).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from acecoder.data.code import extract_code
+from acecoder.errors import ConfigError, SandboxError
+from acecoder.records import ExecutionJob, ExecutionResult
+
+log = logging.getLogger(__name__)
+
+RewardKind = Literal["binary", "pass_rate", "signed"]
+KINDS = ("binary", "pass_rate", "signed")
+
+_ANSWER = re.compile(r"<answer>(.*?)(?:</answer>|\Z)", re.DOTALL | re.IGNORECASE)
+_FENCED = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n.*?\n[ \t]*```", re.DOTALL | re.IGNORECASE)
+_THINK_OPEN = re.compile(r"<think>", re.IGNORECASE)
+_THINK_CLOSE = re.compile(r"</think>", re.IGNORECASE)
+
+# The system prompt of the R1-style run from a base model (§9): reasoning first, in
+# think tags, then the program in a fenced block - what `format_ok` checks.
+R1_SYSTEM_PROMPT = (
+    "You are a careful Python programmer. First think through the problem step by step "
+    "inside <think> </think> tags. Then give your final answer: a complete, self-contained "
+    "program in a single ```python code block after the closing </think> tag."
+)
+
+
+def completion_text(completion) -> str:
+    """The text of a completion: a string, or chat messages (TRL's conversational
+    form: the assistant turn(s) as [{"role": ..., "content": ...}])."""
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, dict):
+        return str(completion.get("content") or "")
+    if isinstance(completion, (list, tuple)):
+        return "".join(str(m.get("content") or "") if isinstance(m, dict) else str(m) for m in completion)
+    return str(completion)
+
+
+def program_of(completion) -> str:
+    """The program in a completion: the reasoning dropped, then the inside of answer
+    tags if any, then the fenced python block (`acecoder.data.code.extract_code`)."""
+    text = completion_text(completion)
+    closes = list(_THINK_CLOSE.finditer(text))
+    if closes:  # reasoning first: only what follows the last </think> is the answer
+        text = text[closes[-1].end():]
+    answers = _ANSWER.findall(text)
+    if answers:
+        text = answers[-1]
+    return extract_code(text)
+
+
+def format_ok(completion) -> bool:
+    """The R1 format: one reasoning block closed by </think> (its <think> may be in the
+    prompt), then an answer holding a fenced code block; nothing after the fence but
+    whitespace or a closing answer tag."""
+    text = completion_text(completion)
+    if len(_THINK_CLOSE.findall(text)) != 1 or len(_THINK_OPEN.findall(text)) > 1:
+        return False
+    reasoning, answer = _THINK_CLOSE.split(text, maxsplit=1)
+    if not reasoning.replace("<think>", "").strip():
+        return False  # an empty reasoning block is not reasoning
+    fences = list(_FENCED.finditer(answer))
+    if len(fences) != 1:
+        return False
+    tail = answer[fences[0].end():].strip()
+    return tail in ("", "</answer>")
+
+
+@dataclass(kw_only=True)
+class RuleScores:
+    """One batch's rule rewards and what they came from, for logging."""
+
+    rewards: list[float | None]  # per completion; None when the sandbox could not score it
+    results: list[ExecutionResult | None]  # per completion, in input order
+    format_ok: list[bool] = field(default_factory=list)  # per completion (all False unless checked)
+    seconds: float = 0.0  # wall time of the whole batch
+    programs_run: int = 0  # distinct (program, tests) pairs executed
+
+    @property
+    def pass_rates(self) -> list[float]:
+        return [r.pass_rate if r is not None else 0.0 for r in self.results]
+
+    @property
+    def all_passed(self) -> list[bool]:
+        return [r is not None and r.all_passed for r in self.results]
+
+
+class TestReward:
+    """The rule reward on a shared execution engine.
+
+        reward = TestReward(kind="binary")            # the method's choice
+        rewards = reward.score(completions, tests)    # one call per rollout batch
+        rewards = await reward.ascore(completions, tests)
+        reward.close()                                # or use it as a context manager
+    """
+
+    __test__ = False  # not a pytest class
+
+    def __init__(
+        self,
+        *,
+        kind: RewardKind = "binary",
+        format_weight: float = 0.0,
+        engine=None,
+        workers: int | None = None,
+        timeout: float = 3.0,
+        memory_mb: int = 2048,
+    ):
+        """
+        Args:
+            kind: "binary" (1 when every test passes, else 0; the paper's choice),
+                "pass_rate" (passed / all tests), or "signed" (+1 all pass, else -1).
+            format_weight: added to the reward when `format_ok` holds (R1-style runs);
+                0 leaves the format unchecked.
+            engine: an `acecoder.execution.Engine` to share; by default one is started
+                on first use and closed by `close()`.
+            workers: sandbox processes of the default engine (default: CPU cores).
+            timeout: wall-clock seconds each test may take.
+            memory_mb: address-space limit per program, MiB.
+        """
+        if kind not in KINDS:
+            raise ConfigError(f"reward kind {kind!r} is unknown: use one of {', '.join(KINDS)}")
+        if timeout <= 0:
+            raise ConfigError(f"timeout is {timeout}: give a positive number of seconds")
+        self.kind, self.format_weight = kind, float(format_weight)
+        self._engine, self._own = engine, engine is None
+        self._options = {"workers": workers, "timeout": timeout, "memory_mb": memory_mb}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------ engine plumbing
+
+    @property
+    def engine(self):
+        with self._lock:
+            if self._engine is None:
+                from acecoder.execution import Engine
+
+                self._engine = Engine(**self._options)
+            return self._engine
+
+    def _restart(self) -> None:
+        with self._lock:
+            if not self._own:
+                return  # a shared engine is its owner's to restart
+            old, self._engine = self._engine, None
+        if old is not None:
+            try:
+                old.close()
+            except Exception:  # noqa: BLE001 - it is broken already
+                pass
+
+    def close(self) -> None:
+        with self._lock:
+            engine, self._engine = self._engine, None
+        if engine is not None and self._own:
+            engine.close()
+
+    def __enter__(self) -> TestReward:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ ALGO LOGIC
+
+    def value(self, result: ExecutionResult | None, formatted: bool) -> float | None:
+        """The reward of one program's verdict (None: unscorable)."""
+        if result is None:
+            return None
+        if self.kind == "binary":
+            reward = 1.0 if result.all_passed else 0.0
+        elif self.kind == "signed":
+            reward = 1.0 if result.all_passed else -1.0
+        else:
+            reward = result.pass_rate
+        return reward + (self.format_weight if formatted else 0.0)
+
+    def _plan(self, completions: Sequence, tests: Sequence[Sequence[str]]):
+        if len(completions) != len(tests):
+            raise ValueError(f"{len(completions)} completions but {len(tests)} test lists: give one per completion")
+        keys, jobs, index = [], [], {}
+        for completion, cases in zip(completions, tests):
+            key = (program_of(completion), tuple(cases))
+            if key not in index:
+                index[key] = len(jobs)
+                jobs.append(ExecutionJob(id=str(len(jobs)), program=key[0], tests=list(cases)))
+            keys.append(index[key])
+        return keys, jobs
+
+    def _finish(self, completions, keys, verdicts, started) -> RuleScores:
+        checked = self.format_weight != 0.0
+        formats = [checked and format_ok(c) for c in completions]
+        results = [verdicts[k] for k in keys]
+        rewards = [self.value(r, f) for r, f in zip(results, formats)]
+        return RuleScores(
+            rewards=rewards, results=results, format_ok=formats,
+            seconds=time.monotonic() - started, programs_run=len(verdicts),
+        )
+
+    # ------------------------------------------------------------ public API
+
+    def evaluate(self, completions: Sequence, tests: Sequence[Sequence[str]]) -> RuleScores:
+        """Rewards and verdicts of a batch: completion i is judged on tests[i]."""
+        started = time.monotonic()
+        keys, jobs = self._plan(completions, tests)
+        verdicts = self._run(jobs)
+        return self._finish(completions, keys, verdicts, started)
+
+    def score(self, completions: Sequence, tests: Sequence[Sequence[str]]) -> list[float | None]:
+        """One reward per completion (see `evaluate`)."""
+        return self.evaluate(completions, tests).rewards
+
+    async def aevaluate(self, completions: Sequence, tests: Sequence[Sequence[str]]) -> RuleScores:
+        """`evaluate` for asyncio callers: the event loop (generation, other rewards)
+        goes on while the programs run."""
+        started = time.monotonic()
+        keys, jobs = self._plan(completions, tests)
+        try:
+            verdicts = await self.engine.arun(jobs)
+        except SandboxError as error:
+            log.warning("the sandbox failed (%s); restarting it and retrying the batch", error)
+            self._restart()
+            verdicts = await asyncio.to_thread(self._run, jobs)
+        return self._finish(completions, keys, verdicts, started)
+
+    async def ascore(self, completions: Sequence, tests: Sequence[Sequence[str]]) -> list[float | None]:
+        return (await self.aevaluate(completions, tests)).rewards
+
+    def _run(self, jobs: list[ExecutionJob]) -> list[ExecutionResult | None]:
+        for attempt in (1, 2):
+            try:
+                return self.engine.run(jobs)
+            except SandboxError as error:
+                if attempt == 2:
+                    log.error("the sandbox failed twice (%s); %d programs left unscored", error, len(jobs))
+                    return [None] * len(jobs)
+                log.warning("the sandbox failed (%s); restarting it and retrying the batch", error)
+                self._restart()
+        raise AssertionError("unreachable")

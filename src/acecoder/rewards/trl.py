@@ -1,0 +1,123 @@
+"""TRL adapter: reward functions for `trl.GRPOTrainer`.
+
+GRPOTrainer calls each reward function once per generation batch as
+`fn(prompts=..., completions=..., completion_ids=..., **columns)`, where `columns`
+holds every dataset column repeated per completion - here `tests` (the column
+`acecoder hard-subset --format trl` writes) - plus `log_metric`, which adds a scalar
+to the trainer's logs. Functions may be async; TRL awaits those together, so the
+programs run while the reward model scores.
+
+    from acecoder.rewards import TestReward
+    from acecoder.rewards.trl import test_reward_func
+
+    reward = TestReward(kind="binary")
+    trainer = GRPOTrainer(model=..., reward_funcs=[test_reward_func(reward)], train_dataset=dataset, ...)
+
+The test reward logs, per batch: `acecoder/pass_rate` (mean over completions),
+`acecoder/all_pass` (fraction of completions passing every test),
+`acecoder/all_pass_groups` and `acecoder/all_fail_groups` (fraction of prompts whose
+completions all pass / all fail: no learning signal), `acecoder/format_ok` and
+`acecoder/reward_seconds`. Nothing heavy is imported here: TRL itself is not needed
+to build the functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from acecoder.rewards._combined import parse_tests
+from acecoder.rewards._model import ModelReward
+from acecoder.rewards._rule import RuleScores, TestReward
+
+
+def group_fractions(keys: Sequence, passed: Sequence[bool]) -> tuple[float, float]:
+    """(fraction of groups where every completion passed, fraction where none did);
+    a group is the completions of one prompt (equal keys)."""
+    groups: dict = {}
+    for key, ok in zip(keys, passed):
+        groups.setdefault(key, []).append(ok)
+    if not groups:
+        return 0.0, 0.0
+    all_pass = sum(all(g) for g in groups.values()) / len(groups)
+    all_fail = sum(not any(g) for g in groups.values()) / len(groups)
+    return all_pass, all_fail
+
+
+def batch_metrics(scores: RuleScores, keys: Sequence) -> dict[str, float]:
+    """The per-step numbers of one scored batch (see the module docstring)."""
+    n = max(len(scores.results), 1)
+    all_pass, all_fail = group_fractions(keys, scores.all_passed)
+    return {
+        "acecoder/pass_rate": sum(scores.pass_rates) / n,
+        "acecoder/all_pass": sum(scores.all_passed) / n,
+        "acecoder/all_pass_groups": all_pass,
+        "acecoder/all_fail_groups": all_fail,
+        "acecoder/format_ok": sum(scores.format_ok) / n,
+        "acecoder/reward_seconds": scores.seconds,
+        "acecoder/unscored": float(sum(r is None for r in scores.rewards)),
+    }
+
+
+def _keys(prompts, kwargs) -> list:
+    ids = kwargs.get("id")
+    return list(ids) if ids is not None else [repr(p) for p in prompts]
+
+
+def _tests(tests, column: str) -> list[list[str]]:
+    return [parse_tests(t, where=f"column {column!r}, row {i}") for i, t in enumerate(tests)]
+
+
+class TestRewardFunc:
+    """A GRPOTrainer reward function: the rule reward of each completion on the
+    tests of its row. Build it with `test_reward_func`."""
+
+    __test__ = False
+
+    def __init__(self, reward: TestReward, *, column: str = "tests", name: str = "test_reward"):
+        self.reward, self.column, self.__name__ = reward, column, name
+        self.last: RuleScores | None = None
+
+    def __call__(self, prompts, completions, log_metric=None, **kwargs) -> list[float | None]:
+        self.last = self.reward.evaluate(completions, _tests(kwargs[self.column], self.column))
+        if log_metric is not None:
+            for name, value in batch_metrics(self.last, _keys(prompts, kwargs)).items():
+                log_metric(name, value)
+        return self.last.rewards
+
+
+class AsyncTestRewardFunc(TestRewardFunc):
+    """The same, as a coroutine: TRL runs it on its event loop beside other async
+    reward functions (the reward model), so both score at once."""
+
+    async def __call__(self, prompts, completions, log_metric=None, **kwargs) -> list[float | None]:
+        self.last = await self.reward.aevaluate(completions, _tests(kwargs[self.column], self.column))
+        if log_metric is not None:
+            for name, value in batch_metrics(self.last, _keys(prompts, kwargs)).items():
+                log_metric(name, value)
+        return self.last.rewards
+
+
+class ModelRewardFunc:
+    """A GRPOTrainer reward function: the normalised reward-model score (async)."""
+
+    def __init__(self, reward: ModelReward, *, column: str = "tests", name: str = "model_reward"):
+        self.reward, self.column, self.__name__ = reward, column, name
+
+    async def __call__(self, prompts, completions, **kwargs) -> list[float]:
+        tests = kwargs.get(self.column)
+        tests = _tests(tests, self.column) if tests is not None else None
+        return await self.reward.ascore(prompts, completions, tests)
+
+
+def test_reward_func(reward: TestReward, *, column: str = "tests", asynchronous: bool = False) -> TestRewardFunc:
+    """The rule reward as a GRPOTrainer reward function reading the `column` of each row."""
+    return (AsyncTestRewardFunc if asynchronous else TestRewardFunc)(reward, column=column)
+
+
+def model_reward_func(reward: ModelReward, *, column: str = "tests") -> ModelRewardFunc:
+    """The reward-model reward as a GRPOTrainer reward function (combine it with the
+    test reward through GRPOConfig's `reward_weights`)."""
+    return ModelRewardFunc(reward, column=column)
+
+
+test_reward_func.__test__ = False  # not a pytest function

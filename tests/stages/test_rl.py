@@ -1,0 +1,111 @@
+"""`acecoder rl` on TRL's GRPOTrainer: settings, prompts, and real GRPO steps on the tiny model."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from acecoder.errors import ConfigError, InputError
+from acecoder.stages import rl
+
+ROOT = Path(__file__).resolve().parents[2]
+QUESTIONS = [
+    {"id": "add", "source": "t", "question": "Implement `add(a, b)` returning a + b.",
+     "tests": ["assert add(1, 2) == 3", "assert add(0, 0) == 0"]},
+    {"id": "neg", "source": "t", "question": "Implement `neg(x)` returning -x.",
+     "tests": ["assert neg(1) == -1", "assert neg(-2) == 2"]},
+    {"id": "sq", "source": "t", "question": "Implement `sq(x)` returning x * x.",
+     "tests": ["assert sq(3) == 9"]},
+    {"id": "one", "source": "t", "question": "Implement `one()` returning 1.",
+     "tests": ["assert one() == 1"]},
+]
+
+
+def write_questions(path):
+    path.write_text("".join(json.dumps(q) + "\n" for q in QUESTIONS))
+    return path
+
+
+def test_defaults_are_the_papers_numbers():
+    s = rl.RLSettings()
+    assert (s.rollout_prompts, s.samples_per_prompt, s.train_batch) == (256, 8, 128)
+    assert (s.learning_rate, s.temperature, s.episodes, s.kl_coef, s.reward) == (5e-7, 1.0, 1, 0.01, "binary")
+    assert rl.check(s.model_copy(update={"data": "x"}), processes=1) == {"grad_accum": 16, "steps_per_rollout": 16}
+    for name, spec in rl.RLSettings.model_fields.items():
+        assert spec.description, name
+
+
+def test_bad_settings_name_the_key(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("learning_rat: 1e-6\n")
+    with pytest.raises(ConfigError, match="learning_rat: unknown setting"):
+        rl.load_settings(config)
+    config.write_text("rl:\n  samples_per_prompt: 1\n")
+    with pytest.raises(ConfigError, match="samples_per_prompt"):
+        rl.load_settings(config)
+    with pytest.raises(ConfigError, match="key=value"):
+        rl.load_settings(None, ["oops"])
+    s = rl.load_settings(None, ["learning_rate=1e-6", "report_to=[tensorboard]", "data=q.jsonl"])
+    assert s.learning_rate == 1e-6 and s.report_to == ["tensorboard"]
+    with pytest.raises(ConfigError, match="not a multiple of train_batch"):
+        rl.check(s.model_copy(update={"rollout_prompts": 3, "samples_per_prompt": 5}))
+
+
+def test_shipped_configs_validate():
+    for path in sorted((ROOT / "configs" / "rl").glob("*.yaml")):
+        settings = rl.load_settings(path)
+        rl.check(settings.model_copy(update={"data": settings.data or "x"}))
+
+
+def test_prompts_for_each_input_shape(tmp_path):
+    q = write_questions(tmp_path / "q.jsonl")
+    rows = rl.read_questions(rl.RLSettings(data=str(q), style="r1"))
+    assert [r["id"] for r in rows] == ["add", "neg", "sq", "one"]
+    assert rows[0]["prompt"][0] == {"role": "system", "content": rl.R1_SYSTEM_PROMPT}
+    assert "Implement `add(a, b)`" in rows[0]["prompt"][1]["content"] and rows[0]["tests"] == QUESTIONS[0]["tests"]
+    trl = tmp_path / "trl.jsonl"
+    trl.write_text(json.dumps({"prompt": [{"role": "user", "content": "hi"}], "tests": ["assert 1"], "id": "x"}) + "\n")
+    assert rl.read_questions(rl.RLSettings(data=str(trl)))[0]["prompt"] == [{"role": "user", "content": "hi"}]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"text": "no tests"}) + "\n")
+    with pytest.raises(InputError, match=r"bad.jsonl:1: a row needs"):
+        rl.read_questions(rl.RLSettings(data=str(bad)))
+
+
+def test_metrics_trimmed_to_the_resumed_checkpoint(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    path.write_text("".join(json.dumps({"step": s}) + "\n" for s in (1, 2, 3)) + '{"step": 4, "rew')
+    rl.trim_metrics(path, 2)
+    assert [json.loads(line)["step"] for line in path.read_text().splitlines()] == [1, 2]
+
+
+def tiny_settings(tiny_model, tmp_path, **changes):
+    settings = dict(
+        model=str(tiny_model), data=str(write_questions(tmp_path / "q.jsonl")), output_dir=str(tmp_path / "run"),
+        rollout_prompts=2, samples_per_prompt=4, train_batch=4, micro_batch=2, max_completion_tokens=16,
+        learning_rate=1e-4, test_timeout=1.0, sandbox_workers=2, save_every_rollouts=1, max_prompt_tokens=2000,
+    )
+    settings.update(changes)
+    return rl.RLSettings(**settings)
+
+
+def test_grpo_steps_on_the_tiny_model_write_metrics_and_resume(tiny_model, tmp_path):
+    settings = tiny_settings(tiny_model, tmp_path, max_rollouts=1)
+    summary = rl.run(settings)
+    # 4 questions / 2 a rollout -> at most 2 rollouts; capped at 1; 8 completions / 4 per step = 2 steps
+    assert (summary.questions, summary.steps, summary.rollouts) == (4, 2, 1)
+    lines = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert len(lines) == 1 and lines[0]["step"] == 2 and lines[0]["rollout"] == 1
+    line = lines[0]
+    # a random tiny model writes no working program: every group fails every test
+    assert line["reward"] == 0.0 and line["pass_rate"] == 0.0 and line["all_fail_groups"] == 1.0
+    assert line["reward_seconds"] > 0 and line["generation_seconds"] > 0 and line["completion_length"] > 0
+    assert (tmp_path / "run" / "final" / "config.json").exists()
+    assert (tmp_path / "run" / "checkpoint-2" / "trainer_state.json").exists()
+    # the second run resumes from checkpoint-2 and does the second rollout only
+    summary = rl.run(settings.model_copy(update={"max_rollouts": 2}))
+    assert summary.resumed_from.endswith("checkpoint-2") and summary.steps == 4
+    lines = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in lines] == [2, 4]
