@@ -68,10 +68,15 @@ def run(
     memory_mb: int = 2048,
     extract: str | None = None,
     resume: bool = False,
+    ray_address: str | None = None,
     progress=None,
 ) -> ExecuteSummary:
     """Execute every job of `input_path`.
 
+    `ray_address`, if given, runs the programs on a Ray cluster instead of this
+    machine ("local" starts Ray here; "auto" or "ray://HOST:PORT" joins one; see
+    `acecoder.execution.ray`); `workers` then caps the engines across the cluster.
+    The verdicts are the same either way.
     `progress`, if given, gets `total(n)` once the jobs are counted and
     `advance(result)` after each program.
     """
@@ -93,7 +98,13 @@ def run(
             )
             for row in todo
         )
-        with Engine(workers=workers, timeout=timeout, memory_mb=memory_mb) as engine:
+        if ray_address:
+            from acecoder.execution.ray import RayExecutor
+
+            engine = RayExecutor(address=ray_address, slots=workers, timeout=timeout, memory_mb=memory_mb)
+        else:
+            engine = Engine(workers=workers, timeout=timeout, memory_mb=memory_mb)
+        with engine:
             summary.isolation = engine.isolation
             for result in engine.map(jobs):
                 writer.write(result.to_dict())

@@ -1,0 +1,290 @@
+"""Run the execute stage's programs on a Ray cluster, one Engine per CPU slot.
+
+    from acecoder.execution.ray import RayExecutor
+
+    with RayExecutor(address="auto", timeout=3.0) as executor:
+        for result in executor.map(jobs):  # ExecutionResult, in input order
+            ...
+
+Jobs go out in batches (`programs_per_task` programs each). Each batch runs on the
+project's own sandbox engine on some node, so verdicts are the single-machine
+engine's, byte for byte; only `seconds` differs. Two ways to host the engines:
+
+- "actors" (the default): one long-lived actor per `workers_per_task` CPUs of the
+  cluster, each holding an `Engine`; a batch is a method call. The engine's start
+  (about 0.1 s: worker processes, their zygotes) is paid once per actor.
+- "tasks": each batch is a stateless Ray task that starts an Engine, runs the
+  batch and closes it. Simpler to schedule, but every batch pays the engine start;
+  `benchmarks/bench_ray.py` measures both (see docs/scaling.md).
+
+Backpressure: at most `tasks_in_flight` batches are submitted or finished but not
+yet yielded, so a 20-million-test run never holds more than a few batches of jobs
+and results in memory; the input iterable is read lazily.
+
+Failures: when a batch's actor, task or node dies, Ray restarts the actor (on
+another node if its own is gone) and we send the batch again to the least loaded
+engine, up to `attempts` runs in all. We retry rather than Ray (its task retries are
+off) so that a retried batch can move to a free engine and every retry is counted.
+Each batch's verdicts are taken from exactly one finished call, so a retry never
+loses nor duplicates a verdict. A batch that fails `attempts` times stops the run
+with a SandboxError.
+
+Ray is imported only here, inside the functions that use it:
+`import acecoder.execution` does not load it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import os
+import socket
+from collections.abc import Iterable, Iterator
+
+from acecoder.errors import ConfigError, SandboxError
+from acecoder.execution._engine import Engine
+from acecoder.records import ExecutionJob, ExecutionResult
+
+__all__ = ["RayExecutor"]
+
+_INSTALL = "pip install 'acecoder[ray]'  (or: pip install ray==2.60.0)"
+POOLS = ("actors", "tasks")
+PER_ACTOR = 2  # batches queued on one actor: it starts the next while we collect the last
+
+
+class RayExecutor:
+    """Runs ExecutionJobs on a Ray cluster with the same `.map` / `.run` as `Engine`.
+
+    Use as a context manager, or call `close()`. Not thread-safe: one caller at a time.
+    """
+
+    def __init__(
+        self,
+        *,
+        address: str | None = None,
+        programs_per_task: int = 64,
+        workers_per_task: int = 1,
+        slots: int | None = None,
+        tasks_in_flight: int | None = None,
+        pool: str = "actors",
+        attempts: int = 3,
+        timeout: float = 3.0,
+        program_timeout: float | None = None,
+        memory_mb: int = 2048,
+    ):
+        """
+        Args:
+            address: the cluster. None: Ray's default (RAY_ADDRESS, else a running local
+                cluster, else a new one); "local": start Ray on this machine with all its
+                CPUs; "auto": the cluster this node belongs to; "ray://HOST:10001": a
+                remote cluster through Ray Client. When Ray is already initialised in
+                this process, that session is used and `address` is ignored.
+            programs_per_task: programs in one batch (one Ray call). Larger batches
+                cost less overhead per program; smaller ones balance hangs better.
+            workers_per_task: sandbox processes of each engine; also the CPUs each
+                actor or task reserves.
+            slots: engines across the cluster (default: its CPUs // workers_per_task).
+            tasks_in_flight: batches submitted or finished but not yet yielded, at most
+                (default: 2 per slot, at least 4). Bounds memory, not speed.
+            pool: "actors" (long-lived engines) or "tasks" (an engine per batch).
+            attempts: runs of one batch before the run stops (1: no retry).
+            timeout: wall-clock seconds each test may take (as in `Engine`).
+            program_timeout: seconds the program's top level may take (default: `timeout`).
+            memory_mb: address-space limit of each program's process, in MiB.
+        """
+        if pool not in POOLS:
+            raise ConfigError(f"pool must be one of {', '.join(POOLS)}, not {pool!r}")
+        for name, value in (("programs_per_task", programs_per_task), ("workers_per_task", workers_per_task),
+                            ("attempts", attempts), ("slots", slots or 1), ("tasks_in_flight", tasks_in_flight or 1)):
+            if value < 1:
+                raise ConfigError(f"{name} must be at least 1, not {value}")
+        if timeout <= 0 or (program_timeout is not None and program_timeout <= 0):
+            raise ConfigError("timeouts must be positive numbers of seconds")
+        try:
+            import ray
+        except ImportError:
+            raise ConfigError(f"running on Ray needs the 'ray' package: {_INSTALL}") from None
+        self._ray = ray
+        self.pool = pool
+        self.programs_per_task = programs_per_task
+        self.attempts = attempts
+        self._options = {"workers": workers_per_task, "timeout": timeout,
+                         "program_timeout": program_timeout, "memory_mb": memory_mb}
+        self._started_ray = False
+        if not ray.is_initialized():
+            self._connect(address)
+        self._actors: list = []
+        try:
+            cpus = int(ray.cluster_resources().get("CPU", 0))
+            self.slots = slots or max(1, cpus // workers_per_task)
+            self.tasks_in_flight = tasks_in_flight or max(4, PER_ACTOR * self.slots)
+            if pool == "actors":
+                host = ray.remote(num_cpus=workers_per_task, max_restarts=-1, max_task_retries=0)(_EngineHost)
+                self._actors = [host.remote(self._options) for _ in range(self.slots)]
+                # Wait for every engine: a sandbox that cannot start fails here, not mid-run.
+                self.isolation = ray.get([actor.isolation.remote() for actor in self._actors])[0]
+            else:
+                self._task = ray.remote(num_cpus=workers_per_task, max_retries=0)(_run_batch)
+                self.isolation = ray.get(self._task.remote([], self._options))[0]
+        except ray.exceptions.RayError as error:
+            self.close()
+            raise SandboxError(f"the sandbox engine could not start on the Ray cluster: {error}") from error
+        except BaseException:
+            self.close()
+            raise
+        self.retried = 0  # batches sent again after their actor, task or node died
+
+    def _connect(self, address: str | None) -> None:
+        ray = self._ray
+        _check_reachable(address)
+        try:
+            if address == "local":
+                ray.init(num_cpus=os.cpu_count() or 1, include_dashboard=False, logging_level=logging.WARNING)
+            else:
+                ray.init(address=address, logging_level=logging.WARNING)
+        except (ConnectionError, ValueError, RuntimeError) as error:
+            raise ConfigError(f"cannot reach the Ray cluster at {address!r} (setting ray_address / --ray): {error}") from None
+        self._started_ray = True
+
+    # ------------------------------------------------------------ public API
+
+    def map(self, jobs: Iterable[ExecutionJob]) -> Iterator[ExecutionResult]:
+        """Results in input order, streaming; jobs are read only as batches go out."""
+        ray = self._ray
+        batches = enumerate(_chunks(((job.id, job.program, list(job.tests)) for job in jobs), self.programs_per_task))
+        pending: dict = {}  # ObjectRef -> [index, batch, actor, attempts]
+        finished: dict[int, list[ExecutionResult]] = {}
+        load = collections.Counter()  # actor index -> batches queued on it
+        next_index, exhausted = 0, False
+        try:
+            while True:
+                while not exhausted and len(pending) + len(finished) < self.tasks_in_flight and self._has_room(load):
+                    item = next(batches, None)
+                    if item is None:
+                        exhausted = True
+                        break
+                    self._send(pending, load, [item[0], item[1], None, 0])
+                while next_index in finished:
+                    yield from finished.pop(next_index)
+                    next_index += 1
+                if not pending:
+                    if exhausted:
+                        return
+                    continue
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                for ref in ready:
+                    entry = pending.pop(ref)
+                    if entry[2] is not None:
+                        load[entry[2]] -= 1
+                    try:
+                        isolation, results = ray.get(ref)
+                    except ray.exceptions.RayError as error:
+                        entry[3] += 1
+                        if entry[3] >= self.attempts:
+                            raise SandboxError(
+                                f"a batch of {len(entry[1])} programs (first id {entry[1][0][0]!r}) failed "
+                                f"{entry[3]} times on the Ray cluster: {error}"
+                            ) from error
+                        self.retried += 1
+                        self._send(pending, load, entry)
+                        continue
+                    finished[entry[0]] = results
+        finally:
+            for ref in pending:  # an abandoned or failed run leaves nothing queued behind it
+                try:
+                    ray.cancel(ref, force=False)
+                except Exception:
+                    pass  # finished or lost meanwhile
+
+    def run(self, jobs: Iterable[ExecutionJob]) -> list[ExecutionResult]:
+        """All results, in input order."""
+        return list(self.map(jobs))
+
+    async def arun(self, jobs: Iterable[ExecutionJob]) -> list[ExecutionResult]:
+        """`run` for asyncio callers, in a thread: other coroutines go on meanwhile."""
+        return await asyncio.to_thread(self.run, list(jobs))
+
+    def close(self) -> None:
+        ray = self._ray
+        for actor in self._actors:
+            try:
+                ray.kill(actor)  # its engine's sandbox workers die with the actor's process
+            except Exception:
+                pass
+        self._actors = []
+        if self._started_ray and ray.is_initialized():
+            ray.shutdown()
+        self._started_ray = False
+
+    def __enter__(self) -> RayExecutor:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ dispatch
+
+    def _has_room(self, load: collections.Counter) -> bool:
+        # Work waits here rather than in an actor's queue, so a retried batch can go to
+        # whichever engine is free first.
+        return self.pool == "tasks" or min(load[i] for i in range(len(self._actors))) < PER_ACTOR
+
+    def _send(self, pending: dict, load: collections.Counter, entry: list) -> None:
+        _, batch, previous, _ = entry
+        if self.pool == "tasks":
+            pending[self._task.remote(batch, self._options)] = entry
+            return
+        # The least loaded actor, not the one that just failed this batch when another is as free.
+        order = sorted(range(len(self._actors)), key=lambda i: (load[i], i == previous))
+        entry[2] = order[0]
+        load[order[0]] += 1
+        pending[self._actors[order[0]].run.remote(batch)] = entry
+
+
+# ---------------------------------------------------------------- what runs on the nodes
+
+
+class _EngineHost:
+    """The body of one actor: a long-lived engine on some node."""
+
+    def __init__(self, options: dict):
+        self.engine = Engine(**options)
+
+    def isolation(self) -> list[str]:
+        return self.engine.isolation
+
+    def run(self, batch: list[tuple]) -> tuple[list[str], list[ExecutionResult]]:
+        jobs = [ExecutionJob(id=id_, program=program, tests=tests) for id_, program, tests in batch]
+        return self.engine.isolation, self.engine.run(jobs)
+
+
+def _run_batch(batch: list[tuple], options: dict) -> tuple[list[str], list[ExecutionResult]]:
+    """The body of one stateless task: an engine for this batch only."""
+    jobs = [ExecutionJob(id=id_, program=program, tests=tests) for id_, program, tests in batch]
+    with Engine(**options) as engine:
+        return engine.isolation, engine.run(jobs)
+
+
+def _check_reachable(address: str | None) -> None:
+    """Fail in seconds on a HOST:PORT nobody listens on (Ray's client retries for 30 s)."""
+    if not address or address in ("local", "auto"):
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"the Ray address {address!r} (setting ray_address / --ray) is not local, auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as error:
+        raise ConfigError(f"cannot reach the Ray cluster at {address!r} (setting ray_address / --ray): {error}") from None
+
+
+def _chunks(items, size):
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -1,0 +1,181 @@
+"""Execution on Ray (a local Ray with 2 CPUs): the verdicts are the single-machine engine's."""
+
+import json
+import subprocess
+import threading
+import sys
+from pathlib import Path
+
+import pytest
+
+from acecoder.errors import ConfigError, SandboxError
+from acecoder.execution import Engine, ExecutionJob, ProgramStatus, TestOutcome
+
+ray = pytest.importorskip("ray")
+
+from acecoder.execution.ray import RayExecutor  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "programs.jsonl"
+TIMEOUT = 0.5
+P, F, E, T, C, N = (TestOutcome.PASS, TestOutcome.FAIL, TestOutcome.ERROR, TestOutcome.TIMEOUT,
+                    TestOutcome.CRASHED, TestOutcome.NOT_RUN)
+
+
+def mixed_jobs() -> list[ExecutionJob]:
+    """The shipped examples plus passes, failures, a hang, crashes and broken programs."""
+    jobs = [ExecutionJob(id=row["id"], program=row["program"], tests=row["tests"])
+            for row in map(json.loads, EXAMPLE.read_text().splitlines())]
+    square = "def sq(x):\n    return x * x\n"
+    tests = [f"assert sq({i}) == {i * i}" for i in range(4)]
+    jobs += [
+        ExecutionJob(id=f"square/{i}", program=square if i % 2 else square.replace("x * x", "x + x"), tests=tests)
+        for i in range(8)
+    ]
+    jobs += [
+        ExecutionJob(id="hang", program="def sq(x):\n    while x == 2:\n        pass\n    return x * x\n", tests=tests),
+        ExecutionJob(id="crash", program="import os\ndef sq(x):\n    if x == 1:\n        os._exit(1)\n    return x * x\n", tests=tests),
+        ExecutionJob(id="dies_at_load", program="import os\nos._exit(3)\n", tests=tests),
+        ExecutionJob(id="syntax", program="def sq(x)\n    return x\n", tests=tests),
+        ExecutionJob(id="no_tests", program=square, tests=[]),
+    ]
+    return jobs
+
+
+def comparable(result) -> dict:
+    row = result.to_dict()
+    del row["seconds"]  # wall time differs between runs, nothing else may
+    return row
+
+
+@pytest.fixture(scope="module")
+def expected():
+    jobs = mixed_jobs()
+    with Engine(workers=2, timeout=TIMEOUT) as engine:
+        results = engine.run(jobs)
+    by_id = {result.id: result for result in results}
+    # The set really is mixed: the comparison below covers every kind of verdict.
+    assert by_id["hang"].outcomes == [P, P, T, P]
+    assert by_id["crash"].outcomes == [P, C, P, P]
+    assert by_id["dies_at_load"].status is ProgramStatus.CRASHED
+    assert by_id["syntax"].status is ProgramStatus.SYNTAX_ERROR
+    assert by_id["square/0"].outcomes == [P, F, P, F]
+    return jobs, [comparable(result) for result in results]
+
+
+def acecoder(*args):
+    return subprocess.run([sys.executable, "-m", "acecoder.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=180)
+
+
+def test_importing_the_package_and_the_stage_loads_no_ray():
+    probe = ("import sys, acecoder.execution, acecoder.stages.execute, acecoder.cli.data; "
+             "print('ray' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_cli_execute_on_a_local_ray_matches_the_plain_run(tmp_path):
+    # First in this file, before the module's Ray session: `--ray local` starts its own.
+    plain, on_ray = tmp_path / "plain.jsonl", tmp_path / "ray.jsonl"
+    assert acecoder("execute", EXAMPLE, "-o", plain, "--timeout", TIMEOUT).returncode == 0
+    result = acecoder("execute", EXAMPLE, "-o", on_ray, "--timeout", TIMEOUT, "--ray", "local")
+    assert result.returncode == 0, result.stderr
+    assert "13 programs" in result.stderr
+
+    def rows(path):
+        return [{k: v for k, v in json.loads(line).items() if k != "seconds"} for line in path.read_text().splitlines()]
+
+    assert rows(on_ray) == rows(plain)
+
+
+def test_cli_names_an_unreachable_cluster(tmp_path):
+    result = acecoder("execute", EXAMPLE, "-o", tmp_path / "out.jsonl", "--ray", "ray://127.0.0.1:9")
+    assert result.returncode == 2
+    assert "cannot reach the Ray cluster" in result.stderr and "--ray" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="warning")
+    yield
+    ray.shutdown()
+
+
+@pytest.mark.parametrize("pool", ["actors", "tasks"])
+def test_results_are_the_engines(local_ray, expected, pool):
+    jobs, reference = expected
+    # 3 programs a batch: many batches, finishing out of order around the hang.
+    with RayExecutor(programs_per_task=3, pool=pool, timeout=TIMEOUT) as executor:
+        assert executor.slots == 2
+        assert "pid" in executor.isolation
+        results = executor.run(jobs)
+    assert [comparable(result) for result in results] == reference
+
+
+def run_killing_an_actor(jobs, **options):
+    """Kill engine 0's actor, as a node death would, 0.2 s in: every batch of `jobs`
+    holds a 0.5 s timeout, so the actor is busy with one then."""
+    with RayExecutor(programs_per_task=4, timeout=TIMEOUT, **options) as executor:
+        before = ray.get(executor._actors[0].isolation.remote())
+        timer = threading.Timer(0.2, ray.kill, [executor._actors[0]], {"no_restart": False})
+        timer.start()
+        try:
+            results = executor.run(jobs)
+        finally:
+            timer.join()
+        after = ray.get(executor._actors[0].isolation.remote())
+        return results, executor.retried, before, after
+
+
+def test_a_killed_actor_loses_and_duplicates_nothing(local_ray, expected):
+    jobs, reference = expected
+    mixed = []
+    for i in range(0, len(jobs), 3):  # each batch of 4 starts with a test that times out
+        mixed += [ExecutionJob(id=f"sleep/{i}", program="import time\n", tests=["time.sleep(5)"]), *jobs[i : i + 3]]
+    results, retried, before, after = run_killing_an_actor(mixed)
+    assert retried >= 1 and after != before  # the batch ran again, on a restarted engine (new pid, new uid)
+    assert [r.id for r in results] == [job.id for job in mixed]
+    assert [comparable(r) for r in results if not r.id.startswith("sleep/")] == reference
+    assert all(r.outcomes == [T] for r in results if r.id.startswith("sleep/"))
+
+
+def test_a_batch_out_of_attempts_stops_the_run(local_ray):
+    jobs = [ExecutionJob(id=f"sleep/{i}", program="import time\n", tests=["time.sleep(5)"]) for i in range(8)]
+    with pytest.raises(SandboxError, match="failed 1 times on the Ray cluster"):
+        run_killing_an_actor(jobs, attempts=1)
+
+
+def test_jobs_are_read_lazily(local_ray):
+    read = []
+
+    def jobs():
+        for i in range(200):
+            read.append(i)
+            yield ExecutionJob(id=str(i), program="x = 1\n", tests=["assert x == 1"])
+
+    with RayExecutor(programs_per_task=5, tasks_in_flight=4, timeout=TIMEOUT) as executor:
+        stream = executor.map(jobs())
+        first = next(stream)
+        # At most the window of batches, plus the chunk being assembled, went out.
+        assert len(read) <= (4 + 1) * 5
+        rest = list(stream)
+    assert first.id == "0" and [r.id for r in rest] == [str(i) for i in range(1, 200)]
+    assert all(r.pass_rate == 1.0 for r in rest)
+
+
+def test_stage_runs_on_ray(local_ray, tmp_path):
+    from acecoder.stages import execute as stage
+
+    out = tmp_path / "out.jsonl"
+    summary = stage.run(EXAMPLE, out, timeout=TIMEOUT, ray_address="auto")
+    assert summary.programs == 13 and summary.isolation
+    again = stage.run(EXAMPLE, out, timeout=TIMEOUT, ray_address="auto", resume=True)
+    assert again.skipped == 13 and again.programs == 0
+
+
+def test_bad_settings_are_config_errors(local_ray):
+    with pytest.raises(ConfigError, match="pool"):
+        RayExecutor(pool="threads")
+    with pytest.raises(ConfigError, match="programs_per_task"):
+        RayExecutor(programs_per_task=0)
