@@ -33,6 +33,7 @@ def execute(
     extract: Annotated[bool, typer.Option(help="Lines carry 'completion' (raw model output): pull the code out of it.")] = False,
     pick: Annotated[Pick, typer.Option(help="With --extract: which fenced python block.")] = Pick.last,
     resume: Annotated[bool, typer.Option(help="Keep OUTPUT and skip the ids it already has.")] = False,
+    ray: Annotated[Optional[str], typer.Option("--ray", metavar="ADDRESS", help="Run on a Ray cluster: 'local' (Ray on this machine's CPUs), 'auto' (the cluster of this node) or ray://HOST:10001; --workers then caps the engines across it.")] = None,
 ) -> None:
     """Run every program against its tests in the sandbox; write per-test verdicts."""
     from acecoder.cli._support import fail, progress_bar, print_execute_summary
@@ -43,7 +44,7 @@ def execute(
         with progress_bar("execute") as bar:
             summary = stage.run(
                 input, output, timeout=timeout, workers=workers, memory_mb=memory_mb,
-                extract=pick.value if extract else None, resume=resume, progress=bar,
+                extract=pick.value if extract else None, resume=resume, ray_address=ray, progress=bar,
             )
     except AcecoderError as error:
         fail(error)
