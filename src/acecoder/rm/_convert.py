@@ -1,0 +1,161 @@
+"""Move a reward-model checkpoint between the three head layouts, in either direction.
+
+    convert("AceCodeRM-7B", "rm-seqcls", layout="score")      # -> AutoModelForSequenceClassification
+    convert("rm-seqcls", "rm-openrlhf", layout="value_head")  # -> OpenRLHF's reward model
+    convert("rm-openrlhf", "rm-acecoderm", layout="v_head")   # -> the released AceCodeRM layout
+
+The transformer body (`model.*`) is the same in all three; only the head's name,
+its bias and the presence of `lm_head` differ (see `_model.py`). The conversion
+renames tensors shard by shard (a 7B checkpoint never sits in memory whole), copies
+the tokenizer and other files, and rewrites `config.json`:
+
+- to `score`: transformers' `score` has no bias. We keep a head's bias in
+  `config.acecoder_score_bias`, which `RewardModel.load` adds back, so our scores
+  are unchanged; `AutoModelForSequenceClassification` ignores that key, so its scores
+  are ours minus that constant (every comparison between programs, best-of-N
+  included, is unchanged). `lm_head` is dropped (a classifier has none).
+- to `v_head`: tools that load AceCodeRM build a causal LM, so the checkpoint needs
+  `lm_head.weight`. The reward never reads it; when the source has none (a
+  classifier), we write a copy of the input embeddings (the tied-embedding choice).
+- to `value_head`: `value_head.weight` and, when the source head has a nonzero bias,
+  `value_head.bias` (AceCoder's OpenRLHF fork reads it; mainline OpenRLHF's head has
+  none and would score lower by that constant). OpenRLHF's reward normalisation
+  (`normalize_reward`, `mean`, `std` in the config) is carried to and from the
+  other layouts by folding it into the head: (w·h + b - mean) / std.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from acecoder.errors import ConfigError
+from acecoder.rm._model import HEAD_KEYS, LAYOUTS, detect_layout, weight_files
+
+BIAS_KEY = "acecoder_score_bias"
+
+
+@dataclass(kw_only=True)
+class ConvertSummary:
+    source: str
+    source_layout: str
+    output: str
+    layout: str
+    bias: float  # the head's bias, as carried over
+    tensors: int  # tensors written
+
+
+def convert(source: str | Path, output: str | Path, *, layout: str) -> ConvertSummary:
+    """Write the checkpoint at `source` to the new folder `output` with the `layout` head."""
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    source, output = Path(source), Path(output)
+    if layout not in LAYOUTS:
+        raise ConfigError(f"layout {layout!r}: use one of {', '.join(LAYOUTS)}")
+    if output.exists() and any(output.iterdir()):
+        raise ConfigError(f"output {output} exists and is not empty: name a new folder")
+    if output.resolve() == source.resolve():
+        raise ConfigError("output is the source folder: write somewhere else")
+    from_layout = detect_layout(source)
+    config = json.loads((source / "config.json").read_text())
+
+    # ALGO LOGIC: the head as (weight [1, hidden] float32, bias float), normalisation folded in
+    prefix = HEAD_KEYS[from_layout]
+    weight = bias = None
+    embed = lm_head_present = None
+    for file in weight_files(source):
+        with safe_open(str(file), framework="pt") as handle:
+            for name in handle.keys():
+                if name == f"{prefix}.weight":
+                    weight = handle.get_tensor(name).float().reshape(1, -1)
+                elif name == f"{prefix}.bias":
+                    bias = float(handle.get_tensor(name).float().reshape(-1)[0])
+                elif name == "lm_head.weight":
+                    lm_head_present = True
+                elif name.endswith("embed_tokens.weight") and embed is None:
+                    embed = name
+    bias = bias or 0.0
+    if from_layout == "score":
+        bias += float(config.pop(BIAS_KEY, 0.0) or 0.0)
+    if from_layout == "value_head" and config.get("normalize_reward"):
+        mean, std = float(config.get("mean", 0.0)), float(config.get("std", 1.0))
+        weight, bias = weight / std, (bias - mean) / std
+    for key in ("normalize_reward", "mean", "std"):
+        config.pop(key, None)
+
+    # the body, renamed shard by shard
+    output.mkdir(parents=True, exist_ok=True)
+    head_names = {f"{prefix}.weight", f"{prefix}.bias"}
+    weight_map: dict[str, str] = {}
+    dtype = None
+    for file in weight_files(source):
+        tensors = {}
+        with safe_open(str(file), framework="pt") as handle:
+            for name in handle.keys():
+                if name in head_names or (layout == "score" and name == "lm_head.weight"):
+                    continue
+                tensors[name] = handle.get_tensor(name)
+                dtype = dtype or tensors[name].dtype
+        if tensors:
+            save_file(tensors, str(output / file.name), metadata={"format": "pt"})
+            weight_map.update(dict.fromkeys(tensors, file.name))
+
+    head_file = "reward-head.safetensors"
+    new_prefix = HEAD_KEYS[layout]
+    head = {f"{new_prefix}.weight": weight.to(dtype)}
+    if layout == "v_head":
+        head[f"{new_prefix}.bias"] = torch.tensor([bias], dtype=dtype)
+        if not lm_head_present and not config.get("tie_word_embeddings", False):
+            if embed is None:
+                raise ConfigError(f"{source}: no embed_tokens weight to stand in for lm_head")
+            with safe_open(str(source / _shard_of(source, embed)), framework="pt") as handle:
+                head["lm_head.weight"] = handle.get_tensor(embed).clone()
+    elif layout == "value_head" and bias != 0.0:
+        head[f"{new_prefix}.bias"] = torch.tensor([bias], dtype=dtype)
+    save_file(head, str(output / head_file), metadata={"format": "pt"})
+    weight_map.update(dict.fromkeys(head, head_file))
+    index = {"metadata": {}, "weight_map": dict(sorted(weight_map.items()))}
+    (output / "model.safetensors.index.json").write_text(json.dumps(index, indent=2) + "\n")
+
+    # config and the other files (tokenizer, chat template, generation config)
+    for item in source.iterdir():
+        if item.is_file() and not item.name.endswith(".safetensors") and item.name not in (
+            "config.json", "model.safetensors.index.json"
+        ):
+            shutil.copy2(item, output / item.name)
+    config["architectures"] = [_architecture(config, layout)]
+    if layout == "score":
+        config["num_labels"] = 1
+        config["id2label"], config["label2id"] = {"0": "LABEL_0"}, {"LABEL_0": 0}
+        if bias != 0.0:
+            config[BIAS_KEY] = bias
+    (output / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    return ConvertSummary(
+        source=str(source), source_layout=from_layout, output=str(output), layout=layout,
+        bias=bias, tensors=len(weight_map),
+    )
+
+
+def _shard_of(path: Path, name: str) -> str:
+    index = path / "model.safetensors.index.json"
+    if index.exists():
+        return json.loads(index.read_text())["weight_map"][name]
+    return weight_files(path)[0].name
+
+
+def _architecture(config: dict, layout: str) -> str:
+    """Qwen2ForCausalLM <-> Qwen2ForSequenceClassification, by the model family's name."""
+    names = config.get("architectures") or []
+    family = next(
+        (n.removesuffix(s) for n in names for s in ("ForCausalLM", "ForSequenceClassification", "Model") if n.endswith(s)),
+        None,
+    )
+    if family is None:
+        family = {"qwen2": "Qwen2", "llama": "Llama", "mistral": "Mistral"}.get(config.get("model_type", ""), "")
+        if not family:
+            raise ConfigError(f"cannot tell the model family of architectures {names}: convert a transformers checkpoint")
+    return family + ("ForSequenceClassification" if layout == "score" else "ForCausalLM")
