@@ -92,7 +92,11 @@ def convert(source: str | Path, output: str | Path, *, layout: str) -> ConvertSu
     head_names = {f"{prefix}.weight", f"{prefix}.bias"}
     weight_map: dict[str, str] = {}
     dtype = None
-    for file in weight_files(source):
+    # Shards are named model-0000i-of-0000n: a file named model.safetensors would be
+    # loaded alone by transformers, which would then miss the head's shard.
+    files = weight_files(source)
+    shard = [f"model-{i:05d}-of-{len(files) + 1:05d}.safetensors" for i in range(1, len(files) + 2)]
+    for number, file in enumerate(files):
         tensors = {}
         with safe_open(str(file), framework="pt") as handle:
             for name in handle.keys():
@@ -101,10 +105,10 @@ def convert(source: str | Path, output: str | Path, *, layout: str) -> ConvertSu
                 tensors[name] = handle.get_tensor(name)
                 dtype = dtype or tensors[name].dtype
         if tensors:
-            save_file(tensors, str(output / file.name), metadata={"format": "pt"})
-            weight_map.update(dict.fromkeys(tensors, file.name))
+            save_file(tensors, str(output / shard[number]), metadata={"format": "pt"})
+            weight_map.update(dict.fromkeys(tensors, shard[number]))
 
-    head_file = "reward-head.safetensors"
+    head_file = shard[-1]
     new_prefix = HEAD_KEYS[layout]
     head = {f"{new_prefix}.weight": weight.to(dtype)}
     if layout == "v_head":

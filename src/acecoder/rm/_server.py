@@ -30,7 +30,8 @@ model runs one request at a time (a lock), in FastAPI's thread pool, so the even
 loop keeps answering `/health` during a long batch.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: FastAPI must see the request models of
+# create_app as classes, not as names it cannot resolve.
 
 import json
 import re
@@ -93,7 +94,7 @@ class RemoteRewardModel:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> RemoteRewardModel:
+    def __enter__(self) -> "RemoteRewardModel":
         return self
 
     def __exit__(self, *exc) -> None:

@@ -132,9 +132,9 @@ def build_trainer(
     metrics_path = output_dir / "metrics.jsonl"
     _keep_metrics_until(metrics_path, _step_of(last))
 
-    memory = {"activation_checkpointing": True} if settings.gradient_checkpointing else {}
     args = RewardConfig(
-        **memory,
+        # TRL's own defaults are gradient checkpointing and bf16 on: both set here
+        gradient_checkpointing=settings.gradient_checkpointing,
         output_dir=str(output_dir),
         learning_rate=settings.learning_rate,
         lr_scheduler_type=settings.lr_scheduler,
