@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from acecoder.cli._app import app
-from acecoder.cli.data import BACKEND_HELP, Backend, _backend
+from acecoder.cli.data import BACKEND_HELP, Backend
 
 
 class Selector(str, enum.Enum):
@@ -43,6 +43,7 @@ def _lcb(start_date: str | None, end_date: str | None) -> dict:
 def _sampling(wanted, model, base_url, backend, batch_size, n, temperature, top_p, max_tokens, seed, concurrency):
     """(SampleSettings, LLM backend or None) to sample with; (None, None) when not `wanted`."""
     from acecoder.errors import ConfigError
+    from acecoder.llm import open_backend
     from acecoder.stages.sample import SampleSettings
 
     if not wanted:
@@ -50,7 +51,7 @@ def _sampling(wanted, model, base_url, backend, batch_size, n, temperature, top_
         return
     if not model:
         raise ConfigError("no samples file: give --model (and --base-url, or --backend local) to sample")
-    with _backend(backend, model, batch_size, base_url) as (engine, url):
+    with open_backend(backend.value, model, base_url=base_url, batch_size=batch_size) as (engine, url):
         settings = SampleSettings(model=model, base_url=url, n=n, temperature=temperature, top_p=top_p,
                                   max_tokens=max_tokens, seed=seed, concurrency=concurrency)
         yield settings, engine
@@ -170,7 +171,7 @@ def bon(
                        temperature, top_p, max_tokens, sample_seed, concurrency) as (sampling, engine), \
                 progress_bar("bon") as bar:
             summary = stage.run(
-                output, settings=settings, samples_path=samples, sample_settings=sampling if samples is None else None,
+                output, settings=settings, samples_path=samples, sample_settings=sampling,
                 backend=engine, greedy_path=greedy, scores_path=scores,
                 reward_model=str(reward_model) if reward_model else None, tests_path=tests, resume=resume, progress=bar,
             )

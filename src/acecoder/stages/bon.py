@@ -43,7 +43,7 @@ from acecoder.data.jsonl import JsonlWriter, read_jsonl
 from acecoder.data.tables import read_records, write_records
 from acecoder.errors import ConfigError, InputError
 from acecoder.records import Problem, Question, Score
-from acecoder.stages.eval import execute_samples, load_problems, read_samples, sample_problems
+from acecoder.stages.eval import Continued, execute_samples, load_problems, read_samples, sample_problems
 
 __all__ = ["BonSettings", "BonSummary", "generate_tests", "run"]
 
@@ -145,19 +145,20 @@ def run(
 ) -> BonSummary:
     """Best-of-N curves for the benchmark; writes bon.json and bon.png into `output_dir`.
 
-    sample_settings / backend: sample instead of reading `samples_path` (the method:
-        temperature 1.0); the backend also writes generated tests when asked.
+    sample_settings / backend: sample when `samples_path` is None (the method:
+        temperature 1.0); the same model writes the generated tests when
+        `settings.generate_tests` asks for them.
     reward_model: a checkpoint folder (loaded with `acecoder.rm.RewardModel.load`) or a
         loaded model with `.name` and `.score(questions, programs, ...)`.
-    progress: gets `total(n)` and `advance(item)` for each program run.
+    progress: gets `total(n)` and `advance(item)` for each question sampled and program run.
     """
     from acecoder.evaluation import SELECTORS, Candidates, curves, plot_curves
 
     started = time.monotonic()
     settings.check()
-    if (samples_path is None) == (sample_settings is None):
-        raise ConfigError("give either a samples file or sampling settings (a backend to sample with)")
-    progress = _Continued(progress) if progress else None
+    if samples_path is None and sample_settings is None:
+        raise ConfigError("give a samples file, or sampling settings (a backend to sample with)")
+    progress = Continued(progress) if progress else None
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     steps: dict[str, float] = {}
@@ -173,11 +174,12 @@ def run(
                              limit=settings.limit, benchmark_settings={settings.benchmark: settings.benchmark_settings})
     found = problems[settings.benchmark]
     if samples_path is None:
-        samples_path = sample_problems(problems, output_dir, sample_settings, backend=backend, resume=resume)
+        samples_path = sample_problems(problems, output_dir, sample_settings, backend=backend, resume=resume,
+                                       progress=progress)
         if settings.greedy_model:
             greedy_settings = dataclasses.replace(sample_settings, model=settings.greedy_model, oracle=True)
             greedy_path = sample_problems(problems, output_dir, greedy_settings, backend=backend, resume=resume,
-                                          name="greedy.jsonl")
+                                          name="greedy.jsonl", progress=progress)
         settings.model = settings.model or sample_settings.model
         step("sampling")
     samples, model = read_samples(samples_path, model=settings.model, skipped=[])
@@ -199,7 +201,7 @@ def run(
 
     scores, rm_name = _scores(used, samples, model, scores_path, reward_model, settings, output_dir, resume)
     step("scoring")
-    tests, tests_source = _generated_tests(used, tests_path, backend, settings, output_dir, resume)
+    tests, tests_source = _generated_tests(used, tests_path, backend, sample_settings, settings, output_dir, resume)
     step("test generation")
     vectors = _agreement(used, samples, tests, settings, output_dir, resume, progress) if tests else None
     step("agreement")
@@ -298,23 +300,36 @@ def _scores(problems: list[Problem], samples, model, scores_path, reward_model, 
     return scores, reward_model.name
 
 
-def _generated_tests(problems, tests_path, backend, settings, output_dir, resume):
+def _generated_tests(problems, tests_path, backend, sample_settings, settings, output_dir, resume):
     """problem id -> generated asserts (None when agreement is not asked for), and their source."""
     if tests_path is not None:
         tests = {q.id: q.tests for q in read_records(tests_path, Question, strict=False, skipped=[])}
         return {p.id: tests.get(p.id, []) for p in problems}, str(tests_path)
-    if not settings.generate_tests or backend is None:
-        if settings.generate_tests:
-            raise ConfigError("generate_tests needs a backend to ask for the tests")
+    if not settings.generate_tests:
         return None, None
+    if backend is None and sample_settings is None:
+        raise ConfigError("generate_tests needs a model to ask: give sampling settings or a backend")
     path = output_dir / "generated_tests.jsonl"
     done = {q.id: q.tests for q in read_records(path, Question, strict=False, skipped=[])} if resume and path.exists() else {}
     todo = [p for p in problems if p.id not in done]
     if todo:
-        new = asyncio.run(generate_tests(todo, backend, count=settings.generate_tests))
-        done.update(new)
+        done.update(asyncio.run(_ask_for_tests(todo, backend, sample_settings, settings, output_dir)))
         write_records(path, [Question(id=p.id, source=p.benchmark, question=p.prompt, tests=done[p.id]) for p in problems])
-    return {p.id: done.get(p.id, []) for p in problems}, f"generated by {getattr(backend, 'model', 'the backend')}"
+    model = getattr(backend, "model", None) or sample_settings.model
+    return {p.id: done.get(p.id, []) for p in problems}, f"generated by {model}"
+
+
+async def _ask_for_tests(problems, backend, sample_settings, settings, output_dir):
+    own = backend is None
+    if own:  # the endpoint the samples came from, with a cache of its own
+        from acecoder.llm import OpenAIClient
+
+        backend = OpenAIClient.from_settings(sample_settings, cache_path=output_dir / "generated_tests.cache.sqlite")
+    try:
+        return await generate_tests(problems, backend, count=settings.generate_tests)
+    finally:
+        if own:
+            await backend.aclose()
 
 
 async def generate_tests(problems: list[Problem], backend, *, count: int = 10, max_tokens: int = 512) -> dict[str, list[str]]:
@@ -350,16 +365,3 @@ def _agreement(problems, samples, tests, settings, output_dir, resume, progress)
         for p in problems
     }
 
-
-class _Continued:
-    """One progress bar over several engine passes (benchmark tests, then generated tests)."""
-
-    def __init__(self, bar):
-        self.bar, self.done = bar, 0
-
-    def total(self, n: int) -> None:
-        self.bar.total(self.done + n)
-
-    def advance(self, item) -> None:
-        self.done += 1
-        self.bar.advance(item)

@@ -37,7 +37,7 @@ from acecoder.data.tables import check_output, read_records, write_records
 from acecoder.errors import ConfigError, InputError
 from acecoder.records import Problem, Question, Sample
 
-__all__ = ["EvalSettings", "EvalSummary", "execute_samples", "load_problems", "read_samples", "run", "sample_problems"]
+__all__ = ["Continued", "EvalSettings", "EvalSummary", "execute_samples", "load_problems", "read_samples", "run", "sample_problems"]
 
 
 @dataclass(kw_only=True)
@@ -109,17 +109,19 @@ def run(
         of reading samples; its `n` should be at least the largest k.
     backend: the LLM backend for that sampling (None: an OpenAI-compatible client).
     resume: keep `executions.jsonl` (and the samples) and run only what they lack.
-    progress: gets `total(n)` and `advance(result)` per program run.
+    progress: gets `total(n)` and `advance(item)` per question sampled, then per program run.
     """
     started = time.monotonic()
     settings.check()
     if (samples_path is None) == (sample_settings is None):
         raise ConfigError("give either a samples file or sampling settings (a backend to sample with)")
+    progress = Continued(progress) if progress else None
     output_dir = Path(output_dir)
     problems = load_problems(settings.benchmarks, paths=settings.paths, limit=settings.limit,
                              benchmark_settings=settings.benchmark_settings)
     if samples_path is None:
-        samples_path = sample_problems(problems, output_dir, sample_settings, backend=backend, resume=resume)
+        samples_path = sample_problems(problems, output_dir, sample_settings, backend=backend, resume=resume,
+                                       progress=progress)
         settings.model = settings.model or sample_settings.model
     else:
         check_output(output_dir / "executions.jsonl", samples_path)
@@ -185,7 +187,7 @@ def load_problems(
 
 
 def sample_problems(problems: dict[str, list[Problem]], output_dir: Path, sample_settings, *, backend=None,
-                    resume: bool = False, name: str = "samples.jsonl") -> Path:
+                    resume: bool = False, name: str = "samples.jsonl", progress=None) -> Path:
     """Sample programs for the problems through the `sample` stage; the samples file.
 
     The problems become Question records (the prompt as the question, no tests shown:
@@ -203,7 +205,7 @@ def sample_problems(problems: dict[str, list[Problem]], output_dir: Path, sample
     write_records(questions_path, questions.values())
     samples_path = output_dir / name
     sample_settings = dataclasses.replace(sample_settings, limit=None)
-    sample.run(questions_path, samples_path, settings=sample_settings, backend=backend, resume=resume)
+    sample.run(questions_path, samples_path, settings=sample_settings, backend=backend, resume=resume, progress=progress)
     return samples_path
 
 
@@ -277,3 +279,17 @@ def execute_samples(
             if verdicts:
                 correct[(name, problem.id)] = verdicts
     return correct, sum(len(v) for v in todo.values())
+
+
+class Continued:
+    """One progress bar over several passes (sampling, benchmark tests, generated tests)."""
+
+    def __init__(self, bar):
+        self.bar, self.done = bar, 0
+
+    def total(self, n: int) -> None:
+        self.bar.total(self.done + n)
+
+    def advance(self, item) -> None:
+        self.done += 1
+        self.bar.advance(item)
