@@ -166,8 +166,11 @@ def test_filter_figures_are_redrawn_when_only_the_json_is_there(tmp_path):
     run = make_run(tmp_path / "run")
     for png in (run / "filter").glob("*.png"):
         png.unlink()
-    summary = write_report(run, output=tmp_path / "elsewhere" / "r.html")
+    from acecoder.report.run import write_report as write_from_run  # the pipeline's import
+
+    summary = write_from_run(run, output=tmp_path / "elsewhere" / "r.html")
     assert summary.figures == 7 and (tmp_path / "elsewhere" / "r.json").is_file()
+    assert str(summary) == str(tmp_path / "elsewhere" / "r.html")
 
 
 def test_command(tmp_path):

@@ -48,6 +48,9 @@ class ReportSummary:
     warnings: list[str] = field(default_factory=list)  # broken lines or files passed over
     figures: int = 0
 
+    def __str__(self) -> str:  # the page's path, for "report: ..." lines
+        return str(self.html)
+
 
 def write_report(run_dir: str | Path, *, output: str | Path | None = None) -> ReportSummary:
     """Write RUN_DIR/report.html (or `output`) and report.json beside it."""

@@ -45,6 +45,15 @@ NEEDS = {
 }
 
 
+def write_report(run_dir: str | Path, *, output: str | Path | None = None):
+    """Write RUN_DIR/report.html (or `output`) and report.json beside it; returns the
+    `acecoder.report.html.ReportSummary` (its str() is the page's path). Here as well as
+    in `html` so that callers need one import and matplotlib loads only when drawing."""
+    from acecoder.report.html import write_report as write
+
+    return write(run_dir, output=output)
+
+
 def collect(run_dir: str | Path) -> dict:
     """Every section of the run's report, as plain data (see the module docstring)."""
     run_dir = Path(run_dir)
