@@ -8,6 +8,7 @@ take one number per completion, which `CombinedReward` gives.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 
@@ -50,22 +51,20 @@ class CombinedReward:
             raise ConfigError("a reward needs the test reward, the reward model, or both")
         self.test, self.model = test, model
         self.test_weight, self.model_weight = float(test_weight), float(model_weight)
-        self.last: RuleScores | None = None  # the latest batch's verdicts, for logging
 
     def score(self, prompts: Sequence, completions: Sequence, tests: Sequence[Sequence[str]] | None) -> list[float | None]:
         parts = []
         if self.test is not None:
             if tests is None:
                 raise InputError("the test reward needs each completion's tests")
-            self.last = self.test.evaluate(completions, tests)
-            parts.append((self.test_weight, self.last.rewards))
+            parts.append((self.test_weight, self.test.evaluate(completions, tests).rewards))
         if self.model is not None:
             parts.append((self.model_weight, self.model.score(prompts, completions, tests)))
         return combine(parts)
 
-    async def ascore(self, prompts: Sequence, completions: Sequence, tests) -> list[float | None]:
-        import asyncio
-
+    async def aevaluate(self, prompts: Sequence, completions: Sequence, tests) -> tuple[list[float | None], RuleScores | None]:
+        """The rewards and the rule reward's verdicts (None without a test reward),
+        for asyncio callers: the programs run while the model scores."""
         jobs = []
         if self.test is not None:
             if tests is None:
@@ -73,14 +72,17 @@ class CombinedReward:
             jobs.append(self.test.aevaluate(completions, tests))
         if self.model is not None:
             jobs.append(self.model.ascore(prompts, completions, tests))
-        done = await asyncio.gather(*jobs)  # the programs run while the model scores
-        parts = []
+        done = list(await asyncio.gather(*jobs))
+        parts, rule = [], None
         if self.test is not None:
-            self.last = done.pop(0)
-            parts.append((self.test_weight, self.last.rewards))
+            rule = done.pop(0)
+            parts.append((self.test_weight, rule.rewards))
         if self.model is not None:
             parts.append((self.model_weight, done.pop(0)))
-        return combine(parts)
+        return combine(parts), rule
+
+    async def ascore(self, prompts: Sequence, completions: Sequence, tests) -> list[float | None]:
+        return (await self.aevaluate(prompts, completions, tests))[0]
 
     def close(self) -> None:
         if self.test is not None:

@@ -1,0 +1,76 @@
+"""verl adapter: a `compute_score` module for verl's custom reward function.
+
+verl imports a file and calls a function in it; point it here (see
+examples/verl/run_grpo.sh):
+
+    custom_reward_function.path=$(python -c 'import acecoder.rewards.verl as m; print(m.__file__)')
+    custom_reward_function.name=compute_score_batch      # with reward_model.reward_manager=batch
+    # or: custom_reward_function.name=compute_score      # verl's per-sample managers (naive, prime)
+    +custom_reward_function.reward_kwargs.kind=binary    # options below, all optional
+
+The data is what `acecoder hard-subset --format verl` writes: the tests travel
+JSON-encoded in `reward_model.ground_truth`, which verl hands over as
+`ground_truth`. Options (verl's `reward_kwargs`): `kind` ("binary", "pass_rate",
+"signed"), `format_weight` (the R1 format term), `timeout` (seconds per test),
+`workers` (sandbox processes). One engine per set of options serves every call of
+the process and is closed at exit.
+
+The batch form scores a whole rollout in one call, all sandbox workers busy; the
+per-sample form runs one program per call (verl's naive manager loops over the
+batch), so prefer the batch manager.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+
+from acecoder.rewards._combined import parse_tests
+from acecoder.rewards._rule import TestReward
+
+_REWARDS: dict[tuple, TestReward] = {}
+_LOCK = threading.Lock()
+
+
+def _reward(kind: str = "binary", format_weight: float = 0.0, timeout: float = 3.0, workers: int | None = None) -> TestReward:
+    key = (kind, float(format_weight), float(timeout), workers)
+    with _LOCK:
+        if key not in _REWARDS:
+            _REWARDS[key] = TestReward(kind=kind, format_weight=format_weight, timeout=timeout, workers=workers)
+        return _REWARDS[key]
+
+
+@atexit.register
+def close() -> None:
+    """Stop the sandbox workers (also done at interpreter exit)."""
+    with _LOCK:
+        rewards = list(_REWARDS.values())
+        _REWARDS.clear()
+    for reward in rewards:
+        reward.close()
+
+
+def _details(scores, i: int) -> dict:
+    result = scores.results[i]
+    reward = scores.rewards[i]
+    return {
+        "score": 0.0 if reward is None else reward,  # verl needs a number; an unscorable program gets 0
+        "pass_rate": result.pass_rate if result is not None else 0.0,
+        "all_passed": float(result is not None and result.all_passed),
+        "format_ok": float(scores.format_ok[i]) if scores.format_ok else 0.0,
+    }
+
+
+def compute_score(data_source, solution_str, ground_truth, extra_info=None, **options) -> dict:
+    """One completion's reward: {"score", "pass_rate", "all_passed", "format_ok"}
+    (verl logs the extra keys). `options`: see the module docstring."""
+    tests = parse_tests(ground_truth, where="reward_model.ground_truth")
+    scores = _reward(**options).evaluate([solution_str], [tests])
+    return _details(scores, 0)
+
+
+def compute_score_batch(data_sources, solution_strs, ground_truths, extra_infos=None, **options) -> list[dict]:
+    """The rewards of a whole batch in one call (verl's `batch` reward manager)."""
+    tests = [parse_tests(g, where=f"reward_model.ground_truth of item {i}") for i, g in enumerate(ground_truths)]
+    scores = _reward(**options).evaluate(list(solution_strs), tests)
+    return [_details(scores, i) for i in range(len(tests))]
