@@ -182,9 +182,31 @@ def test_usage_and_cost_counted_by_hand(server):
 
 def test_public_names_and_the_cli_does_not_import_the_llm_layer():
     assert sorted(acecoder.llm.__all__) == [
-        "ChatRequest", "ChatResult", "Choice", "Fault", "LLMBackend", "LLMError",
-        "OpenAIClient", "ResponseCache", "StubServer", "TransformersBackend", "Usage",
-        "embedded_model", "request_key",
+        "ChatRequest", "ChatResult", "Choice", "Fault", "LLMBackend", "LLMError", "LlamaCppServer",
+        "OpenAIClient", "ResponseCache", "StubServer", "TransformersBackend", "Usage", "VLLMBackend",
+        "embedded_model", "open_backend", "request_key",
     ]  # fmt: skip
     code = "import sys, acecoder.cli; assert 'acecoder.llm' not in sys.modules and 'httpx' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_replicas_share_the_requests_and_a_dead_one_is_routed_around():
+    import socket
+
+    with StubServer(latency=0.05) as a, StubServer(latency=0.05) as b:
+        requests = [ChatRequest(messages=[{"role": "user", "content": f"q{i}"}]) for i in range(40)]
+
+        async def ask(urls):
+            async with OpenAIClient(urls, "m", concurrency=4, backoff_base=0.01) as client:
+                return await client.generate(requests), client.usage
+
+        results, _ = asyncio.run(ask(f"{a.base_url},{b.base_url}"))
+        assert [r.texts for r in results] == [["sample 0"]] * 40
+        assert a.served >= 10 and b.served >= 10 and a.served + b.served == 40
+        assert max(a.max_in_flight, b.max_in_flight) <= 4
+
+        with socket.socket() as closed:  # a port nobody listens on: a replica that is down
+            closed.bind(("127.0.0.1", 0))
+            dead = f"http://127.0.0.1:{closed.getsockname()[1]}/v1"
+        results, usage = asyncio.run(ask([dead, a.base_url]))
+        assert len(results) == 40 and usage.errors.get("connection", 0) >= 1

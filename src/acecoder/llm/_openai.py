@@ -51,7 +51,7 @@ class OpenAIClient:
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | list[str],
         model: str,
         *,
         api_key: str | None = None,
@@ -68,9 +68,12 @@ class OpenAIClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ):
         """
-        base_url: the API root, e.g. "https://api.openai.com/v1" or "http://127.0.0.1:8000/v1".
+        base_url: the API root, e.g. "https://api.openai.com/v1" or "http://127.0.0.1:8000/v1"; or
+            several replicas serving the same model (a list, or one string with commas), each
+            with `concurrency` requests in flight: a request goes to whichever replica has a
+            free slot first, so faster replicas take more, and a retry may go to another.
         api_key: sent as a bearer token; None reads OPENAI_API_KEY, and sends nothing when unset.
-        concurrency: requests in flight at most.
+        concurrency: requests in flight at most (per replica).
         timeout: seconds for one request (connect, and the wait for each read).
         max_retries: retries of one request after its first attempt.
         backoff_base, backoff_max: the k-th retry waits a random time in [0, min(max, base * 2**k)] s.
@@ -82,8 +85,13 @@ class OpenAIClient:
         """
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
-        self.base_url, self.model = base_url.rstrip("/"), model
-        self.endpoint = self.base_url + "/chat/completions"
+        urls = base_url.split(",") if isinstance(base_url, str) else list(base_url)
+        self.base_urls = [url.strip().rstrip("/") for url in urls if url.strip()]
+        if not self.base_urls:
+            raise ValueError("base_url is empty")
+        self.base_url, self.model = self.base_urls[0], model
+        self.endpoints = [url + "/chat/completions" for url in self.base_urls]
+        self.endpoint = ", ".join(self.endpoints)  # for messages
         self.concurrency, self.timeout, self.max_retries = concurrency, timeout, max_retries
         self.backoff_base, self.backoff_max = backoff_base, backoff_max
         self.supports_n, self.extra_body = supports_n, dict(extra_body or {})
@@ -94,7 +102,8 @@ class OpenAIClient:
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._transport = transport
-        self._idle: asyncio.Queue[httpx.AsyncClient] | None = None  # see _lanes
+        self._idle: asyncio.Queue[tuple[httpx.AsyncClient, str]] | None = None  # see _lanes
+        self._unreachable: dict[str, int] = {}  # endpoint -> connection failures in a row
 
     # ------------------------------------------------------------ plumbing: lifetime
 
@@ -114,29 +123,30 @@ class OpenAIClient:
             completion_price=settings.completion_price,
         )
 
-    def _lanes(self) -> asyncio.Queue[httpx.AsyncClient]:
-        # One single-connection client per slot in flight, taken from a queue (the
-        # concurrency bound). Not one client with `concurrency` connections: httpcore's
-        # pool scans its connections for each connection on every request (O(C^2),
-        # ~9 ms of CPU per request at C=64; benchmarks/bench_llm_client.py).
+    def _lanes(self) -> asyncio.Queue[tuple[httpx.AsyncClient, str]]:
+        # One single-connection client per slot in flight, with its replica's endpoint,
+        # taken from a queue (the concurrency bound). Not one client with `concurrency`
+        # connections: httpcore's pool scans its connections for each connection on every
+        # request (O(C^2), ~9 ms of CPU per request at C=64; benchmarks/bench_llm_client.py).
         if self._idle is None:
             self._idle = asyncio.Queue()
             verify = ssl.create_default_context(cafile=certifi.where())  # one context shared by all lanes
             for _ in range(self.concurrency):
-                self._idle.put_nowait(
-                    httpx.AsyncClient(
+                for endpoint in self.endpoints:  # interleaved: the first requests spread over replicas
+                    client = httpx.AsyncClient(
                         timeout=httpx.Timeout(self.timeout),
                         limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
                         transport=self._transport,
                         verify=verify,
                     )
-                )
+                    self._idle.put_nowait((client, endpoint))
         return self._idle
 
     async def aclose(self) -> None:
         if self._idle is not None:
             while not self._idle.empty():
-                await self._idle.get_nowait().aclose()
+                client, _ = self._idle.get_nowait()
+                await client.aclose()
             self._idle = None
         if self.cache is not None:
             self.cache.close()
@@ -219,11 +229,20 @@ class OpenAIClient:
             retry_after = None
             try:
                 lane = await lanes.get()
+                client, endpoint = lane
                 try:
                     self.usage.requests += 1
-                    response = await lane.post(self.endpoint, content=payload, headers=self._headers)
-                finally:
-                    lanes.put_nowait(lane)
+                    response = await client.post(endpoint, content=payload, headers=self._headers)
+                except httpx.TransportError:
+                    # A replica that cannot be reached or times out keeps this slot out of the queue for a
+                    # while (longer after each failure in a row), so that the retry, and the
+                    # other requests, go to the replicas that answer.
+                    failures = self._unreachable[endpoint] = self._unreachable.get(endpoint, 0) + 1
+                    hold = min(self.backoff_max, self.backoff_base * 2 ** (failures - 1))
+                    asyncio.get_running_loop().call_later(hold, lanes.put_nowait, lane)
+                    raise
+                self._unreachable.pop(endpoint, None)
+                lanes.put_nowait(lane)
             except httpx.TimeoutException:
                 reason, problem = "timeout", f"no answer within {self.timeout:g} s"
             except httpx.TransportError as error:

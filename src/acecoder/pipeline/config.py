@@ -33,7 +33,7 @@ class Section(BaseModel):
 
 class LLM(Section):
     backend: Backend = Field("local", description="Where models run: openai (an endpoint), local (transformers), vllm (GPU), llama-cpp (a llama.cpp server started here; fastest on CPU).")
-    base_url: str | None = Field(None, description="An OpenAI-compatible endpoint for every model without a backend of its own; setting it moves the whole run there.")
+    base_url: str | list[str] | None = Field(None, description="An OpenAI-compatible endpoint for every model without a backend of its own; setting it moves the whole run there. Several replicas of one server: a list.")
     concurrency: int = Field(16, ge=1, description="Requests in flight per model (openai, llama-cpp).")
     batch_size: int = Field(8, ge=1, description="Sequences generated together (local).")
     context: int = Field(4096, ge=256, description="Context window in tokens (llama-cpp).")
@@ -42,7 +42,7 @@ class LLM(Section):
 class ModelChoice(Section):
     model: str = Field(description="A model: what the endpoint serves, a checkpoint folder, a .gguf file (llama-cpp) or an embedded one (qwen2.5-coder-0.5b, smollm2-135m).")
     backend: Backend | None = Field(None, description="This model's own backend [default: llm.backend, or openai when llm.base_url is set].")
-    base_url: str | None = Field(None, description="This model's own endpoint [default: llm.base_url].")
+    base_url: str | list[str] | None = Field(None, description="This model's own endpoint, or a list of replicas [default: llm.base_url].")
 
 
 class Synth(ModelChoice):
@@ -106,7 +106,7 @@ class Config(Section):
     hard_subset: HardSubset = HardSubset()
     rl: dict[str, Any] = Field(default_factory=dict, description="The rl stage's settings (acecoder rl --help).")
 
-    def where(self, choice: ModelChoice) -> tuple[Backend, str | None]:
+    def where(self, choice: ModelChoice) -> tuple[Backend, str | list[str] | None]:
         """(backend, base_url) of a model: its own, else the run's (see the module docstring)."""
         base_url = choice.base_url or (self.llm.base_url if choice.backend in (None, "openai") else None)
         return choice.backend or ("openai" if base_url else self.llm.backend), base_url
