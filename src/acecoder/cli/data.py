@@ -56,11 +56,13 @@ class Backend(str, enum.Enum):
     local = "local"
     vllm = "vllm"
     llama_cpp = "llama-cpp"
+    auto = "auto"
 
 
 BACKEND_HELP = (
     "openai: any OpenAI-compatible endpoint (--base-url); local: transformers on this machine; "
-    "vllm: vLLM's offline engine (GPU); llama-cpp: llama.cpp's server started here on a GGUF (fast on CPU)."
+    "vllm: vLLM's offline engine (GPU); llama-cpp: llama.cpp's server started here on a GGUF (fast on CPU); "
+    "auto: llama-cpp for embedded models when installed, else local."
 )
 
 

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from acecoder.errors import ConfigError
 
-Backend = Literal["openai", "local", "vllm", "llama-cpp"]
+Backend = Literal["openai", "local", "vllm", "llama-cpp", "auto"]
 STAGES = ("synth", "sample", "filter", "pairs", "train-rm", "bon", "hard-subset", "rl")
 
 
@@ -32,7 +32,7 @@ class Section(BaseModel):
 
 
 class LLM(Section):
-    backend: Backend = Field("local", description="Where models run: openai (an endpoint), local (transformers), vllm (GPU), llama-cpp (a llama.cpp server started here; fastest on CPU).")
+    backend: Backend = Field("auto", description="Where models run: openai (an endpoint), local (transformers), vllm (GPU), llama-cpp (a llama.cpp server started here; fastest on CPU), auto (llama-cpp for GGUF and embedded models when installed, else local).")
     base_url: str | list[str] | None = Field(None, description="An OpenAI-compatible endpoint for every model without a backend of its own; setting it moves the whole run there. Several replicas of one server: a list.")
     concurrency: int = Field(16, ge=1, description="Requests in flight per model (openai, llama-cpp).")
     batch_size: int = Field(8, ge=1, description="Sequences generated together (local).")
