@@ -58,7 +58,7 @@ def hub_rows(name: str, split: str, *, config: str | None = None, hint: str) -> 
         import datasets
 
         table = datasets.load_dataset(name, config, split=split) if config else datasets.load_dataset(name, split=split)
-    except Exception as error:  # offline, missing package, unknown split
+    except Exception as error:  # noqa: BLE001  (offline, missing package, unknown split: all mean the same)
         raise InputError(
             f"cannot load {name} ({type(error).__name__}); pass the released file with path= (--path): {hint}",
             path=f"hf:{name}:{split}",

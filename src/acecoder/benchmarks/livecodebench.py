@@ -167,7 +167,7 @@ def _cases(value, source, line: int) -> list[dict]:
     try:
         text = _StringsOnly(io.BytesIO(zlib.decompress(base64.b64decode(value)))).load()
         return json.loads(text)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001  (base64, zlib, pickle and JSON each raise their own)
         raise InputError(f"test cases are neither JSON nor the compressed release format: {error}", path=str(source), line=line) from None
 
 

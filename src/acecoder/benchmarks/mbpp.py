@@ -92,7 +92,7 @@ def called_name(test: str) -> str | None:
     except SyntaxError:
         return None
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            if not hasattr(builtins, node.func.id):  # `set(f(x)) == {...}` tests f
-                return node.func.id
+        # `set(f(x)) == {...}` tests f, not set
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not hasattr(builtins, node.func.id):
+            return node.func.id
     return None

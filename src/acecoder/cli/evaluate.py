@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -59,26 +59,26 @@ def _sampling(wanted, model, base_url, backend, batch_size, n, temperature, top_
 
 @app.command("eval")
 def eval_(
-    samples: Annotated[Optional[Path], typer.Argument(help="Samples (Sample records, question_id = problem id); omit to sample with --model.")] = None,
+    samples: Annotated[Path | None, typer.Argument(help="Samples (Sample records, question_id = problem id); omit to sample with --model.")] = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="Output folder: eval.json, executions.jsonl (and samples.jsonl when sampling).")] = Path("eval"),
-    benchmark: Annotated[list[str], typer.Option("--benchmark", "-b", help="A benchmark (repeat): humaneval, humaneval+, mbpp, mbpp+, livecodebench, bigcodebench-[hard-]complete|instruct.")] = ["humaneval"],
-    path: Annotated[Optional[list[str]], typer.Option(help="NAME=FILE: a benchmark's released file (FILE alone with one benchmark).")] = None,
-    k: Annotated[list[int], typer.Option("--k", help="k of pass@k (repeat).", min=1)] = [1, 10, 100],
-    model: Annotated[Optional[str], typer.Option(help="Whose samples to evaluate; without SAMPLES, the model to sample (a checkpoint or qwen2.5-coder-0.5b / smollm2-135m with --backend local).")] = None,
-    limit: Annotated[Optional[int], typer.Option(help="Only the first N problems of each benchmark.", min=1)] = None,
-    start_date: Annotated[Optional[str], typer.Option(help="LiveCodeBench: problems from this contest date (YYYY-MM-DD).")] = None,
-    end_date: Annotated[Optional[str], typer.Option(help="LiveCodeBench: problems up to this date (YYYY-MM-DD).")] = None,
-    timeout: Annotated[Optional[float], typer.Option(help="Seconds per test for all benchmarks [default: each benchmark's own].", min=0.01)] = None,
-    workers: Annotated[Optional[int], typer.Option(help="Sandbox processes in parallel [default: CPU cores].", min=1)] = None,
+    benchmark: Annotated[list[str] | None, typer.Option("--benchmark", "-b", help="A benchmark (repeat): humaneval, humaneval+, mbpp, mbpp+, livecodebench, bigcodebench-[hard-]complete|instruct [default: humaneval].")] = None,
+    path: Annotated[list[str] | None, typer.Option(help="NAME=FILE: a benchmark's released file (FILE alone with one benchmark).")] = None,
+    k: Annotated[list[int] | None, typer.Option("--k", help="k of pass@k (repeat) [default: 1, 10, 100].", min=1)] = None,
+    model: Annotated[str | None, typer.Option(help="Whose samples to evaluate; without SAMPLES, the model to sample (a checkpoint or qwen2.5-coder-0.5b / smollm2-135m with --backend local).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N problems of each benchmark.", min=1)] = None,
+    start_date: Annotated[str | None, typer.Option(help="LiveCodeBench: problems from this contest date (YYYY-MM-DD).")] = None,
+    end_date: Annotated[str | None, typer.Option(help="LiveCodeBench: problems up to this date (YYYY-MM-DD).")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds per test for all benchmarks [default: each benchmark's own].", min=0.01)] = None,
+    workers: Annotated[int | None, typer.Option(help="Sandbox processes in parallel [default: CPU cores].", min=1)] = None,
     memory_mb: Annotated[int, typer.Option(help="Address-space limit per program, MiB.", min=64)] = 2048,
     backend: Annotated[Backend, typer.Option(help="Sampling: " + BACKEND_HELP)] = Backend.openai,
-    base_url: Annotated[Optional[str], typer.Option(help="Sampling: an OpenAI-compatible endpoint.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Sampling: an OpenAI-compatible endpoint.")] = None,
     batch_size: Annotated[int, typer.Option(help="Sampling with --backend local: sequences generated together.", min=1)] = 8,
     n: Annotated[int, typer.Option(help="Sampling: programs per problem (at least the largest k).", min=1)] = 10,
     temperature: Annotated[float, typer.Option(help="Sampling temperature.", min=0)] = 0.8,
     top_p: Annotated[float, typer.Option(help="Sampling: nucleus.", min=0, max=1)] = 0.95,
     max_tokens: Annotated[int, typer.Option(help="Sampling: new tokens per program.", min=1)] = 512,
-    seed: Annotated[Optional[int], typer.Option(help="Sampling: sample i uses seed + i.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Sampling: sample i uses seed + i.")] = None,
     concurrency: Annotated[int, typer.Option(help="Sampling: requests in flight.", min=1)] = 16,
     resume: Annotated[bool, typer.Option(help="Keep what OUTPUT has (samples, verdicts) and do only the rest.")] = False,
 ) -> None:
@@ -87,10 +87,11 @@ def eval_(
     from acecoder.errors import AcecoderError
     from acecoder.stages import eval as stage
 
+    benchmark = benchmark or ["humaneval"]
     try:
         settings = stage.EvalSettings(
             benchmarks=benchmark, paths=_paths(path, benchmark), benchmark_settings=_lcb(start_date, end_date),
-            k=k, model=model, limit=limit, timeout=timeout, workers=workers, memory_mb=memory_mb,
+            k=k or [1, 10, 100], model=model, limit=limit, timeout=timeout, workers=workers, memory_mb=memory_mb,
         )
         with _sampling(samples is None, model, base_url, backend, batch_size, n, temperature, top_p, max_tokens,
                        seed, concurrency) as (sampling, engine), progress_bar("eval") as bar:
@@ -123,34 +124,34 @@ def _print_eval(summary, console) -> None:
 
 @app.command()
 def bon(
-    samples: Annotated[Optional[Path], typer.Argument(help="Samples (Sample records); omit to sample with --model.")] = None,
+    samples: Annotated[Path | None, typer.Argument(help="Samples (Sample records); omit to sample with --model.")] = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="Output folder: bon.json, bon.png, verdicts.")] = Path("bon"),
     benchmark: Annotated[str, typer.Option("--benchmark", "-b", help="The benchmark (see acecoder eval).")] = "humaneval",
-    path: Annotated[Optional[Path], typer.Option(help="The benchmark's released file.")] = None,
-    model: Annotated[Optional[str], typer.Option(help="Whose samples to choose from; without SAMPLES, the model to sample.")] = None,
-    scores: Annotated[Optional[Path], typer.Option(help="Reward-model scores (Score records, from acecoder score).")] = None,
-    reward_model: Annotated[Optional[Path], typer.Option(help="A reward-model checkpoint: scores the samples --scores lacks.")] = None,
-    tests: Annotated[Optional[Path], typer.Option(help="Generated tests for the agreement selector (Question records, id = problem id).")] = None,
+    path: Annotated[Path | None, typer.Option(help="The benchmark's released file.")] = None,
+    model: Annotated[str | None, typer.Option(help="Whose samples to choose from; without SAMPLES, the model to sample.")] = None,
+    scores: Annotated[Path | None, typer.Option(help="Reward-model scores (Score records, from acecoder score).")] = None,
+    reward_model: Annotated[Path | None, typer.Option(help="A reward-model checkpoint: scores the samples --scores lacks.")] = None,
+    tests: Annotated[Path | None, typer.Option(help="Generated tests for the agreement selector (Question records, id = problem id).")] = None,
     generate_tests: Annotated[int, typer.Option(help="Without --tests: asserts per problem to ask the sampling model for (0: no agreement).", min=0)] = 0,
-    selector: Annotated[Optional[list[Selector]], typer.Option(help="A selector (repeat) [default: all the inputs allow].")] = None,
-    n: Annotated[Optional[int], typer.Option(help="Samples per problem: the first N of the file, or how many to sample [default: all / 16].", min=1)] = None,
+    selector: Annotated[list[Selector] | None, typer.Option(help="A selector (repeat) [default: all the inputs allow].")] = None,
+    n: Annotated[int | None, typer.Option(help="Samples per problem: the first N of the file, or how many to sample [default: all / 16].", min=1)] = None,
     draws: Annotated[int, typer.Option(help="Random N-subsets per problem and N for the agreement selectors.", min=1)] = 200,
     seed: Annotated[int, typer.Option(help="Seed of the draws.")] = 0,
-    greedy_model: Annotated[Optional[str], typer.Option(help="Model name of the greedy programs (in SAMPLES or --greedy; sampled when sampling) [default: sample 0].")] = None,
-    greedy: Annotated[Optional[Path], typer.Option(help="A samples file holding the greedy programs.")] = None,
-    limit: Annotated[Optional[int], typer.Option(help="Only the first N problems.", min=1)] = None,
-    start_date: Annotated[Optional[str], typer.Option(help="LiveCodeBench: problems from this date (YYYY-MM-DD).")] = None,
-    end_date: Annotated[Optional[str], typer.Option(help="LiveCodeBench: problems up to this date.")] = None,
-    timeout: Annotated[Optional[float], typer.Option(help="Seconds per test [default: the benchmark's own].", min=0.01)] = None,
-    workers: Annotated[Optional[int], typer.Option(help="Sandbox processes in parallel [default: CPU cores].", min=1)] = None,
+    greedy_model: Annotated[str | None, typer.Option(help="Model name of the greedy programs (in SAMPLES or --greedy; sampled when sampling) [default: sample 0].")] = None,
+    greedy: Annotated[Path | None, typer.Option(help="A samples file holding the greedy programs.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N problems.", min=1)] = None,
+    start_date: Annotated[str | None, typer.Option(help="LiveCodeBench: problems from this date (YYYY-MM-DD).")] = None,
+    end_date: Annotated[str | None, typer.Option(help="LiveCodeBench: problems up to this date.")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds per test [default: the benchmark's own].", min=0.01)] = None,
+    workers: Annotated[int | None, typer.Option(help="Sandbox processes in parallel [default: CPU cores].", min=1)] = None,
     memory_mb: Annotated[int, typer.Option(help="Address-space limit per program, MiB.", min=64)] = 2048,
     backend: Annotated[Backend, typer.Option(help="Sampling: " + BACKEND_HELP)] = Backend.openai,
-    base_url: Annotated[Optional[str], typer.Option(help="Sampling: an OpenAI-compatible endpoint.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Sampling: an OpenAI-compatible endpoint.")] = None,
     batch_size: Annotated[int, typer.Option(help="Sampling with --backend local: sequences generated together.", min=1)] = 8,
     temperature: Annotated[float, typer.Option(help="Sampling temperature (the method's best-of-N: 1.0).", min=0)] = 1.0,
     top_p: Annotated[float, typer.Option(help="Sampling: nucleus.", min=0, max=1)] = 0.95,
     max_tokens: Annotated[int, typer.Option(help="Sampling: new tokens per program.", min=1)] = 512,
-    sample_seed: Annotated[Optional[int], typer.Option(help="Sampling: sample i uses seed + i.")] = None,
+    sample_seed: Annotated[int | None, typer.Option(help="Sampling: sample i uses seed + i.")] = None,
     concurrency: Annotated[int, typer.Option(help="Sampling: requests in flight.", min=1)] = 16,
     resume: Annotated[bool, typer.Option(help="Keep what OUTPUT has (samples, verdicts, scores) and do only the rest.")] = False,
 ) -> None:

@@ -157,7 +157,7 @@ def curves(
     ns = ns_for(sizes.pop())
     rng = random.Random(seed)
     table: dict[str, list[float]] = {}
-    mean = lambda values: sum(values) / len(values)  # noqa: E731
+    mean = lambda values: sum(values) / len(values)
     for name, expect in (("average", expected_average), ("oracle", expected_oracle)):
         table[name] = [mean([expect(p, size) for p in problems]) for size in ns]
     if all(p.greedy is not None for p in problems):

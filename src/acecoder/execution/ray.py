@@ -22,12 +22,13 @@ yet yielded, so a 20-million-test run never holds more than a few batches of job
 and results in memory; the input iterable is read lazily.
 
 Failures: when a batch's actor, task or node dies, Ray restarts the actor (on
-another node if its own is gone) and we send the batch again to the least loaded
-engine, up to `attempts` runs in all. We retry rather than Ray (its task retries are
-off) so that a retried batch can move to a free engine and every retry is counted.
-Each batch's verdicts are taken from exactly one finished call, so a retry never
-loses nor duplicates a verdict. A batch that fails `attempts` times stops the run
-with a SandboxError.
+another node if its own is gone; `max_restarts=-1`) and runs the batch again there,
+up to `attempts` runs in all (`max_task_retries` / `max_retries`). Ray, not we,
+retries: a call sent to an actor that is still restarting would fail at once, while
+Ray's own retry waits for the restart. Each batch's verdicts are taken from exactly
+one finished call, so a retry never loses nor duplicates a verdict. A batch that
+still fails, or whose engine raised (a node that cannot sandbox), stops the run with
+a SandboxError.
 
 Ray is imported only here, inside the functions that use it:
 `import acecoder.execution` does not load it.
@@ -50,7 +51,7 @@ __all__ = ["RayExecutor"]
 
 _INSTALL = "pip install 'acecoder[ray]'  (or: pip install ray==2.60.0)"
 POOLS = ("actors", "tasks")
-PER_ACTOR = 2  # batches queued on one actor: it starts the next while we collect the last
+PER_ACTOR = 2  # batches given to one actor at once: it starts the next while the last one ends
 
 
 class RayExecutor:
@@ -88,7 +89,8 @@ class RayExecutor:
             tasks_in_flight: batches submitted or finished but not yet yielded, at most
                 (default: 2 per slot, at least 4). Bounds memory, not speed.
             pool: "actors" (long-lived engines) or "tasks" (an engine per batch).
-            attempts: runs of one batch before the run stops (1: no retry).
+            attempts: runs of one batch, Ray's retries included, before the run stops
+                (1: no retry).
             timeout: wall-clock seconds each test may take (as in `Engine`).
             program_timeout: seconds the program's top level may take (default: `timeout`).
             memory_mb: address-space limit of each program's process, in MiB.
@@ -111,7 +113,7 @@ class RayExecutor:
         self.attempts = attempts
         self._options = {"workers": workers_per_task, "timeout": timeout,
                          "program_timeout": program_timeout, "memory_mb": memory_mb}
-        self._started_ray = False
+        self._started_ray = self._closed = False
         if not ray.is_initialized():
             self._connect(address)
         self._actors: list = []
@@ -120,12 +122,15 @@ class RayExecutor:
             self.slots = slots or max(1, cpus // workers_per_task)
             self.tasks_in_flight = tasks_in_flight or max(4, PER_ACTOR * self.slots)
             if pool == "actors":
-                host = ray.remote(num_cpus=workers_per_task, max_restarts=-1, max_task_retries=0)(_EngineHost)
+                # Two calls at once on one actor, both feeding its engine (thread-safe): its
+                # sandbox workers go on with the next batch while the last one's tail finishes.
+                host = ray.remote(num_cpus=workers_per_task, max_concurrency=PER_ACTOR,
+                                  max_restarts=-1, max_task_retries=attempts - 1)(_EngineHost)
                 self._actors = [host.remote(self._options) for _ in range(self.slots)]
                 # Wait for every engine: a sandbox that cannot start fails here, not mid-run.
                 self.isolation = ray.get([actor.isolation.remote() for actor in self._actors])[0]
             else:
-                self._task = ray.remote(num_cpus=workers_per_task, max_retries=0)(_run_batch)
+                self._task = ray.remote(num_cpus=workers_per_task, max_retries=attempts - 1)(_run_batch)
                 self.isolation = ray.get(self._task.remote([], self._options))[0]
         except ray.exceptions.RayError as error:
             self.close()
@@ -133,7 +138,6 @@ class RayExecutor:
         except BaseException:
             self.close()
             raise
-        self.retried = 0  # batches sent again after their actor, task or node died
 
     def _connect(self, address: str | None) -> None:
         ray = self._ray
@@ -152,8 +156,10 @@ class RayExecutor:
     def map(self, jobs: Iterable[ExecutionJob]) -> Iterator[ExecutionResult]:
         """Results in input order, streaming; jobs are read only as batches go out."""
         ray = self._ray
+        if self._closed:
+            raise SandboxError("the Ray executor is closed")
         batches = enumerate(_chunks(((job.id, job.program, list(job.tests)) for job in jobs), self.programs_per_task))
-        pending: dict = {}  # ObjectRef -> [index, batch, actor, attempts]
+        pending: dict = {}  # ObjectRef -> (index, batch, actor index or None)
         finished: dict[int, list[ExecutionResult]] = {}
         load = collections.Counter()  # actor index -> batches queued on it
         next_index, exhausted = 0, False
@@ -164,7 +170,8 @@ class RayExecutor:
                     if item is None:
                         exhausted = True
                         break
-                    self._send(pending, load, [item[0], item[1], None, 0])
+                    ref, actor = self._send(item[1], load)
+                    pending[ref] = (item[0], item[1], actor)
                 while next_index in finished:
                     yield from finished.pop(next_index)
                     next_index += 1
@@ -174,22 +181,17 @@ class RayExecutor:
                     continue
                 ready, _ = ray.wait(list(pending), num_returns=1)
                 for ref in ready:
-                    entry = pending.pop(ref)
-                    if entry[2] is not None:
-                        load[entry[2]] -= 1
+                    index, batch, actor = pending.pop(ref)
+                    if actor is not None:
+                        load[actor] -= 1
                     try:
-                        isolation, results = ray.get(ref)
+                        _, results = ray.get(ref)
                     except ray.exceptions.RayError as error:
-                        entry[3] += 1
-                        if entry[3] >= self.attempts:
-                            raise SandboxError(
-                                f"a batch of {len(entry[1])} programs (first id {entry[1][0][0]!r}) failed "
-                                f"{entry[3]} times on the Ray cluster: {error}"
-                            ) from error
-                        self.retried += 1
-                        self._send(pending, load, entry)
-                        continue
-                    finished[entry[0]] = results
+                        raise SandboxError(
+                            f"a batch of {len(batch)} programs (first id {batch[0][0]!r}) failed on the Ray "
+                            f"cluster after {self.attempts} attempt(s): {error}"
+                        ) from error
+                    finished[index] = results
         finally:
             for ref in pending:  # an abandoned or failed run leaves nothing queued behind it
                 try:
@@ -207,6 +209,7 @@ class RayExecutor:
 
     def close(self) -> None:
         ray = self._ray
+        self._closed = True
         for actor in self._actors:
             try:
                 ray.kill(actor)  # its engine's sandbox workers die with the actor's process
@@ -226,20 +229,17 @@ class RayExecutor:
     # ------------------------------------------------------------ dispatch
 
     def _has_room(self, load: collections.Counter) -> bool:
-        # Work waits here rather than in an actor's queue, so a retried batch can go to
-        # whichever engine is free first.
+        # Batches wait here rather than in an actor's queue, so each goes to whichever
+        # engine frees first: a batch stuck behind hangs does not hold others up.
         return self.pool == "tasks" or min(load[i] for i in range(len(self._actors))) < PER_ACTOR
 
-    def _send(self, pending: dict, load: collections.Counter, entry: list) -> None:
-        _, batch, previous, _ = entry
+    def _send(self, batch: list[tuple], load: collections.Counter) -> tuple:
+        """Submit one batch: its ObjectRef and the index of the actor it went to (or None)."""
         if self.pool == "tasks":
-            pending[self._task.remote(batch, self._options)] = entry
-            return
-        # The least loaded actor, not the one that just failed this batch when another is as free.
-        order = sorted(range(len(self._actors)), key=lambda i: (load[i], i == previous))
-        entry[2] = order[0]
-        load[order[0]] += 1
-        pending[self._actors[order[0]].run.remote(batch)] = entry
+            return self._task.remote(batch, self._options), None
+        actor = min(range(len(self._actors)), key=lambda i: load[i])
+        load[actor] += 1
+        return self._actors[actor].run.remote(batch), actor
 
 
 # ---------------------------------------------------------------- what runs on the nodes

@@ -186,7 +186,7 @@ def run(
 
     # Which samples take part: the first n of each problem that has n.
     counts = [len(samples.get(p.id, [])) for p in found]
-    n = settings.n or (max(set(c for c in counts if c), key=counts.count) if any(counts) else 0)
+    n = settings.n or (max({c for c in counts if c}, key=counts.count) if any(counts) else 0)
     if n == 0:
         raise InputError(f"no samples of model {model} for any problem of {settings.benchmark}", path=str(samples_path))
     used = [p for p in found if len(samples.get(p.id, [])) >= n]
@@ -203,14 +203,15 @@ def run(
     step("scoring")
     tests, tests_source = _generated_tests(used, tests_path, backend, sample_settings, settings, output_dir, resume)
     step("test generation")
-    vectors = _agreement(used, samples, tests, settings, output_dir, resume, progress) if tests else None
-    step("agreement")
-
     selectors = settings.selectors
     if selectors is None:  # every selector the inputs allow
         needs = {"reward_model": scores is not None, "agreement": tests is not None,
                  "combined": scores is not None and tests is not None}
         selectors = [s for s in SELECTORS if needs[s]]
+    vectors = None
+    if tests is not None and {"agreement", "combined"} & set(selectors):
+        vectors = _agreement(used, samples, tests, settings, output_dir, resume, progress)
+    step("agreement")
     candidates = [
         Candidates(
             id=p.id,

@@ -197,7 +197,7 @@ def sample_problems(problems: dict[str, list[Problem]], output_dir: Path, sample
     from acecoder.stages import sample
 
     questions = {}
-    for name_, found in problems.items():
+    for found in problems.values():
         for p in found:
             questions.setdefault(p.id, Question(id=p.id, source=p.benchmark, question=p.prompt, tests=[]))
     output_dir.mkdir(parents=True, exist_ok=True)
