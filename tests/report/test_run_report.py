@@ -225,3 +225,19 @@ def test_the_figures_render_in_headless_chromium(tmp_path):
     assert len(check["images"]) == 7
     assert all(image["complete"] and image["width"] > 0 for image in check["images"]), check["images"]
     assert check["headings"] == ["Overview", "Dataset", "Filter", "Reward model", "Best-of-N", "RL"]
+
+
+def test_missing_keys_and_nulls_are_tolerated(tmp_path):
+    run = make_run(tmp_path / "run")
+    _lines(run / "rm" / "metrics.jsonl", [{"step": 1, "loss": 0.7}, {"step": 2, "loss": 0.6, "accuracy": None}])
+    (run / "rm" / "eval.json").unlink()
+    _lines(run / "rl" / "metrics.jsonl", [{"step": 1, "reward": 0.0}, {"step": 2}])
+    bon = json.loads((run / "bon" / "bon.json").read_text())
+    bon["pass@1"]["reward_model"][0] = None
+    del bon["pass@1"]["greedy"], bon["problems"]
+    (run / "bon" / "bon.json").write_text(json.dumps(bon))
+    summary = write_report(run)
+    assert summary.sections == ["Overview", "Dataset", "Filter", "Reward model", "Best-of-N", "RL"]
+    assert summary.figures == 7 and summary.warnings == []
+    data = json.loads(summary.json.read_text())
+    assert data["reward_model"]["eval"] is None and data["rl"]["metrics"][-1] == {"step": 2}
