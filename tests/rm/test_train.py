@@ -82,3 +82,16 @@ def test_pad_token_never_ends_a_sequence(tiny_model):
     # a tokenizer whose pad token ends sequences (end-of-turn doubling as pad) gets another one
     chosen = choose_pad_token(tokenizer, [[5, 6, pad]])
     assert chosen != tokenizer.pad_token and tokenizer.convert_tokens_to_ids(chosen) != pad
+
+
+def test_shipped_accelerate_configs_parse():
+    from pathlib import Path
+
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    root = Path(__file__).resolve().parents[2] / "configs" / "accelerate"
+    zero3 = load_config_from_file(str(root / "zero3.yaml"))
+    assert str(zero3.distributed_type) == "DEEPSPEED" and zero3.deepspeed_config["zero_stage"] == 3
+    assert zero3.mixed_precision == "bf16" and zero3.deepspeed_config["zero3_save_16bit_model"] is True
+    fsdp = load_config_from_file(str(root / "fsdp.yaml"))
+    assert str(fsdp.distributed_type) == "FSDP" and fsdp.fsdp_config["fsdp_state_dict_type"] == "FULL_STATE_DICT"

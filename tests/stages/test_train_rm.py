@@ -169,3 +169,18 @@ def test_the_command_trains(tiny_model, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "done" in result.stderr and "held out 2 pairs" in result.stderr
     assert (tmp_path / "rm" / "eval.json").exists()
+
+
+@pytest.mark.slow  # two processes, each importing torch and TRL
+def test_two_processes_train_one_model(tiny_model, tmp_path):
+    """The multi-process path (what accelerate launch / torchrun start) on the CPU, with gloo:
+    the effective batch is split over the processes and the main process writes the outputs."""
+    pairs = write_pairs(tmp_path / "pairs.jsonl", 8)
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29537"]
+    args = command(pairs, tiny_model, tmp_path / "rm")[1:]
+    args[args.index("--micro-batch-size") + 1] = "2"
+    result = subprocess.run(torchrun + args, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.count("held out 2 pairs") == 1  # one report
+    evaluation = json.loads((tmp_path / "rm" / "eval.json").read_text())
+    assert evaluation["train_pairs"] == 6 and evaluation["steps"] == 2  # 6 pairs, 4 a step over 2 processes

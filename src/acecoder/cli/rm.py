@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -67,6 +68,8 @@ def train_rm(
             summary = stage.run(pairs, output, model=model, settings=settings, progress=bar)
     except AcecoderError as error:
         fail(error)
+    if int(os.environ.get("RANK", "0")) != 0:  # under accelerate/torchrun, the main process reports
+        return
     accuracy = f"{summary.eval_accuracy:.3f}" if summary.eval_accuracy is not None else "n/a"
     margin = f"{summary.eval_margin:.3f}" if summary.eval_margin is not None else "n/a"
     loss = f"{summary.loss:.4f}" if summary.loss is not None else "n/a"
