@@ -91,7 +91,7 @@ def test_shipped_accelerate_configs_parse():
 
     root = Path(__file__).resolve().parents[2] / "configs" / "accelerate"
     zero3 = load_config_from_file(str(root / "zero3.yaml"))
-    assert str(zero3.distributed_type) == "DEEPSPEED" and zero3.deepspeed_config["zero_stage"] == 3
+    assert zero3.distributed_type.value == "DEEPSPEED" and zero3.deepspeed_config["zero_stage"] == 3
     assert zero3.mixed_precision == "bf16" and zero3.deepspeed_config["zero3_save_16bit_model"] is True
     fsdp = load_config_from_file(str(root / "fsdp.yaml"))
-    assert str(fsdp.distributed_type) == "FSDP" and fsdp.fsdp_config["fsdp_state_dict_type"] == "FULL_STATE_DICT"
+    assert fsdp.distributed_type.value == "FSDP" and fsdp.fsdp_config["fsdp_state_dict_type"] == "FULL_STATE_DICT"
