@@ -1,8 +1,10 @@
 """`acecoder rl` on TRL's GRPOTrainer: settings, prompts, and real GRPO steps on the tiny model."""
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -51,6 +53,15 @@ def test_bad_settings_name_the_key(tmp_path):
     assert s.learning_rate == 1e-6 and s.report_to == ["tensorboard"]
     with pytest.raises(ConfigError, match="not a multiple of train_batch"):
         rl.check(s.model_copy(update={"rollout_prompts": 3, "samples_per_prompt": 5}))
+
+
+def test_command_rejects_a_bad_key_and_checks_a_config(tmp_path):
+    bad = subprocess.run([sys.executable, "-m", "acecoder.cli", "rl", "--set", "temprature=1"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "temprature: unknown setting" in bad.stderr and "Traceback" not in bad.stderr
+    ok = subprocess.run([sys.executable, "-m", "acecoder.cli", "rl", str(ROOT / "configs/rl/reinforce_pp.yaml"),
+                         "--set", "data=x.jsonl", "--check"], capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0 and "16 optimizer steps of 128" in ok.stderr
 
 
 def test_shipped_configs_validate():
@@ -104,8 +115,32 @@ def test_grpo_steps_on_the_tiny_model_write_metrics_and_resume(tiny_model, tmp_p
     assert line["reward_seconds"] > 0 and line["generation_seconds"] > 0 and line["completion_length"] > 0
     assert (tmp_path / "run" / "final" / "config.json").exists()
     assert (tmp_path / "run" / "checkpoint-2" / "trainer_state.json").exists()
-    # the second run resumes from checkpoint-2 and does the second rollout only
+    # a rerun resumes from checkpoint-2 and does the second rollout only
     summary = rl.run(settings.model_copy(update={"max_rollouts": 2}))
     assert summary.resumed_from.endswith("checkpoint-2") and summary.steps == 4
     lines = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [line["step"] for line in lines] == [2, 4]
+
+
+@pytest.mark.slow
+def test_the_command_resumes_after_a_kill(tiny_model, tmp_path):
+    """`acecoder rl` killed (SIGKILL) after its first checkpoint; the same command finishes the run."""
+    settings = tiny_settings(tiny_model, tmp_path, episodes=3, max_questions=4)
+    config = tmp_path / "rl.yaml"
+    config.write_text(json.dumps(settings.model_dump()))  # JSON is YAML
+    command = [sys.executable, "-m", "acecoder.cli", "rl", str(config)]
+    run = tmp_path / "run"
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        while not (run / "checkpoint-2" / "trainer_state.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(0.5)  # let it write the rest of the checkpoint
+    finally:
+        process.kill()
+        process.wait()
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "resumed from" in result.stderr and "done 12 steps (6 rollouts)" in result.stderr
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(set(steps)) and steps[-1] == 12

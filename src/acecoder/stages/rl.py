@@ -263,6 +263,9 @@ def grpo_args(settings: RLSettings, shape: dict, *, bf16: bool, use_vllm: bool, 
         deepspeed=settings.deepspeed,
         report_to=settings.report_to or "none",
         seed=settings.seed,
+        # the weights' dtype follows bf16, not the checkpoint's config: bf16 on a GPU (TRL's usual
+        # set-up for 7B policies), float32 elsewhere (bf16 matmuls on a CPU are several times slower)
+        model_init_kwargs={"dtype": "bfloat16" if bf16 else "float32"},
         disable_tqdm=True,
         shuffle_dataset=True,
     )
