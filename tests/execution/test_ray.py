@@ -171,14 +171,17 @@ def test_jobs_are_read_lazily(local_ray):
     assert all(r.pass_rate == 1.0 for r in rest)
 
 
-def test_stage_resumes_on_ray(local_ray, tmp_path):
+def test_a_run_resumes_on_a_running_cluster(local_ray, tmp_path):
     from acecoder.stages import execute as stage
 
     out = tmp_path / "out.jsonl"
     (tmp_path / "head.jsonl").write_text("".join(EXAMPLE.read_text().splitlines(True)[:5]))
-    stage.run(tmp_path / "head.jsonl", out, timeout=TIMEOUT)  # the first 5 on this machine, then the rest on Ray
-    summary = stage.run(EXAMPLE, out, timeout=TIMEOUT, ray_address="auto", resume=True)
-    assert summary.skipped == 5 and summary.programs == 8 and "pid" in summary.isolation
+    summary = stage.run(tmp_path / "head.jsonl", out, timeout=TIMEOUT, ray_address="auto")  # this session
+    assert summary.programs == 5 and "pid" in summary.isolation
+    # The rest from another process that joins the running cluster, as on a real one.
+    result = acecoder("execute", EXAMPLE, "-o", out, "--timeout", TIMEOUT, "--ray", "auto", "--resume")
+    assert result.returncode == 0, result.stderr
+    assert "8 programs (5 already done)" in result.stderr
     assert written(out) == example_verdicts()
 
 

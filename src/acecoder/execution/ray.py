@@ -144,7 +144,9 @@ class RayExecutor:
         _check_reachable(address)
         try:
             if address == "local":
-                ray.init(num_cpus=os.cpu_count() or 1, include_dashboard=False, logging_level=logging.WARNING)
+                # address="local": always a fresh cluster, even where one is running already.
+                ray.init(address="local", num_cpus=os.cpu_count() or 1, include_dashboard=False,
+                         logging_level=logging.WARNING)
             else:
                 ray.init(address=address, logging_level=logging.WARNING)
         except (ConnectionError, ValueError, RuntimeError) as error:
