@@ -86,6 +86,15 @@ def test_importing_the_package_and_the_stage_loads_no_ray():
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "False"
 
 
+def test_without_ray_installed_the_error_says_what_to_install():
+    probe = ("import sys; sys.modules['ray'] = None\n"  # as if not installed
+             "from acecoder.errors import ConfigError\n"
+             "from acecoder.execution.ray import RayExecutor\n"
+             "try:\n    RayExecutor()\nexcept ConfigError as error:\n    print(error)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout
+    assert "pip install 'acecoder[ray]'" in out
+
+
 def test_cli_execute_on_a_local_ray_matches_the_plain_run(tmp_path):
     # First in this file, before the module's Ray session: `--ray local` starts its own.
     on_ray = tmp_path / "ray.jsonl"
@@ -190,3 +199,7 @@ def test_bad_settings_are_config_errors(local_ray):
         RayExecutor(pool="threads")
     with pytest.raises(ConfigError, match="programs_per_task"):
         RayExecutor(programs_per_task=0)
+    with pytest.raises(ConfigError, match="fewer than workers_per_task"):
+        RayExecutor(workers_per_task=3)  # the cluster has 2 CPUs
+    with RayExecutor(slots=5, timeout=TIMEOUT) as executor:  # more than fit: as many as fit
+        assert executor.slots == 2

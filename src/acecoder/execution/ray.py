@@ -85,7 +85,8 @@ class RayExecutor:
                 cost less overhead per program; smaller ones balance hangs better.
             workers_per_task: sandbox processes of each engine; also the CPUs each
                 actor or task reserves.
-            slots: engines across the cluster (default: its CPUs // workers_per_task).
+            slots: engines across the cluster, at most (default and upper bound: its
+                CPUs // workers_per_task).
             tasks_in_flight: batches submitted or finished but not yet yielded, at most
                 (default: 2 per slot, at least 4). Bounds memory, not speed.
             pool: "actors" (long-lived engines) or "tasks" (an engine per batch).
@@ -119,7 +120,10 @@ class RayExecutor:
         self._actors: list = []
         try:
             cpus = int(ray.cluster_resources().get("CPU", 0))
-            self.slots = slots or max(1, cpus // workers_per_task)
+            if cpus < workers_per_task:
+                raise ConfigError(f"the Ray cluster has {cpus} CPUs, fewer than workers_per_task ({workers_per_task})")
+            # More engines than fit would wait forever for CPUs: `slots` only lowers the count.
+            self.slots = min(slots or cpus, cpus // workers_per_task)
             self.tasks_in_flight = tasks_in_flight or max(4, PER_ACTOR * self.slots)
             if pool == "actors":
                 # Two calls at once on one actor, both feeding its engine (thread-safe): its
