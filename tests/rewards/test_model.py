@@ -61,3 +61,42 @@ def test_question_recovered_from_every_prompt_shape():
     templated = f"<|im_start|>user\n{question_prompt(question)}<|im_end|>\n<|im_start|>assistant\n"
     assert question_from_prompt(templated) == question
     assert question_from_prompt("free text") == "free text"
+
+
+@pytest.fixture(scope="module")
+def tiny_rm(tiny_model, tmp_path_factory):
+    """A reward-model checkpoint in the released AceCodeRM layout (v_head) on the tiny Qwen2."""
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    folder = tmp_path_factory.mktemp("tiny-rm")
+    for item in tiny_model.iterdir():
+        shutil.copy2(item, folder / item.name)
+    tensors = load_file(str(folder / "model.safetensors"))
+    hidden = tensors["lm_head.weight"].shape[1]
+    tensors["v_head.summary.weight"] = torch.randn(1, hidden, generator=torch.Generator().manual_seed(0))
+    tensors["v_head.summary.bias"] = torch.tensor([0.5])
+    save_file(tensors, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    return folder
+
+
+def test_a_real_reward_model_through_the_reward_and_the_rl_recipe(tiny_rm):
+    from acecoder.rm import RewardModel
+    from acecoder.stages import rl
+
+    rm = RewardModel.load(tiny_rm)
+    questions = ["Implement `add(a, b)`.", "Implement `neg(x)`."]
+    programs = ["def add(a, b):\n    return a + b", "def neg(x):\n    return x"]
+    raw = rm.score(questions, programs)
+    prompts = [chat(q) for q in questions]
+    completions = [f"```python\n{p}\n```" for p in programs]
+    reward = ModelReward(rm, normalize="none", clip=None)
+    assert reward.score(prompts, completions) == pytest.approx(raw, abs=1e-5)
+    assert ModelReward(rm, normalize="batch").score(prompts, completions) == pytest.approx([-1.0, 1.0] if raw[0] < raw[1] else [1.0, -1.0], abs=1e-4)
+    funcs, weights, test = rl.build_rewards(rl.RLSettings(reward_model=str(tiny_rm), reward_model_weight=0.5))
+    try:
+        assert [f.__name__ for f in funcs] == ["test_reward", "model_reward"] and weights == [1.0, 0.5]
+    finally:
+        test.close()

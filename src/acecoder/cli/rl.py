@@ -11,6 +11,12 @@ import typer
 from acecoder.cli._app import app
 
 
+class Normalize(str, enum.Enum):
+    running = "running"
+    batch = "batch"
+    none = "none"
+
+
 class RewardKind(str, enum.Enum):
     binary = "binary"
     pass_rate = "pass_rate"
@@ -77,9 +83,9 @@ def serve_reward(
     test_weight: Annotated[float, typer.Option(help="Weight of the test reward; 0: reward model only.", min=0)] = 1.0,
     reward_model: Annotated[Optional[str], typer.Option(help="Reward-model checkpoint, or the URL of acecoder serve-rm.")] = None,
     model_weight: Annotated[float, typer.Option(help="Weight of the normalised reward-model reward.", min=0)] = 1.0,
-    normalize: Annotated[str, typer.Option(help="Reward-model normalisation: running, batch or none.")] = "running",
+    normalize: Annotated[Normalize, typer.Option(help="Reward-model normalisation: running mean/std of all scores so far, per batch, or none.")] = Normalize.running,
     timeout: Annotated[float, typer.Option(help="Seconds each test may run (wall clock).", min=0.01)] = 3.0,
-    workers: Annotated[Optional[int], typer.Option(help="Sandbox processes [default: CPU cores].", min=1)] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Sandbox processes (default: one per CPU core).", min=1)] = None,
     memory_mb: Annotated[int, typer.Option(help="Address-space limit per program, MiB.", min=64)] = 2048,
 ) -> None:
     """Serve rewards to OpenRLHF (--remote_rm_url http://HOST:PORT/get_reward --label_key tests)."""
@@ -95,7 +101,7 @@ def serve_reward(
             from acecoder.rm import RemoteRewardModel, RewardModel
 
             scorer = RemoteRewardModel(reward_model) if reward_model.startswith(("http://", "https://")) else RewardModel.load(reward_model)
-            model = ModelReward(scorer, normalize=normalize)
+            model = ModelReward(scorer, normalize=normalize.value)
         combined = CombinedReward(test=test, model=model, test_weight=test_weight, model_weight=model_weight)
     except AcecoderError as error:
         fail(error)
