@@ -52,6 +52,7 @@ def test_trl_reward_function_reads_the_tests_column_and_logs_metrics():
     assert func.__name__ == "test_reward"
     assert logged["acecoder/pass_rate"] == 0.5 and logged["acecoder/all_pass"] == 0.5
     assert logged["acecoder/all_pass_groups"] == 0.5 and logged["acecoder/all_fail_groups"] == 0.5
+    assert logged["acecoder/zero_std_groups"] == 1.0  # rewards 1,1,1 and 0,0,0: no signal in either group
     assert logged["acecoder/reward_seconds"] > 0
 
 

@@ -116,3 +116,13 @@ def test_importing_rewards_loads_nothing_heavy():
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_public_names():
+    import acecoder.rewards
+
+    assert set(acecoder.rewards.__all__) == {
+        "KINDS", "R1_SYSTEM_PROMPT", "CombinedReward", "ModelReward", "RuleScores", "RunningStats", "TestReward",
+        "combine", "completion_text", "format_ok", "parse_tests", "program_of", "question_from_prompt",
+    }
+    assert all(hasattr(acecoder.rewards, name) for name in acecoder.rewards.__all__)

@@ -112,6 +112,7 @@ def test_grpo_steps_on_the_tiny_model_write_metrics_and_resume(tiny_model, tmp_p
     line = lines[0]
     # a random tiny model writes no working program: every group fails every test
     assert line["reward"] == 0.0 and line["pass_rate"] == 0.0 and line["all_fail_groups"] == 1.0
+    assert line["zero_std_groups"] == 1.0 and line["all_pass_groups"] == 0.0
     assert line["reward_seconds"] > 0 and line["generation_seconds"] > 0 and line["completion_length"] > 0
     assert (tmp_path / "run" / "final" / "config.json").exists()
     assert (tmp_path / "run" / "checkpoint-2" / "trainer_state.json").exists()

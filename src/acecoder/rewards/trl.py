@@ -16,7 +16,8 @@ programs run while the reward model scores.
 The test reward logs, per batch: `acecoder/pass_rate` (mean over completions),
 `acecoder/all_pass` (fraction of completions passing every test),
 `acecoder/all_pass_groups` and `acecoder/all_fail_groups` (fraction of prompts whose
-completions all pass / all fail: no learning signal), `acecoder/format_ok` and
+completions all pass every test / of which none does: no signal for the binary reward),
+`acecoder/zero_std_groups` (fraction of prompts whose test rewards are all equal), `acecoder/format_ok` and
 `acecoder/reward_seconds`. Nothing heavy is imported here: TRL itself is not needed
 to build the functions.
 """
@@ -43,11 +44,20 @@ def group_fractions(keys: Sequence, passed: Sequence[bool]) -> tuple[float, floa
     return all_pass, all_fail
 
 
+def zero_std_fraction(keys: Sequence, rewards: Sequence[float | None]) -> float:
+    """The fraction of groups whose rewards are all equal (no signal under a group baseline)."""
+    groups: dict = {}
+    for key, reward in zip(keys, rewards):
+        groups.setdefault(key, set()).add(reward)
+    return sum(len(g) == 1 for g in groups.values()) / len(groups) if groups else 0.0
+
+
 def batch_metrics(scores: RuleScores, keys: Sequence) -> dict[str, float]:
     """The per-step numbers of one scored batch (see the module docstring)."""
     n = max(len(scores.results), 1)
     all_pass, all_fail = group_fractions(keys, scores.all_passed)
     return {
+        "acecoder/zero_std_groups": zero_std_fraction(keys, scores.rewards),
         "acecoder/pass_rate": sum(scores.pass_rates) / n,
         "acecoder/all_pass": sum(scores.all_passed) / n,
         "acecoder/all_pass_groups": all_pass,

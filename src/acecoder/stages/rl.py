@@ -12,8 +12,9 @@ format), `Question` records, or the `trl` export of `acecoder hard-subset`
   "steps"), `reward` (mean total reward), `reward_std`, `pass_rate` (mean fraction
   of tests passed), `all_pass` (fraction of completions passing every test),
   `all_pass_groups` / `all_fail_groups` (fraction of prompts whose completions all
-  pass / all fail: no learning signal under a group baseline), `format_ok` (R1
-  format rate), `completion_length` (mean tokens), `kl`, `loss`, `learning_rate`,
+  pass every test / of which none does: no signal for the binary reward under a
+  group baseline), `zero_std_groups` (fraction of prompts whose test rewards are
+  all equal: no signal for any kind of test reward), `format_ok` (R1 format rate), `completion_length` (mean tokens), `kl`, `loss`, `learning_rate`,
   `reward_seconds` (scoring the rollout), `generation_seconds` (generating it),
   `step_seconds` (wall time since the previous line), `elapsed_seconds`.
 - `settings.json`: the settings of the run.
@@ -295,6 +296,7 @@ METRIC_KEYS = {
     "all_pass": "acecoder/all_pass",
     "all_pass_groups": "acecoder/all_pass_groups",
     "all_fail_groups": "acecoder/all_fail_groups",
+    "zero_std_groups": "acecoder/zero_std_groups",
     "format_ok": "acecoder/format_ok",
     "completion_length": "completions/mean_length",
     "kl": "kl",
