@@ -333,7 +333,9 @@ async def _ask_for_tests(problems, backend, sample_settings, settings, output_di
             await backend.aclose()
 
 
-async def generate_tests(problems: list[Problem], backend, *, count: int = 10, max_tokens: int = 512) -> dict[str, list[str]]:
+async def generate_tests(
+    problems: list[Problem], backend, *, count: int = 10, max_tokens: int = 384
+) -> dict[str, list[str]]:
     """Problem id -> the valid asserts the backend writes for it (CodeT's generated
     tests: one greedy answer per problem, parsed by `acecoder.synth.parse`)."""
     from acecoder.data.code import extract_code
