@@ -184,7 +184,7 @@ def test_public_names_and_the_cli_does_not_import_the_llm_layer():
     assert sorted(acecoder.llm.__all__) == [
         "ChatRequest", "ChatResult", "Choice", "Fault", "LLMBackend", "LLMError", "LlamaCppServer",
         "OpenAIClient", "ResponseCache", "StubServer", "TransformersBackend", "Usage", "VLLMBackend",
-        "embedded_model", "open_backend", "request_key",
+        "embedded_model", "open_backend", "request_key", "resolve_kind",
     ]  # fmt: skip
     code = "import sys, acecoder.cli; assert 'acecoder.llm' not in sys.modules and 'httpx' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -155,3 +155,15 @@ def test_long_truncated_answer_is_recovered_quickly():
     text = json.dumps({"question": "Square it.", "tests": tests})[:-40]
     parsed = parse_response(text)
     assert 490 < len(parsed.tests) < 500 and parsed.tests == tests[: len(parsed.tests)]
+
+
+def test_tests_wrapped_in_lists_or_objects_are_unwrapped_and_counted():
+    text = json.dumps({
+        "question": "Write f(x).",
+        "tests": [["assert f(1) == 2", "Test case 1"], {"description": "zero", "test": "assert f(0) == 1"},
+                  {"input": 3, "expected": 4}, "assert f(5) == 6"],
+    })
+    parsed = parse_response(text)
+    assert parsed.tests == ["assert f(1) == 2", "assert f(0) == 1", "assert f(5) == 6"]
+    assert Repair.TESTS_IN_CONTAINERS in parsed.repairs
+    assert parsed.dropped[TestDrop.NOT_A_STRING] == 1  # {"input", "expected"}: no assert to take

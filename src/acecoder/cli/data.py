@@ -96,14 +96,17 @@ def synth(
     """Rewrite each seed as a self-contained question with about 20 assert tests (key from OPENAI_API_KEY)."""
     from acecoder.cli._support import fail, print_synth_summary, progress_bar
     from acecoder.errors import AcecoderError
-    from acecoder.llm import open_backend
+    from acecoder.llm import open_backend, resolve_kind
     from acecoder.stages import synth as stage
+    from acecoder.synth.prompt import LLAMA_CPP_JSON
 
     settings = stage.SynthSettings(
         model=model, base_url=None, temperature=temperature, max_tokens=max_tokens, concurrency=concurrency,
         source=source.value if source else None, template=template, min_tests=min_tests, json_mode=json_mode,
         limit=limit, max_retries=max_retries, cache_path=cache,
     )
+    if json_mode and resolve_kind(backend.value, model) == "llama-cpp":
+        settings.extra_body = LLAMA_CPP_JSON  # a grammar: even small models answer in the right shape
     try:
         with open_backend(backend.value, model, base_url=base_url, batch_size=batch_size) as (engine, settings.base_url), \
                 progress_bar("synth", unit="seeds") as bar:

@@ -21,7 +21,7 @@ not torch or transformers, so command-line entry points import it only when used
 from acecoder.llm._cache import ResponseCache, request_key
 from acecoder.llm._embedded import embedded_model
 from acecoder.llm._llama_server import LlamaCppServer
-from acecoder.llm._open import open_backend
+from acecoder.llm._open import open_backend, resolve_kind
 from acecoder.llm._openai import OpenAIClient
 from acecoder.llm._stub import Fault, StubServer
 from acecoder.llm._transformers import TransformersBackend
@@ -45,4 +45,5 @@ __all__ = [
     "embedded_model",
     "open_backend",
     "request_key",
+    "resolve_kind",
 ]

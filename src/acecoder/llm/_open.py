@@ -24,8 +24,7 @@ def open_backend(
     auto: llama-cpp for an embedded model or a .gguf file when llama-cpp-python is
     installed (several times faster on a CPU), else local.
     """
-    if kind == "auto":
-        kind = "llama-cpp" if _llama_cpp_fits(model) else "local"
+    kind = resolve_kind(kind, model)
     if kind == "openai":
         yield None, base_url
     elif kind == "llama-cpp":
@@ -47,9 +46,13 @@ def open_backend(
         raise ConfigError(f"unknown backend {kind!r}: use one of {', '.join(KINDS)}")
 
 
-def _llama_cpp_fits(model: str) -> bool:
+def resolve_kind(kind: str, model: str) -> str:
+    """The backend `auto` stands for, for this model (any other kind is itself)."""
+    if kind != "auto":
+        return kind
     import importlib.util
 
     from acecoder.llm._embedded import MODELS
 
-    return (model in MODELS or model.endswith(".gguf")) and importlib.util.find_spec("llama_cpp") is not None
+    fits = (model in MODELS or model.endswith(".gguf")) and importlib.util.find_spec("llama_cpp") is not None
+    return "llama-cpp" if fits else "local"

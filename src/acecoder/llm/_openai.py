@@ -121,6 +121,7 @@ class OpenAIClient:
             cache_path=cache_path,
             prompt_price=settings.prompt_price,
             completion_price=settings.completion_price,
+            extra_body=getattr(settings, "extra_body", None),
         )
 
     def _lanes(self) -> asyncio.Queue[tuple[httpx.AsyncClient, str]]:

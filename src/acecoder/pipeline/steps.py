@@ -41,8 +41,9 @@ def _where(config: Config, choice: ModelChoice) -> dict:
 
 
 def _synth(config: Config, run: Path) -> Step:
-    from acecoder.llm import open_backend
+    from acecoder.llm import open_backend, resolve_kind
     from acecoder.stages import synth
+    from acecoder.synth.prompt import LLAMA_CPP_JSON
 
     section = config.synth
     where = _where(config, section)
@@ -54,6 +55,8 @@ def _synth(config: Config, run: Path) -> Step:
             concurrency=config.llm.concurrency, json_mode=section.json_mode, template=section.template,
             min_tests=section.min_tests, limit=section.limit, cache_path=run / "cache" / "synth.sqlite",
         )
+        if section.json_mode and resolve_kind(where["backend"], section.model) == "llama-cpp":
+            settings.extra_body = LLAMA_CPP_JSON  # a grammar: even small models answer in the right shape
         with open_backend(where["backend"], section.model, base_url=where["base_url"],
                           batch_size=config.llm.batch_size, context=config.llm.context) as (backend, settings.base_url):
             return synth.run(config.seeds, output, settings=settings, backend=backend, resume=resume, progress=progress)
@@ -137,7 +140,76 @@ def _hard_subset(config: Config, run: Path) -> Step:
 
 
 def _later_stages(config: Config, run: Path) -> list[Step]:
-    return [_hard_subset(config, run)]
+    return [_train_rm(config, run), _bon(config, run), _hard_subset(config, run), _rl(config, run)]
+
+
+def _train_rm(config: Config, run: Path) -> Step:
+    """The reward model's backbone defaults to the first policy: the method trains it on
+    its own samples' pairs (on-policy, §6)."""
+    from acecoder.stages import train_rm
+
+    section = dict(config.train_rm)
+    base = section.pop("model", config.sample.policies[0].model)
+    settings = _dataclass(train_rm.TrainRMSettings, section, "train_rm")
+    pairs, output = run / "pairs.jsonl", run / "rm"
+
+    def go(resume: bool, progress):
+        # train-rm resumes by itself from the last checkpoint in its folder
+        return train_rm.run(pairs, output, model=base, settings=settings, progress=progress)
+
+    return Step(name="train-rm", inputs=[pairs], outputs=[output], settings={"model": base, **section},
+                run=go, unit="steps")
+
+
+_BON_SAMPLING = {"n": 16, "temperature": 1.0, "top_p": 0.95, "max_tokens": 512, "seed": None}
+
+
+def _bon(config: Config, run: Path) -> Step:
+    """Samples the benchmark with `bon.model` (default: the first policy; the method: 1.0
+    temperature, top-p 0.95) and picks with the reward model trained by train-rm."""
+    from acecoder.llm import open_backend
+    from acecoder.pipeline.config import ModelChoice
+    from acecoder.stages import bon, sample
+
+    section = dict(config.bon)
+    choice = ModelChoice(model=section.pop("model", config.sample.policies[0].model),
+                         backend=section.pop("backend", None), base_url=section.pop("base_url", None))
+    sampling = {key: section.pop(key, default) for key, default in _BON_SAMPLING.items()}
+    section.setdefault("benchmark", "humaneval")
+    settings = _dataclass(bon.BonSettings, {**section, "model": choice.model}, "bon")
+    model_dir, output = run / "rm", run / "bon"
+    where = config.where(choice)
+
+    def go(resume: bool, progress):
+        with open_backend(where[0], choice.model, base_url=where[1], batch_size=config.llm.batch_size,
+                          context=config.llm.context) as (backend, url):
+            sample_settings = sample.SampleSettings(
+                model=choice.model, base_url=url, concurrency=config.llm.concurrency,
+                cache_path=run / "cache" / "bon.sqlite", **sampling,
+            )
+            return bon.run(output, settings=settings, sample_settings=sample_settings, backend=backend,
+                           reward_model=str(model_dir), resume=resume, progress=progress)
+
+    step_settings = {**section, **sampling, **_where(config, choice)}
+    return Step(name="bon", inputs=[model_dir], outputs=[output], settings=step_settings, run=go)
+
+
+def _rl(config: Config, run: Path) -> Step:
+    """RL from the first policy (the method: the instruct model) on the hard subset."""
+    from acecoder.stages import rl
+
+    section = dict(config.rl)
+    for fixed in ("data", "output_dir"):
+        if fixed in section:
+            raise ConfigError(f"rl.{fixed}: set by the pipeline (the run folder's hard.jsonl and rl/)")
+    section.setdefault("model", config.sample.policies[0].model)
+    data, output = run / "hard.jsonl", run / "rl"
+    settings = rl.validate_settings({**section, "data": str(data), "output_dir": str(output)}, where="rl")
+
+    def go(resume: bool, progress):
+        return rl.run(settings, progress=progress)  # resumes by itself from its last checkpoint
+
+    return Step(name="rl", inputs=[data], outputs=[output], settings=section, run=go, unit="steps")
 
 
 # ---------------------------------------------------------------- checks
@@ -152,6 +224,23 @@ def _check_models(config: Config) -> None:
             f"sample.oracle.model {config.sample.oracle.model!r} is also a policy: samples are keyed by model, "
             "so the oracle must be another model (the method: a stronger one)"
         )
+
+
+def _dataclass(settings_type, values: dict, where: str):
+    """A stage's settings dataclass from a config section; unknown keys name themselves."""
+    import dataclasses
+
+    known = {f.name for f in dataclasses.fields(settings_type)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}: unknown setting (known: {', '.join(sorted(known))})")
+    try:
+        settings = settings_type(**values)
+        if hasattr(settings, "check"):
+            settings.check()
+    except TypeError as error:
+        raise ConfigError(f"{where}: {error}")
+    return settings
 
 
 def _counts(summary) -> dict:

@@ -52,6 +52,7 @@ class SynthSettings:
     max_tokens: int = 2048  # per answer; about 20 tests fit well within it
     concurrency: int = 16  # requests in flight
     json_mode: bool = True  # ask for a JSON object (response_format) where the server supports it
+    extra_body: dict | None = None  # more request fields, e.g. a llama.cpp JSON schema (see synth.prompt)
     template: str | Path | None = None  # a prompt template file (acecoder.synth.prompt); None: ours
     cache_path: str | Path | None = None  # None: <output>.cache.sqlite
     min_tests: int = 1  # drop a question with fewer valid tests (counted as too_few_tests)

@@ -75,6 +75,7 @@ class Repair(StrEnum):
     PYTHON_LITERAL = "python_literal"
     TRUNCATED = "truncated"
     TESTS_AS_STRING = "tests_as_string"
+    TESTS_IN_CONTAINERS = "tests_in_containers"  # ["assert ...", "a comment"] or {"test": "assert ..."} items
     SPLIT_ASSERTS = "split_asserts"
 
 
@@ -122,11 +123,28 @@ def parse_response(text: str | None) -> Parsed:
     if not isinstance(tests, list):
         parsed.failure = Failure.NO_TESTS
         return parsed
+    tests, unwrapped = _unwrap_items(tests)
+    if unwrapped:
+        parsed.repairs.append(Repair.TESTS_IN_CONTAINERS)
     parsed.tests, dropped, split = clean_tests(tests)
     parsed.dropped.update(dropped)
     if split:
         parsed.repairs.append(Repair.SPLIT_ASSERTS)
     return parsed
+
+
+def _unwrap_items(items: list) -> tuple[list, bool]:
+    """Small models often wrap each test: ["assert f(1) == 2", "Test case 1"] or
+    {"test": "assert ...", "description": ...}; take the one string that is an assert."""
+    out, unwrapped = [], False
+    for item in items:
+        if isinstance(item, (list, tuple, dict)):
+            values = item.values() if isinstance(item, dict) else item
+            found = next((v for v in values if isinstance(v, str) and v.lstrip().startswith("assert")), None)
+            if found is not None:
+                item, unwrapped = found, True
+        out.append(item)
+    return out, unwrapped
 
 
 def _field(found: dict, names: tuple[str, ...]):

@@ -39,8 +39,9 @@ time or space complexity, and must not contain test cases or asserts. {reuse}
 
 2. "tests": about 20 test cases for a correct solution of that question. Each one is a \
 single Python `assert` statement that calls the function with constant arguments and \
-compares the result with a constant expected value, for example \
-"assert count_vowels('banana') == 3". Every test must run on its own, with no setup, no \
+compares the result with a constant expected value: \
+"assert <the function of the question>(<constant arguments>) == <the expected result>". \
+Every test must run on its own, with no setup, no \
 shared variables, no imports and no printing. Cover typical inputs, edge cases and larger \
 inputs; do not repeat a test.
 
@@ -120,3 +121,20 @@ def build_request(
         max_tokens=max_tokens,
         json_mode=json_mode,
     )
+
+
+# The answer's shape as a JSON schema. llama.cpp's server turns a `schema` in
+# `response_format` into a grammar, so even a 0.5B model answers with a question and a
+# list of strings (unconstrained, small models wrap tests in lists or {"input",
+# "expected"} objects). Its own extension of the OpenAI field, hence only for llama.cpp.
+# Lengths keep a small model from filling its tokens with empty strings, and from an
+# endless list (25: the method asks for about 20).
+ANSWER_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "question": {"type": "string", "minLength": 20},
+        "tests": {"type": "array", "minItems": 5, "maxItems": 25, "items": {"type": "string", "minLength": 10}},
+    },
+    "required": ["question", "tests"],
+}
+LLAMA_CPP_JSON = {"response_format": {"type": "json_object", "schema": ANSWER_SCHEMA}}
