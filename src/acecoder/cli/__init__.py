@@ -5,7 +5,7 @@ transformers, the engines) are imported inside the commands, so `acecoder --help
 starts fast.
 """
 
-from acecoder.cli import data, evaluate, pipeline, rl, rm  # noqa: F401  (each registers its commands)
+from acecoder.cli import data, evaluate, pipeline, report, rl, rm  # noqa: F401  (each registers its commands)
 from acecoder.cli._app import app
 
 __all__ = ["app"]
