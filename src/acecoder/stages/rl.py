@@ -319,6 +319,7 @@ def metrics_callback(path: Path, *, steps_per_rollout: int, progress=None):
             self.last: dict = {}
 
         def on_train_begin(self, args, state, control, **kwargs):
+            self.started = self.previous = time.monotonic()  # model loading is not a step
             if progress is not None:
                 progress.total(state.max_steps)
                 for _ in range(state.global_step):  # resumed: the steps already done
