@@ -206,3 +206,29 @@ def test_bad_settings_are_config_errors(local_ray):
         RayExecutor(workers_per_task=3)  # the cluster has 2 CPUs
     with RayExecutor(slots=5, timeout=TIMEOUT) as executor:  # more than fit: as many as fit
         assert executor.slots == 2
+
+
+def test_the_filter_stage_on_ray_writes_what_it_writes_here(local_ray, tmp_path):
+    """The pipeline's filter with `ray_address` (the config's filter.ray): the same dataset."""
+    import json
+
+    from acecoder.stages import filter as stage
+
+    tests = [f"assert double({k}) == {2 * k}" for k in range(6)] + ["assert double(9) == 0"]
+    questions = [{"id": f"evol_{i}", "source": "evol", "question": "Double x.", "tests": tests} for i in range(3)]
+    programs = {"oracle": "def double(x):\n    return 2 * x\n", "right": "def double(x):\n    return x + x\n",
+                "half": "def double(x):\n    return 2 * x if x < 3 else x\n",
+                "hangs": "def double(x):\n    while x > 4:\n        pass\n    return 2 * x\n"}
+    samples = [{"question_id": q["id"], "model": "oracle" if name == "oracle" else "policy",
+                "sample_index": 0 if name == "oracle" else index, "completion": code, "program": code}
+               for q in questions for index, (name, code) in enumerate(programs.items())]
+    (tmp_path / "q.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions))
+    (tmp_path / "s.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples))
+    outputs = {}
+    for where in (None, "auto"):  # auto: the Ray this test process started
+        settings = stage.FilterSettings(oracle="oracle", min_tests=2, min_oracle_passes=1, timeout=TIMEOUT,
+                                        ray_address=where)
+        output = tmp_path / f"dataset-{where}.jsonl"
+        stage.run(tmp_path / "q.jsonl", tmp_path / "s.jsonl", output, settings=settings)
+        outputs[where] = output.read_text()
+    assert outputs[None] == outputs["auto"] and outputs[None].count("\n") == 3

@@ -77,7 +77,8 @@ class Filter(Section):
     min_tests: int = Field(5, ge=1, description="Drop a question with fewer tests left (the method: 5).")
     timeout: float = Field(3.0, gt=0, description="Seconds each test may run (wall clock).")
     memory_mb: int = Field(2048, ge=64, description="Address-space limit per program, MiB.")
-    workers: int | None = Field(None, ge=1, description="Sandbox processes [default: CPU cores].")
+    workers: int | None = Field(None, ge=1, description="Sandbox processes [default: CPU cores; with ray: every CPU of the cluster].")
+    ray: str | None = Field(None, description="Run the programs on a Ray cluster: local, auto (the cluster of this node) or ray://HOST:PORT; the verdicts are the same.")
 
 
 class Pairs(Section):

@@ -106,11 +106,12 @@ def _filter(config: Config, run: Path) -> Step:
     questions, samples, output = run / "questions.jsonl", run / "samples.jsonl", run / "dataset.jsonl"
 
     def go(resume: bool, progress):
-        settings = stage.FilterSettings(oracle=config.sample.oracle.model, **section.model_dump())
+        values = section.model_dump(exclude={"ray"})
+        settings = stage.FilterSettings(oracle=config.sample.oracle.model, ray_address=section.ray, **values)
         return stage.run(questions, samples, output, settings=settings, report_dir=run / "filter",
                          resume=resume, progress=progress)
 
-    settings = {**section.model_dump(exclude={"workers"}), "oracle": config.sample.oracle.model}
+    settings = {**section.model_dump(exclude={"workers", "ray"}), "oracle": config.sample.oracle.model}
     # dataset.jsonl.executions.jsonl (every verdict) is what a resumed filter reuses.
     return Step(name="filter", inputs=[questions, samples], outputs=[output, run / "filter"], settings=settings, run=go)
 

@@ -87,6 +87,7 @@ class FilterSettings:
     timeout: float = 3.0  # seconds each test may run (wall clock)
     workers: int | None = None  # sandbox processes in parallel; None: one per CPU core
     memory_mb: int = 2048  # address-space limit per program, MiB
+    ray_address: str | None = None  # run the programs on a Ray cluster ("local", "auto", ray://...); None: here
 
 
 @dataclass(kw_only=True)
@@ -331,15 +332,16 @@ class Runner:
         if not todo:
             return outcomes
         if self._engine is None:
-            from acecoder.execution import Engine
+            limits = {"timeout": self.settings.timeout, "memory_mb": self.settings.memory_mb}
+            if self.settings.ray_address:  # the same engine on every node; the same verdicts
+                from acecoder.execution.ray import RayExecutor
 
-            self._engine = self._stack.enter_context(
-                Engine(
-                    workers=self.settings.workers,
-                    timeout=self.settings.timeout,
-                    memory_mb=self.settings.memory_mb,
-                )
-            )
+                engine = RayExecutor(address=self.settings.ray_address, slots=self.settings.workers, **limits)
+            else:
+                from acecoder.execution import Engine
+
+                engine = Engine(workers=self.settings.workers, **limits)
+            self._engine = self._stack.enter_context(engine)
             self.summary.isolation = self._engine.isolation
         for result in self._engine.map(todo):
             self._writer.write({**result.to_dict(), "job": result.id, "digest": digests[result.id]})
