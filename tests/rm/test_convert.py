@@ -83,3 +83,18 @@ def test_conversion_refuses_to_overwrite(acecoderm, tmp_path):
         convert(acecoderm, tmp_path / "taken", layout="score")
     with pytest.raises(ConfigError, match="layout"):
         convert(acecoderm, tmp_path / "new", layout="lm_head")
+
+
+def test_the_command(acecoderm, items, tmp_path, head_bias):
+    import subprocess
+    import sys
+
+    out = tmp_path / "seqcls"
+    result = subprocess.run([sys.executable, "-m", "acecoder.cli", "convert-rm", str(acecoderm), "-o", str(out), "--to", "score"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "v_head -> score" in result.stderr and "acecoder_score_bias" in result.stderr
+    assert scores(out, items) == pytest.approx(scores(acecoderm, items), abs=1e-5)
+    result = subprocess.run([sys.executable, "-m", "acecoder.cli", "convert-rm", str(tmp_path / "none"), "-o", str(tmp_path / "x"), "--to", "v_head"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "no config.json" in result.stderr and "Traceback" not in result.stderr
