@@ -133,6 +133,7 @@ def bon(
     reward_model: Annotated[Path | None, typer.Option(help="A reward-model checkpoint: scores the samples --scores lacks.")] = None,
     tests: Annotated[Path | None, typer.Option(help="Generated tests for the agreement selector (Question records, id = problem id).")] = None,
     generate_tests: Annotated[int, typer.Option(help="Without --tests: asserts per problem to ask the sampling model for (0: no agreement).", min=0)] = 0,
+    test_max_tokens: Annotated[int, typer.Option(help="New tokens for the answer holding the generated tests.", min=1)] = 384,
     selector: Annotated[list[Selector] | None, typer.Option(help="A selector (repeat) [default: all the inputs allow].")] = None,
     n: Annotated[int | None, typer.Option(help="Samples per problem: the first N of the file, or how many to sample [default: all / 16].", min=1)] = None,
     draws: Annotated[int, typer.Option(help="Random N-subsets per problem and N for the agreement selectors.", min=1)] = 200,
@@ -165,7 +166,8 @@ def bon(
             benchmark=benchmark, path=str(path) if path else None,
             benchmark_settings=_lcb(start_date, end_date).get(benchmark, {}), limit=limit, model=model,
             selectors=[s.value for s in selector] if selector else None, n=None if samples is None else n,
-            draws=draws, seed=seed, greedy_model=greedy_model, generate_tests=generate_tests, timeout=timeout,
+            draws=draws, seed=seed, greedy_model=greedy_model, generate_tests=generate_tests,
+            test_max_tokens=test_max_tokens, timeout=timeout,
             workers=workers, memory_mb=memory_mb,
         )
         with _sampling(samples is None or generate_tests > 0, model, base_url, backend, batch_size, n or 16,

@@ -78,6 +78,8 @@ class BonSettings:
     """The model name of the greedy programs; None: each problem's sample 0 stands for greedy."""
     generate_tests: int = 0
     """Asserts to ask the backend for per problem (agreement), when no tests file is given; 0: none."""
+    test_max_tokens: int = 384
+    """New tokens of the answer holding the generated tests (an assert is ~20-30 tokens)."""
     timeout: float | None = None
     """Seconds per test; None: the benchmark's own limit."""
     workers: int | None = None
@@ -99,6 +101,8 @@ class BonSettings:
             raise ConfigError(f"draws is {self.draws}: give at least 1")
         if self.generate_tests < 0:
             raise ConfigError(f"generate_tests is {self.generate_tests}: give 0 or more")
+        if self.test_max_tokens < 1:
+            raise ConfigError(f"test_max_tokens is {self.test_max_tokens}: give at least 1")
 
 
 @dataclass(kw_only=True)
@@ -327,7 +331,8 @@ async def _ask_for_tests(problems, backend, sample_settings, settings, output_di
 
         backend = OpenAIClient.from_settings(sample_settings, cache_path=output_dir / "generated_tests.cache.sqlite")
     try:
-        return await generate_tests(problems, backend, count=settings.generate_tests)
+        return await generate_tests(problems, backend, count=settings.generate_tests,
+                                    max_tokens=settings.test_max_tokens)
     finally:
         if own:
             await backend.aclose()
