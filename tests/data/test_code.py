@@ -26,3 +26,25 @@ def test_longest_block():
     text = "```python\nshort = 1\n```\n```python\nlonger = 1\nlonger += 1\n```\n```python\nx = 2\n```"
     assert extract_code(text, pick="longest") == "longer = 1\nlonger += 1"
     assert extract_code(text, pick="last") == "x = 2"
+
+
+def test_strip_test_code_drops_the_checks_models_append_and_keeps_definitions():
+    from acecoder.data.code import strip_test_code
+
+    program = (
+        "import math\n\n"
+        "def area(r):\n    assert r >= 0  # inside a function: kept\n    return math.pi * r * r\n\n"
+        "assert area(1) == 3  # a wrong check\n"
+        "print(area(2))\n"
+        "def helper(x):\n    return x\n\n"
+        "if __name__ == '__main__':\n    print(helper(1))\n    assert False\n"
+    )
+    stripped = strip_test_code(program)
+    assert stripped == (
+        "import math\n\n"
+        "def area(r):\n    assert r >= 0  # inside a function: kept\n    return math.pi * r * r\n\n"
+        "def helper(x):\n    return x\n\n"
+    ).rstrip("\n") + "\n"
+    assert strip_test_code("def f(:\n  pass\nassert f()\n") == "def f(:\n  pass\nassert f()\n"  # unparsable: as is
+    assert strip_test_code("x = 1\n") == "x = 1\n"
+    assert strip_test_code("print((lambda: 1)())\n") == "\n"

@@ -176,3 +176,13 @@ def test_one_setting_moves_every_model_to_an_endpoint(tmp_path):
     assert config.where(config.synth) == ("openai", "http://h:8000/v1")  # base_url wins over llm.backend
     assert config.where(config.sample.oracle) == ("local", None)  # a model's own backend wins over it
     assert re.match(r".*/seeds\.jsonl$", config.seeds) and Path(config.seeds).is_absolute()
+
+
+def test_one_local_model_can_be_policy_and_oracle_under_two_names(tmp_path):
+    from acecoder.pipeline.steps import build_steps
+
+    path = write_config(tmp_path, "http://127.0.0.1:9/v1")
+    config, _ = load_config(path, ["llm.base_url=null", "sample.oracle.model=policy", "sample.oracle.name=policy-greedy"])
+    steps = {step.name: step for step in build_steps(config, tmp_path)}
+    assert steps["sample"].settings["oracle"]["name"] == "policy-greedy"
+    assert steps["filter"].settings["oracle"] == "policy-greedy"

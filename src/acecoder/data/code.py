@@ -29,3 +29,43 @@ def extract_code(text: str, *, pick: Literal["last", "longest"] = "last") -> str
         return text.strip("\n")
     chosen = candidates[-1] if pick == "last" else max(candidates, key=len)
     return chosen.strip("\n")
+
+
+def strip_test_code(program: str) -> str:
+    """The program without the checks models append to it: top-level `assert`s, `print`
+    calls and `if __name__ == "__main__":` blocks.
+
+    Small models often end a solution with their own (sometimes wrong) asserts or a demo
+    that prints; run at load time, one failing line loses every test of the program. The
+    method cut the completion at the first "assert" or "if __name__" (§3); this removes
+    just those statements, keeping any definition that follows them. A program that does
+    not parse is returned as it is (its syntax error is the verdict).
+    """
+    import ast
+
+    try:
+        tree = ast.parse(program)
+    except (SyntaxError, ValueError):
+        return program
+    drop = [node for node in tree.body if _is_test_code(node)]
+    if not drop:
+        return program
+    lines = program.splitlines(keepends=True)
+    for node in reversed(drop):  # from the end, so earlier line numbers stay valid
+        start = node.lineno - 1 - len(getattr(node, "decorator_list", ()))
+        del lines[start : node.end_lineno]
+    return "".join(lines).rstrip("\n") + "\n"
+
+
+def _is_test_code(node) -> bool:
+    import ast
+
+    if isinstance(node, ast.Assert):
+        return True
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        func = node.value.func
+        return isinstance(func, ast.Name) and func.id == "print"
+    if isinstance(node, ast.If) and isinstance(node.test, ast.Compare):
+        left = node.test.left
+        return isinstance(left, ast.Name) and left.id == "__name__"
+    return False

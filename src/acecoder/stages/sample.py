@@ -2,7 +2,8 @@
 
 In:  a questions file (`Question` records: .jsonl, .parquet, a datasets folder or hf:NAME).
 Out: one `Sample` record per program (`question_id`, `model`, `sample_index`,
-     `completion` (the raw model output), `program` (the code extracted from it)), as
+     `completion` (the raw model output), `program` (the code extracted from it, without
+     the asserts and prints models append: `acecoder.data.code.strip_test_code`)), as
      JSONL only: lines are appended and flushed as each question's answer arrives, so a
      kill loses nothing written, and `resume` continues. Convert the file afterwards with
      `acecoder.data.tables.write_records` if another format is wanted. Lines follow the
@@ -38,7 +39,7 @@ from pathlib import Path
 from typing import Literal
 
 from acecoder import prompts
-from acecoder.data.code import extract_code
+from acecoder.data.code import extract_code, strip_test_code
 from acecoder.data.jsonl import JsonlWriter, read_jsonl
 from acecoder.data.tables import check_output, read_records
 from acecoder.errors import ConfigError, InputError
@@ -312,7 +313,7 @@ def _write(question: Question, result, settings: SampleSettings, writer, written
             model=settings.model,
             sample_index=index,
             completion=choice.text,
-            program=extract_code(choice.text, pick=settings.pick),
+            program=strip_test_code(extract_code(choice.text, pick=settings.pick)),
         )
         if sample.id in written:  # resume of a question cut short: its earlier lines stay
             continue
