@@ -186,3 +186,14 @@ def test_one_local_model_can_be_policy_and_oracle_under_two_names(tmp_path):
     steps = {step.name: step for step in build_steps(config, tmp_path)}
     assert steps["sample"].settings["oracle"]["name"] == "policy-greedy"
     assert steps["filter"].settings["oracle"] == "policy-greedy"
+
+
+@pytest.mark.parametrize("name", ["configs/pipeline.yaml", "src/acecoder/pipeline/demo.yaml"])
+def test_the_shipped_configs_are_valid(name):
+    from acecoder.pipeline.steps import build_steps
+
+    root = Path(__file__).resolve().parents[2]
+    config, _ = load_config(root / name)
+    steps = [step.name for step in build_steps(config, Path(config.run_dir))]
+    assert steps == ["synth", "sample", "filter", "pairs", "train-rm", "bon", "hard-subset", "rl"]
+    assert Path(config.seeds).is_file()
