@@ -197,3 +197,14 @@ def test_the_shipped_configs_are_valid(name):
     steps = [step.name for step in build_steps(config, Path(config.run_dir))]
     assert steps == ["synth", "sample", "filter", "pairs", "train-rm", "bon", "hard-subset", "rl"]
     assert Path(config.seeds).is_file()
+
+
+def test_without_an_oracle_model_the_seed_programs_are_the_oracle(tmp_path, stub):
+    path = write_config(tmp_path, stub.base_url)
+    config, raw = load_config(path, ["sample.oracle=null"])
+    outcomes = {o.name: o for o in run_pipeline(config, raw, last="filter")}
+    assert outcomes["filter"].summary["settings"]["oracle"] == "reference"
+    samples = (tmp_path / "run" / "samples.jsonl").read_text()
+    assert '"oracle"' not in samples  # no oracle model was asked
+    rows = [json.loads(line) for line in (tmp_path / "run" / "dataset.jsonl").read_text().splitlines()]
+    assert len(rows) == 3 and all(len(row["test_cases"]) == 5 for row in rows)  # the seeds drop the wrong test

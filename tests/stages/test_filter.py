@@ -655,3 +655,28 @@ def test_humaneval_keeps_every_real_test_and_scores_broken_variants_below_1(tmp_
     data = summary.to_dict()
     assert data["reference"]["failed_tests"] == 0 and data["reference"]["passed_tests_dropped"] == 0
     assert data["tests_per_question"]["before"]["total"] == data["tests_per_question"]["after"]["total"]
+
+
+def test_the_reference_program_can_be_the_oracle(tmp_path):
+    """oracle="reference": the seed's own program decides which tests are kept; no oracle model."""
+    questions = [
+        {"id": "evol_1", "source": "evol", "question": "Double x.", "reference": DOUBLE["right"],
+         "tests": [f"assert double({k}) == {2 * k}" for k in range(5)] + ["assert double(2) == 5"]},
+        {"id": "oss_2", "source": "oss", "question": "Renamed.", "reference": "def twice(x):\n    return 2 * x\n",
+         "tests": [f"assert double({k}) == {2 * k}" for k in range(5)]},  # the rewrite renamed the function
+        {"id": "stack_3", "source": "stack", "question": "No reference.", "tests": ["assert f() == 1"] * 5},
+    ]
+    samples = [sample("evol_1", "policy", 0, DOUBLE["right"]), sample("evol_1", "policy", 1, DOUBLE["half"]),
+               sample("oss_2", "policy", 0, DOUBLE["right"])]
+    q = write_jsonl(tmp_path / "q.jsonl", questions)
+    s = write_jsonl(tmp_path / "s.jsonl", samples)
+    out = tmp_path / "dataset.jsonl"
+    summary = run(q, s, out, settings=FilterSettings(oracle="reference", min_oracle_passes=1, min_tests=2))
+    [row] = [json.loads(line) for line in out.read_text().splitlines()]
+    assert row["id"] == "evol_1" and len(row["test_cases"]) == 5  # the wrong test is dropped
+    assert [i["pass_rate"] for i in row["inferences"]] == [1.0, 0.6]  # half: double(0..2) right of 0..4
+    assert summary.dropped[DropReason.ORACLE_PASSES_TOO_FEW] == 1 and summary.dropped[DropReason.NO_ORACLE] == 1
+
+    with pytest.raises(ConfigError, match="no question .* has a reference"):
+        run(write_jsonl(tmp_path / "q2.jsonl", questions[2:]), s, tmp_path / "d2.jsonl",
+                  settings=FilterSettings(oracle="reference"))

@@ -73,7 +73,7 @@ class Oracle(ModelChoice):
 
 class Sample(Section):
     policies: list[Policy] = Field(description="The models whose programs are scored and paired (the method: Qwen2.5-Coder-7B-Instruct).")
-    oracle: Oracle = Field(description="The stronger model whose greedy program decides which tests are kept (the method: Qwen2.5-Coder-32B-Instruct).")
+    oracle: Oracle | None = Field(description="The stronger model whose greedy program decides which tests are kept (the method: Qwen2.5-Coder-32B-Instruct); null: each question's seed program (its `reference`), for seeds known to be right.")
     seed: int | None = Field(None, description="Sample i uses seed + i, reproducibly.")
 
 

@@ -72,7 +72,7 @@ def _sample(config: Config, run: Path) -> Step:
 
     section = config.sample
     questions, output = run / "questions.jsonl", run / "samples.jsonl"
-    jobs = [(policy, False) for policy in section.policies] + [(section.oracle, True)]
+    jobs = [(policy, False) for policy in section.policies] + ([(section.oracle, True)] if section.oracle else [])
 
     def go(resume: bool, progress):
         summaries = {}
@@ -93,7 +93,8 @@ def _sample(config: Config, run: Path) -> Step:
 
     settings = {
         "policies": [{**p.model_dump(exclude={"backend", "base_url"}), **_where(config, p)} for p in section.policies],
-        "oracle": {**section.oracle.model_dump(exclude={"backend", "base_url"}), **_where(config, section.oracle)},
+        "oracle": section.oracle and {**section.oracle.model_dump(exclude={"backend", "base_url"}),
+                                      **_where(config, section.oracle)},
         "seed": section.seed,
     }
     return Step(name="sample", inputs=[questions], outputs=[output], settings=settings, run=go, unit="questions")
@@ -107,13 +108,20 @@ def _filter(config: Config, run: Path) -> Step:
 
     def go(resume: bool, progress):
         values = section.model_dump(exclude={"ray"})
-        settings = stage.FilterSettings(oracle=config.sample.oracle.label, ray_address=section.ray, **values)
+        settings = stage.FilterSettings(oracle=_oracle(config), ray_address=section.ray, **values)
         return stage.run(questions, samples, output, settings=settings, report_dir=run / "filter",
                          resume=resume, progress=progress)
 
-    settings = {**section.model_dump(exclude={"workers", "ray"}), "oracle": config.sample.oracle.label}
+    settings = {**section.model_dump(exclude={"workers", "ray"}), "oracle": _oracle(config)}
     # dataset.jsonl.executions.jsonl (every verdict) is what a resumed filter reuses.
     return Step(name="filter", inputs=[questions, samples], outputs=[output, run / "filter"], settings=settings, run=go)
+
+
+def _oracle(config: Config) -> str:
+    """The oracle's name in the samples, or "reference": the seeds' own programs."""
+    from acecoder.stages.filter import REFERENCE_ORACLE
+
+    return config.sample.oracle.label if config.sample.oracle else REFERENCE_ORACLE
 
 
 def _pairs(config: Config, run: Path) -> Step:
@@ -220,7 +228,7 @@ def _check_models(config: Config) -> None:
     names = [policy.label for policy in config.sample.policies]
     if len(set(names)) != len(names):
         raise ConfigError(f"sample.policies: a model is listed twice ({', '.join(names)}): give each one n samples")
-    if config.sample.oracle.label in names:
+    if config.sample.oracle and config.sample.oracle.label in names:
         raise ConfigError(
             f"sample.oracle {config.sample.oracle.label!r} is also a policy: samples are keyed by model name, "
             "so the oracle must be another model (the method: a stronger one), or the same one under "

@@ -37,6 +37,12 @@ What runs, all in the execution engine, in two phases:
 
 Questions without tests or without an oracle sample are dropped before anything runs.
 
+`oracle="reference"` makes each question's `reference` program (the seed's own code,
+which `synth` keeps) its oracle, for seeds whose programs are known to be right: no
+oracle model is sampled, and a test the seed's program fails is dropped. The method
+uses a stronger model's greedy program instead (§5); a question whose rewrite renamed
+the function loses every test this way, and is dropped.
+
 A program's tests run in order in one namespace, so a sample judged on the kept tests
 alone may see other state than it would have after every synthesized test (a dropped
 test that mutated a global no longer runs before the next one). That is the state it
@@ -81,7 +87,7 @@ class DropReason(StrEnum):
 
 @dataclass(kw_only=True)
 class FilterSettings:
-    oracle: str  # the `model` of the oracle's samples (the method: Qwen2.5-Coder-32B-Instruct, greedy)
+    oracle: str  # the `model` of the oracle's samples (the method: Qwen2.5-Coder-32B-Instruct, greedy), or "reference"
     min_oracle_passes: int = 4  # drop a question whose oracle passes fewer tests (§5: drops at 3 or fewer)
     min_tests: int = 5  # drop a question with fewer kept tests (§5); at least 1
     timeout: float = 3.0  # seconds each test may run (wall clock)
@@ -508,6 +514,8 @@ def run(
     skipped: list[InputError] = []
     questions = load_questions(questions_path, strict=strict, skipped=skipped, ignored=summary.ignored)
     samples = load_samples(samples_path, questions, strict=strict, skipped=skipped, ignored=summary.ignored)
+    if settings.oracle == REFERENCE_ORACLE:
+        _references_as_oracle(questions, samples, questions_path)
     if questions:
         _check_oracle(samples, settings.oracle, samples_path, skipped)
 
@@ -541,6 +549,21 @@ def run(
     if report_dir is not None:
         quality.write(report_dir, summary.to_dict())
     return summary
+
+
+REFERENCE_ORACLE = "reference"
+
+
+def _references_as_oracle(questions: dict, samples: dict[str, list[Sample]], path: Path) -> None:
+    """Each question's reference program becomes its oracle's one sample."""
+    with_reference = [question for question in questions.values() if question.reference]
+    if not with_reference:
+        raise ConfigError(f"oracle 'reference': no question in {path} has a reference program")
+    for question in with_reference:
+        samples.setdefault(question.id, []).append(
+            Sample(question_id=question.id, model=REFERENCE_ORACLE, sample_index=0,
+                   completion=question.reference, program=question.reference)
+        )
 
 
 def _skipped_row(error: InputError) -> dict:
