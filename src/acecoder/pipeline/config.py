@@ -91,6 +91,7 @@ class Pairs(Section):
     min_gap: float = Field(0.4, ge=0, le=1, description="Chosen minus rejected pass rate, at least (the method: 0.4).")
     min_rejected: float = Field(0.0, ge=0, le=1, description="The rejected program passes more than this share (the method: 0).")
     max_per_question: int | None = Field(None, ge=1, description="At most this many pairs per question (largest gaps first).")
+    cross_model: bool = Field(False, description="Also pair programs of different policies (the method pairs within one model: on-policy for the reward model's backbone).")
 
 
 class HardSubset(Section):
