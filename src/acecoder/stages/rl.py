@@ -414,7 +414,7 @@ def run(settings: RLSettings, *, progress=None) -> RLSummary:
 
     for package in ("trl", "datasets", "accelerate"):
         if importlib.util.find_spec(package) is None:
-            raise ConfigError(f"acecoder rl trains on TRL's GRPOTrainer: pip install trl datasets accelerate (no {package})")
+            raise ConfigError(f"acecoder rl trains on TRL's GRPOTrainer: pip install 'acecoder[train,data]' (no {package})")
 
     import torch
     from accelerate import PartialState

@@ -45,7 +45,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing_extensions import NotRequired, TypedDict
+from typing import NotRequired, TypedDict
 
 from acecoder.data.tables import read_records
 from acecoder.errors import ConfigError, InputError
