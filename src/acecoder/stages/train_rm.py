@@ -45,7 +45,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NotRequired, TypedDict
+from typing_extensions import NotRequired, TypedDict  # pydantic needs this TypedDict before Python 3.12
 
 from acecoder.data.tables import read_records
 from acecoder.errors import ConfigError, InputError
