@@ -89,7 +89,9 @@ def _sample(config: Config, run: Path) -> Step:
                 summary = sample.run(questions, output, settings=settings, backend=backend,
                                      resume=resume or number > 0, progress=progress)
             summaries[f"{choice.label}{' (oracle)' if oracle else ''}"] = _counts(summary)
-        return summaries
+        total = {key: sum(counts.get(key, 0) for counts in summaries.values())
+                 for key in ("samples", "empty_programs", "truncated", "requests", "cache_hits")}
+        return {**total, "by_model": summaries}  # totals first: the one-line summary and the report show them
 
     settings = {
         "policies": [{**p.model_dump(exclude={"backend", "base_url"}), **_where(config, p)} for p in section.policies],
