@@ -66,3 +66,19 @@ def tiny_model(tmp_path_factory):
         model.lm_head.weight.mul_(12.0)
     model.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def classifier(tiny_model, tmp_path_factory):
+    """transformers' sequence-classification layout: the tiny body with a random `score` head."""
+    import torch
+    import transformers
+
+    folder = tmp_path_factory.mktemp("classifier")
+    torch.manual_seed(2)
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(tiny_model, num_labels=1)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_model)
+    model.config.pad_token_id = tokenizer.pad_token_id
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

@@ -36,22 +36,6 @@ def acecoderm(tiny_model, tmp_path_factory):
     return folder
 
 
-@pytest.fixture(scope="session")
-def classifier(tiny_model, tmp_path_factory):
-    """transformers' sequence-classification layout: the tiny body with a random `score` head."""
-    import torch
-    import transformers
-
-    folder = tmp_path_factory.mktemp("classifier")
-    torch.manual_seed(2)
-    model = transformers.AutoModelForSequenceClassification.from_pretrained(tiny_model, num_labels=1)
-    tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_model)
-    model.config.pad_token_id = tokenizer.pad_token_id
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
 ITEMS = [
     ("Write add(a, b) returning the sum.", "def add(a, b):\n    return a + b", ["assert add(1, 2) == 3"]),
     ("Sort a list of numbers.", "def sort(xs):\n    return sorted(xs)\n" * 3, None),

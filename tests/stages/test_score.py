@@ -14,19 +14,6 @@ from acecoder.rm import RewardModel  # noqa: E402
 from acecoder.stages import score  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def reward_model(tiny_model, tmp_path_factory):
-    """A classifier-layout reward model on the tiny body (random head)."""
-    folder = tmp_path_factory.mktemp("rm")
-    torch.manual_seed(3)
-    model = transformers.AutoModelForSequenceClassification.from_pretrained(tiny_model, num_labels=1)
-    tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_model)
-    model.config.pad_token_id = tokenizer.pad_token_id
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
 def write(path, rows):
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     return path
@@ -49,17 +36,17 @@ def samples():
     ]
 
 
-def test_scores_equal_the_models_own_scores_in_input_order(reward_model, tmp_path):
+def test_scores_equal_the_models_own_scores_in_input_order(classifier, tmp_path):
     questions = write(tmp_path / "questions.jsonl", QUESTIONS)
     rows = write(tmp_path / "samples.jsonl", samples())
     out = tmp_path / "scores.jsonl"
-    summary = score.run(rows, out, questions_path=questions, model=str(reward_model),
+    summary = score.run(rows, out, questions_path=questions, model=str(classifier),
                         settings=score.ScoreSettings(batch_size=2, device="cpu"))
     written = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(r["question_id"], r["sample_index"]) for r in written] == [("q1", 0), ("q1", 1), ("q1", 2), ("q2", 0), ("q2", 1)]
     assert set(written[0]) == {"question_id", "model", "sample_index", "reward_model", "score"}
-    assert {r["reward_model"] for r in written} == {reward_model.name}
-    model = RewardModel.load(reward_model, device="cpu")
+    assert {r["reward_model"] for r in written} == {classifier.name}
+    model = RewardModel.load(classifier, device="cpu")
     by_id = {q["id"]: q for q in QUESTIONS}
     expected = [
         model.score([by_id[s["question_id"]]["question"]], [s["program"]], [by_id[s["question_id"]]["tests"]], batch_size=1)[0]
@@ -70,11 +57,11 @@ def test_scores_equal_the_models_own_scores_in_input_order(reward_model, tmp_pat
     assert summary.mean_score == pytest.approx(sum(expected) / 5, abs=1e-5)
 
 
-def test_resume_scores_only_what_is_missing(reward_model, tmp_path):
+def test_resume_scores_only_what_is_missing(classifier, tmp_path):
     questions = write(tmp_path / "questions.jsonl", QUESTIONS)
     rows = write(tmp_path / "samples.jsonl", samples())
     out = tmp_path / "scores.jsonl"
-    model = RewardModel.load(reward_model, device="cpu")
+    model = RewardModel.load(classifier, device="cpu")
     score.run(rows, out, questions_path=questions, model=model, settings=score.ScoreSettings())
     full = out.read_text().splitlines()
     out.write_text("\n".join(full[:2]) + "\n" + full[2][:15])  # a kill: two lines and a torn third
@@ -85,7 +72,7 @@ def test_resume_scores_only_what_is_missing(reward_model, tmp_path):
     assert [json.loads(a)["score"] for a in again] == pytest.approx([json.loads(f)["score"] for f in full], abs=1e-6)
 
 
-def test_benchmark_problems_show_the_prompt_and_no_test(reward_model, tmp_path):
+def test_benchmark_problems_show_the_prompt_and_no_test(classifier, tmp_path):
     problems = write(tmp_path / "problems.jsonl", [
         {"id": "HumanEval/0", "benchmark": "humaneval", "prompt": "def add(a, b):\n    \"\"\"Add.\"\"\"\n", "tests": ["assert add(1, 2) == 3"]},
     ])
@@ -93,34 +80,34 @@ def test_benchmark_problems_show_the_prompt_and_no_test(reward_model, tmp_path):
         {"question_id": "HumanEval/0", "model": "p", "sample_index": 0, "completion": "", "program": "def add(a, b):\n    return a + b"},
     ])
     out = tmp_path / "scores.jsonl"
-    model = RewardModel.load(reward_model, device="cpu")
+    model = RewardModel.load(classifier, device="cpu")
     score.run(rows, out, questions_path=problems, model=model, settings=score.ScoreSettings())
     [row] = [json.loads(line) for line in out.read_text().splitlines()]
     assert row["score"] == pytest.approx(model.score(["def add(a, b):\n    \"\"\"Add.\"\"\"\n"], ["def add(a, b):\n    return a + b"], [None])[0], abs=1e-6)
 
 
-def test_bad_inputs_are_named(reward_model, tmp_path):
+def test_bad_inputs_are_named(classifier, tmp_path):
     questions = write(tmp_path / "questions.jsonl", QUESTIONS)
     orphan = write(tmp_path / "samples.jsonl", samples() + [
         {"question_id": "q9", "model": "p", "sample_index": 0, "completion": "", "program": "x"}
     ])
     with pytest.raises(InputError, match="samples.jsonl:6: .*question 'q9' is not in"):
-        score.run(orphan, tmp_path / "s.jsonl", questions_path=questions, model=str(reward_model), settings=score.ScoreSettings())
+        score.run(orphan, tmp_path / "s.jsonl", questions_path=questions, model=str(classifier), settings=score.ScoreSettings())
     odd = write(tmp_path / "odd.jsonl", [{"id": "x", "text": "?"}])
     with pytest.raises(InputError, match="expected Question records"):
-        score.run(orphan, tmp_path / "s.jsonl", questions_path=odd, model=str(reward_model), settings=score.ScoreSettings())
+        score.run(orphan, tmp_path / "s.jsonl", questions_path=odd, model=str(classifier), settings=score.ScoreSettings())
     with pytest.raises(ConfigError, match="also an input"):
-        score.run(orphan, orphan, questions_path=questions, model=str(reward_model), settings=score.ScoreSettings())
+        score.run(orphan, orphan, questions_path=questions, model=str(classifier), settings=score.ScoreSettings())
     with pytest.raises(ConfigError, match="batch_size"):
-        score.run(orphan, tmp_path / "s.jsonl", questions_path=questions, model=str(reward_model), settings=score.ScoreSettings(batch_size=0))
+        score.run(orphan, tmp_path / "s.jsonl", questions_path=questions, model=str(classifier), settings=score.ScoreSettings(batch_size=0))
 
 
-def test_the_command(reward_model, tmp_path):
+def test_the_command(classifier, tmp_path):
     questions = write(tmp_path / "questions.jsonl", QUESTIONS)
     rows = write(tmp_path / "samples.jsonl", samples())
     out = tmp_path / "scores.jsonl"
     command = [sys.executable, "-m", "acecoder.cli", "score", str(rows), "--questions", str(questions),
-               "--model", str(reward_model), "-o", str(out), "--device", "cpu"]
+               "--model", str(classifier), "-o", str(out), "--device", "cpu"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "5 programs scored" in result.stderr and len(out.read_text().splitlines()) == 5
