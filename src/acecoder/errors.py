@@ -18,5 +18,10 @@ class ConfigError(AcecoderError):
     """A setting that is missing, unknown or out of range."""
 
 
-class SandboxError(AcecoderError):
+class ComponentError(AcecoderError):
+    """A part of the system stopped working (a model server this process started died, the
+    sandbox could not run): not the user's input. Commands exit with code 1 on it, 2 on the others."""
+
+
+class SandboxError(ComponentError):
     """The execution engine itself could not run (not a program's failure)."""

@@ -183,7 +183,7 @@ def test_usage_and_cost_counted_by_hand(server):
 def test_public_names_and_the_cli_does_not_import_the_llm_layer():
     assert sorted(acecoder.llm.__all__) == [
         "ChatRequest", "ChatResult", "Choice", "Fault", "LLMBackend", "LLMError", "LlamaCppServer",
-        "OpenAIClient", "ResponseCache", "StubServer", "TransformersBackend", "Usage", "VLLMBackend",
+        "OpenAIClient", "ResponseCache", "ServerDied", "StubServer", "TransformersBackend", "Usage", "VLLMBackend",
         "embedded_model", "open_backend", "request_key", "resolve_kind",
     ]  # fmt: skip
     code = "import sys, acecoder.cli; assert 'acecoder.llm' not in sys.modules and 'httpx' not in sys.modules"
@@ -210,3 +210,37 @@ def test_replicas_share_the_requests_and_a_dead_one_is_routed_around():
             dead = f"http://127.0.0.1:{closed.getsockname()[1]}/v1"
         results, usage = asyncio.run(ask([dead, a.base_url]))
         assert len(results) == 40 and usage.errors.get("connection", 0) >= 1
+
+
+def _closed_port_url() -> str:
+    import socket
+
+    with socket.socket() as probe:  # bound, never listening, closed: connections are refused
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+
+
+def test_a_dead_supervised_server_stops_the_request_at_once_with_its_own_account():
+    from acecoder.errors import ComponentError
+    from acecoder.llm import ServerDied, _children
+
+    url = _closed_port_url()
+    _children.register(url, lambda: "the server was killed by SIGSEGV. Last lines of its log: boom")
+    try:
+        client = OpenAIClient(url, "m", max_retries=50, backoff_base=1.0)
+        started = time.monotonic()
+        with pytest.raises(ServerDied, match="SIGSEGV(.|\n)*boom") as caught:
+            generate(client, [ChatRequest(messages=USER)])
+        assert time.monotonic() - started < 2  # no backoff, no 50 retries
+        assert isinstance(caught.value, ComponentError) and isinstance(caught.value, LLMError)
+    finally:
+        _children.unregister(url)
+
+
+def test_an_endpoint_that_refuses_connections_is_given_up_on_after_the_timeout():
+    client = OpenAIClient(_closed_port_url(), "m", timeout=1.0, max_retries=1000, backoff_base=0.05, backoff_max=0.2)
+    started = time.monotonic()
+    with pytest.raises(LLMError, match=r"cannot reach the server(.|\n)*for over 1 s") as caught:
+        generate(client, [ChatRequest(messages=USER)])
+    assert 1.0 <= time.monotonic() - started < 3
+    assert not isinstance(caught.value, acecoder.llm.ServerDied)

@@ -25,7 +25,7 @@ from acecoder.llm._open import open_backend, resolve_kind
 from acecoder.llm._openai import OpenAIClient
 from acecoder.llm._stub import Fault, StubServer
 from acecoder.llm._transformers import TransformersBackend
-from acecoder.llm._types import ChatRequest, ChatResult, Choice, LLMBackend, LLMError, Usage
+from acecoder.llm._types import ChatRequest, ChatResult, Choice, LLMBackend, LLMError, ServerDied, Usage
 from acecoder.llm._vllm import VLLMBackend
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "Fault",
     "LLMBackend",
     "LLMError",
+    "ServerDied",
     "LlamaCppServer",
     "OpenAIClient",
     "ResponseCache",

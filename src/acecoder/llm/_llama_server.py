@@ -8,11 +8,17 @@ Why: on a CPU, llama.cpp runs the embedded models several times faster than tran
 client already speaks, so nothing else changes. The GGUF is served as it is: no
 conversion, no torch.
 
-The server comes from `llama-cpp-python[server]` (the `llama-cpp` extra). PyPI ships it
-as source only, so installing it compiles llama.cpp (several minutes on 2 cores); it is an
-extra, never a requirement. The child gets its own process group and is stopped (SIGTERM,
-then SIGKILL) when the context exits; its output goes to a log file whose tail is quoted
-if it fails to start.
+The server comes from `llama-cpp-python[server]`. PyPI ships it as source only, so
+installing it compiles llama.cpp (several minutes on 2 cores), by default for the build
+machine's own CPU; `requirements/llama-cpp.txt` builds it for any x86-64 CPU with AVX2
+(the README's commands use it). It is never a requirement.
+
+Supervision: the child gets its own process group and is stopped (SIGTERM, then SIGKILL)
+when the context exits; its output goes to a log file. Start-up waits until the server
+answers `/v1/models` and then generates one token, because a build for another CPU loads
+the model and only faults at its first generation. While it runs it is registered in
+`_children`, so a client whose request fails learns at once that the server died (with the
+signal and the log's last lines) instead of retrying a closed port.
 """
 
 from __future__ import annotations
@@ -29,10 +35,16 @@ from pathlib import Path
 
 import httpx
 
-from acecoder.errors import ConfigError
+from acecoder.errors import ComponentError, ConfigError
+from acecoder.llm import _children
 from acecoder.llm._embedded import MODELS, locate_gguf
 
-INSTALL = 'pip install "acecoder[llama-cpp]"  (compiles llama.cpp: several minutes)'
+# Both build llama.cpp for any x86-64 CPU with AVX2 (GGML_NATIVE=OFF turns on AVX2, FMA, F16C
+# and nothing newer), not for the build machine: the first from the repository, the second anywhere.
+_PORTABLE = ("pip install {flags}-r requirements/llama-cpp.txt (in acecoder's repository; elsewhere: "
+             'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install {flags}"llama-cpp-python[server]==0.3.36")')
+INSTALL = _PORTABLE.format(flags="") + ", which compiles llama.cpp: several minutes"
+REBUILD = "reinstall it built for any AVX2 CPU: " + _PORTABLE.format(flags="--force-reinstall --no-deps --no-cache-dir ")
 
 
 class LlamaCppServer:
@@ -83,7 +95,7 @@ class LlamaCppServer:
         return argv
 
     def start(self) -> str:
-        """Start the server and wait until it answers; returns `base_url`."""
+        """Start the server and wait until it answers and generates; returns `base_url`."""
         if self._process is not None:
             return self.base_url
         with self.log_path.open("ab") as log:
@@ -91,23 +103,51 @@ class LlamaCppServer:
                 self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
             )
         deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                code = self._process.returncode
-                self._process = None
-                raise ConfigError(f"llama.cpp's server exited with code {code} while loading {self.gguf}:\n{self._tail()}")
-            try:
-                if httpx.get(f"{self.base_url}/models", timeout=2.0).status_code == 200:
-                    return self.base_url
-            except httpx.HTTPError:
-                pass  # still loading
+        try:
+            self._wait_until_ready(deadline)
+        except BaseException:
+            self.close()
+            raise
+        _children.register(self.base_url, self.death)
+        return self.base_url
+
+    def death(self) -> str | None:
+        """None while the server runs; once it has exited, how (code or signal) and its log's end."""
+        process = self._process
+        if process is None or process.poll() is None:
+            return None
+        code = process.returncode
+        how = f"was killed by {signal.Signals(-code).name}" if code < 0 and -code in _SIGNALS else f"exited with code {code}"
+        text = f"llama.cpp's server (pid {process.pid}, {self.gguf.name}) {how}"
+        if code in (-signal.SIGSEGV, -signal.SIGILL, -signal.SIGBUS):
+            text += f"; a fault in llama.cpp is most often a build for another CPU: {REBUILD}"
+        return f"{text}. Last lines of its log {self.log_path}:\n{self._tail()}"
+
+    def _wait_until_ready(self, deadline: float) -> None:
+        while not self._answers("/models", deadline):
             time.sleep(0.2)
-        self.close()
-        raise ConfigError(
-            f"llama.cpp's server did not answer within {self.startup_timeout:.0f} s (startup_timeout); log:\n{self._tail()}"
-        )
+        # One generated token: a build for another CPU answers /models and faults here.
+        probe = {"model": self.model, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1}
+        while not self._answers("/chat/completions", deadline, probe):
+            time.sleep(0.2)
+
+    def _answers(self, path: str, deadline: float, body: dict | None = None) -> bool:
+        if self._process.poll() is not None:
+            raise ComponentError(f"{self.death()}\n(it died while starting on {self.gguf})")
+        if time.monotonic() > deadline:
+            raise ComponentError(
+                f"llama.cpp's server did not answer {path} within {self.startup_timeout:.0f} s (startup_timeout); "
+                f"log {self.log_path}:\n{self._tail()}"
+            )
+        url, wait = self.base_url + path, max(1.0, min(60.0, deadline - time.monotonic()))
+        try:
+            response = httpx.post(url, json=body, timeout=wait) if body else httpx.get(url, timeout=2.0)
+        except httpx.HTTPError:
+            return False  # still loading, or it just died (the next call says which)
+        return response.status_code == 200
 
     def close(self) -> None:
+        _children.unregister(self.base_url)
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
@@ -146,6 +186,9 @@ class LlamaCppServer:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+
+_SIGNALS = {int(sig) for sig in signal.Signals}
 
 
 def _free_port(host: str) -> int:

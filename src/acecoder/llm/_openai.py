@@ -10,7 +10,11 @@ Behaviour:
 - timeouts, connection errors, 408, 429 and 5xx are retried with exponential backoff and
   full jitter, or after the server's Retry-After (capped at `backoff_max`); other 4xx
   raise LLMError at once with the server's message; when the retries run out LLMError
-  says what failed last;
+  says what failed last; an endpoint that refuses connections is given up on once it has
+  refused one request for longer than `timeout`;
+- a server this process started and supervises (llama.cpp's, see `_children`) that has
+  died is not retried: the failed request raises ServerDied with the server's exit signal
+  and log at once;
 - samples are cached on disk one by one (see `_cache.py`): a rerun, or a rerun with a
   larger n, requests only the samples it lacks.
 
@@ -27,13 +31,15 @@ import json
 import os
 import random
 import ssl
+import time
 from pathlib import Path
 
 import certifi
 import httpx
 
+from acecoder.llm import _children
 from acecoder.llm._cache import ResponseCache, request_key
-from acecoder.llm._types import ChatRequest, ChatResult, Choice, LLMError, Usage
+from acecoder.llm._types import ChatRequest, ChatResult, Choice, LLMError, ServerDied, Usage
 
 _RETRIED_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 
@@ -226,8 +232,10 @@ class OpenAIClient:
     async def _post(self, body: dict) -> dict:
         payload = json.dumps(body, ensure_ascii=False).encode()
         lanes = self._lanes()
+        refused_since = None  # when this request first failed to connect
         for attempt in range(self.max_retries + 1):
             retry_after = None
+            endpoint = self.endpoints[0]
             try:
                 lane = await lanes.get()
                 client, endpoint = lane
@@ -262,6 +270,14 @@ class OpenAIClient:
                 reason, problem = f"http_{status}", message
                 retry_after = _seconds(response.headers.get("retry-after"))
             self.usage.errors[reason] = self.usage.errors.get(reason, 0) + 1
+            death = _children.death(endpoint)
+            if death is not None:
+                raise ServerDied(death, endpoint=endpoint, model=self.model, status=None)
+            if reason == "connection":
+                refused_since = refused_since or time.monotonic()
+                if time.monotonic() - refused_since > self.timeout:
+                    problem += f" for over {self.timeout:g} s (timeout)"
+                    break
             if attempt == self.max_retries:
                 break
             self.usage.retries += 1
@@ -269,7 +285,7 @@ class OpenAIClient:
             delay = min(retry_after, self.backoff_max) if retry_after is not None else random.uniform(0, ceiling)
             await asyncio.sleep(delay)
         raise self._error(
-            f"gave up after {self.max_retries + 1} attempts; the last: {problem} "
+            f"gave up after {attempt + 1} attempts; the last: {problem} "
             "(check that the server is up, or raise max_retries / timeout)",
             None if reason in ("timeout", "connection") else int(reason[5:]),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from acecoder.errors import AcecoderError
+from acecoder.errors import AcecoderError, ComponentError
 
 
 class LLMError(AcecoderError):
@@ -15,6 +15,13 @@ class LLMError(AcecoderError):
         where = f"{endpoint} (model {model!r})"
         super().__init__(f"{where}: {message}")
         self.endpoint, self.model, self.status = endpoint, model, status
+
+
+class ServerDied(LLMError, ComponentError):
+    """The model server this process started and supervises has died: asking it again is pointless.
+
+    The message says how it died (the exit code or signal) and quotes the end of its log.
+    """
 
 
 @dataclass(slots=True, kw_only=True, frozen=True)
