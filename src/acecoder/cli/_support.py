@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
+import threading
 import time
 
 from rich.console import Console
@@ -12,54 +15,122 @@ console = Console(stderr=True)
 
 
 def fail(error: Exception) -> None:
-    console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-    raise SystemExit(2)
+    """Print the error as plain text (a message may hold brackets: ids, paths, values) and exit:
+    1 when a component failed (a server died, the sandbox broke), 2 for the user's input."""
+    from acecoder.errors import ComponentError
+
+    console.print("error:", style="bold red", end=" ")
+    console.print(str(error), markup=False, highlight=False, soft_wrap=True)
+    raise SystemExit(1 if isinstance(error, ComponentError) else 2)
 
 
 class _Bar:
-    """Progress over items (programs, questions): done/total, tests passed when the
-    items are execution results, rate and ETA.
+    """Progress over items (programs, questions): done/total, tests passed when the items
+    are execution results, rate and ETA.
 
-    Shown from `total(n)` on, so that input errors found before it print alone.
+    On a terminal: a live bar. Elsewhere (CI logs, nohup, a pipe) a plain line every
+    `ACECODER_PROGRESS_INTERVAL` seconds (30) and one at the end. Either way the same line goes
+    to the `acecoder.progress` logger at that interval (the pipeline's stage log), from a
+    timer rather than from `advance`, so that a stage that stops advancing still shows, with
+    its count standing still. Shown from `total(n)` on, so input errors found before it print alone.
     """
 
     def __init__(self, description: str, unit: str = "programs"):
-        columns = (
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[tests]}"),
-            TextColumn("{task.fields[rate]}"),
-            TimeRemainingColumn(),
-        )
-        self._progress = Progress(*columns, console=console)
         self._description, self._unit = description, unit
-        self._task = None
+        self._live = console.is_terminal
+        self._progress = self._task = None
+        self._total: int | None = None
         self._passed = self._done = 0
+        self._stop = threading.Event()
+        self._timer: threading.Thread | None = None
 
     def total(self, n: int | None) -> None:
-        if self._task is not None:
-            self._progress.update(self._task, total=n)
+        self._total = n
+        if self._started():
+            if self._task is not None:
+                self._progress.update(self._task, total=n)
             return
-        self._started = time.monotonic()
-        self._progress.start()
-        self._task = self._progress.add_task(self._description, total=n, tests="", rate="")
+        self._start = time.monotonic()
+        if self._live:
+            columns = (
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[tests]}"),
+                TextColumn("{task.fields[rate]}"),
+                TimeRemainingColumn(),
+            )
+            self._progress = Progress(*columns, console=console)
+            self._progress.start()
+            self._task = self._progress.add_task(self._description, total=n, tests="", rate="")
+        self._timer = threading.Thread(target=self._report_every, args=(_interval(),), daemon=True)
+        self._timer.start()
 
     def advance(self, item) -> None:
-        if self._task is None:
+        if not self._started():
             self.total(None)
         self._done += 1
-        tests = ""
         if hasattr(item, "passed"):  # an ExecutionResult
             self._passed += item.passed
-            tests = f"{self._passed:,} tests passed"
-        elapsed = time.monotonic() - self._started
-        rate = f"{self._done / elapsed:,.0f} {self._unit}/s" if elapsed > 0 else ""
-        self._progress.update(self._task, advance=1, tests=tests, rate=rate)
+        if self._task is not None:
+            elapsed = time.monotonic() - self._start
+            rate = f"{self._done / elapsed:,.0f} {self._unit}/s" if elapsed > 0 else ""
+            tests = f"{self._passed:,} tests passed" if self._passed else ""
+            self._progress.update(self._task, advance=1, tests=tests, rate=rate)
+
+    def line(self) -> str:
+        """`synth: 5/16 seeds, 0.41 seeds/s, ETA 27 s (12 s so far)`."""
+        elapsed = time.monotonic() - self._start
+        rate = self._done / elapsed if elapsed > 0 else 0.0
+        count = f"{self._done:,}/{self._total:,}" if self._total is not None else f"{self._done:,}"
+        parts = [f"{self._description}: {count} {self._unit}", f"{_rate(rate)} {self._unit}/s"]
+        if self._passed:
+            parts.append(f"{self._passed:,} tests passed")
+        if self._total is not None and self._done < self._total:
+            parts.append(f"ETA {_duration((self._total - self._done) / rate)}" if rate > 0 else "ETA unknown")
+        return ", ".join(parts) + f" ({_duration(elapsed)} so far)"
 
     def close(self) -> None:
-        if self._task is not None:
+        if not self._started():
+            return
+        self._stop.set()
+        if self._progress is not None:
             self._progress.stop()
+        else:
+            console.print(self.line(), markup=False, highlight=False)
+        _log.info(self.line())
+
+    def _started(self) -> bool:
+        return self._timer is not None
+
+    def _report_every(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            line = self.line()
+            _log.info(line)
+            if not self._live:
+                console.print(line, markup=False, highlight=False)
+
+
+_log = logging.getLogger("acecoder.progress")
+
+
+def _interval() -> float:
+    try:
+        return max(0.1, float(os.environ.get("ACECODER_PROGRESS_INTERVAL", "30")))
+    except ValueError:
+        return 30.0
+
+
+def _rate(per_second: float) -> str:
+    return f"{per_second:,.0f}" if per_second >= 100 else f"{per_second:.3g}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 @contextlib.contextmanager
