@@ -68,6 +68,8 @@ def test_extract_code_from_completions(tmp_path):
         ('{"id": "a", "program": "x=1", "tests": "assert x"}\n', "in.jsonl:1: field 'tests' must be a list of strings"),
         ('{"id": "a", "program": 3, "tests": []}\n', "in.jsonl:1: field 'program' must be a string"),
         ('{"id": "a", "program": "", "tests": []}\n{"id": "a", "program": "", "tests": []}\n', "in.jsonl:2: id 'a' also on line 1"),
+        # rich markup in a value is printed as it is, not interpreted (nor a crash of the printer)
+        ('{"id": "[/]x[bold]", "program": "", "tests": []}\n' * 2, "in.jsonl:2: id '[/]x[bold]' also on line 1"),
     ],
 )
 def test_bad_input_names_file_and_line_without_a_traceback(tmp_path, content, message):

@@ -42,23 +42,52 @@ def validate(config: Annotated[Path, typer.Argument(help="The run's config (YAML
     console.print(f"{config}: valid; stages {' -> '.join(steps)}; run folder {loaded.run_dir}", highlight=False)
 
 
+# `acecoder demo --quick`: every stage, on the same embedded models and backend, in a few
+# minutes (CI runs it on every landing). Each setting only shrinks a size of demo.yaml.
+QUICK = {
+    "synth.limit": 6,                 # seeds (of 40)
+    "synth.max_tokens": 400,
+    "sample.policies.0.n": 3,
+    "sample.policies.1.n": 3,
+    "sample.policies.0.max_tokens": 256,  # fewer programs cut off before their end
+    "sample.policies.1.max_tokens": 256,
+    "pairs.min_chosen": 0.3,          # a handful of questions: any program better than another
+    "pairs.min_gap": 0.15,
+
+    "train_rm.epochs": 1,
+    "bon.limit": 2,                   # HumanEval problems
+    "bon.n": 2,
+    "bon.max_tokens": 160,
+    "rl.rollout_prompts": 1,
+    "rl.samples_per_prompt": 2,
+    "rl.train_batch": 2,
+    "rl.micro_batch": 2,
+    "rl.max_completion_tokens": 48,
+    "rl.episodes": 1,
+}
+
+
 @app.command()
 def demo(
-    run_dir: Annotated[Path, typer.Option(help="The run folder.")] = Path("runs/demo"),
+    run_dir: Annotated[Optional[Path], typer.Option(help="The run folder [default: runs/demo, runs/demo-quick with --quick].")] = None,
+    quick: Annotated[bool, typer.Option(help="Every stage at the smallest sizes: a few minutes (the front door's check).")] = False,
     set_: Overrides = None,
 ) -> None:
     """The whole method on this machine, no network, no GPU: embedded small models, shipped seeds, then the report."""
-    _run(DEMO_CONFIG, [f"run_dir={run_dir}", *(set_ or [])], None, None, True)
+    folder = run_dir or Path("runs/demo-quick" if quick else "runs/demo")
+    sizes = [f"{key}={value}" for key, value in QUICK.items()] if quick else []
+    _run(DEMO_CONFIG, [f"run_dir={folder}", *sizes, *(set_ or [])], None, None, True)
 
 
 def _run(config: Path, overrides: list[str], first: str | None, last: str | None, report: bool) -> None:
     from acecoder.cli._support import console, fail, progress_bar
     from acecoder.errors import AcecoderError
     from acecoder.pipeline import load_config, run_pipeline
+    from acecoder.report.run import headline
 
     def show(outcome) -> None:
         took = "unchanged" if outcome.action == "skipped" else f"{outcome.action} in {outcome.seconds:.1f} s"
-        console.print(f"[bold]{outcome.name}[/]: {took}  {_brief(outcome.summary)}", highlight=False)
+        console.print(f"{outcome.name}: {took}  {headline(outcome.name, outcome.summary)}", markup=False, highlight=False)
 
     try:
         loaded, raw = load_config(config, overrides)
@@ -73,9 +102,3 @@ def _run(config: Path, overrides: list[str], first: str | None, last: str | None
     except KeyboardInterrupt:
         console.print("interrupted: run the same command again to continue where it stopped", highlight=False)
         raise SystemExit(130)
-
-
-def _brief(summary: dict, limit: int = 6) -> str:
-    """The first few counts of a stage's summary, for its one line."""
-    shown = [f"{key} {value}" for key, value in summary.items() if isinstance(value, int) and not isinstance(value, bool)]
-    return ", ".join(shown[:limit])

@@ -17,11 +17,19 @@ Run folder layout (the report reads the same names):
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 
 from acecoder.errors import ConfigError
 from acecoder.pipeline.config import Config, ModelChoice
 from acecoder.pipeline.runner import Step
+
+
+log = logging.getLogger("acecoder.pipeline")
+
+NO_PAIRS = ("no pair in {pairs}: no reward model was trained, and bon reports its baselines only "
+            "(more seeds, synth.limit, or lower pairs.min_chosen / pairs.min_gap give pairs)")
 
 
 def build_steps(config: Config, run: Path) -> list[Step]:
@@ -76,6 +84,7 @@ def _sample(config: Config, run: Path) -> Step:
 
     def go(resume: bool, progress):
         summaries = {}
+        progress = _Phases(progress) if progress else None  # one count over every model's questions
         for number, (choice, oracle) in enumerate(jobs):
             where = config.where(choice)
             settings = sample.SampleSettings(
@@ -89,6 +98,8 @@ def _sample(config: Config, run: Path) -> Step:
                 summary = sample.run(questions, output, settings=settings, backend=backend,
                                      resume=resume or number > 0, progress=progress)
             summaries[f"{choice.label}{' (oracle)' if oracle else ''}"] = _counts(summary)
+            if progress:
+                progress.next_phase()
         total = {key: sum(counts.get(key, 0) for counts in summaries.values())
                  for key in ("samples", "empty_programs", "truncated", "requests", "cache_hits")}
         return {**total, "by_model": summaries}  # totals first: the one-line summary and the report show them
@@ -165,6 +176,14 @@ def _train_rm(config: Config, run: Path) -> Step:
     pairs, output = run / "pairs.jsonl", run / "rm"
 
     def go(resume: bool, progress):
+        if not _has_rows(pairs):
+            # A small run can end with no pair (a handful of questions, weak models). The stages
+            # after it still run: bon reports its baselines without a reward model, RL uses tests.
+            output.mkdir(parents=True, exist_ok=True)
+            note = NO_PAIRS.format(pairs=pairs.name)
+            (output / "skipped.json").write_text(json.dumps({"reason": note}) + "\n")
+            log.warning("train-rm: %s", note)
+            return {"pairs": 0, "trained": False, "note": note}
         # train-rm resumes by itself from the last checkpoint in its folder
         return train_rm.run(pairs, output, model=base, settings=settings, progress=progress)
 
@@ -198,8 +217,9 @@ def _bon(config: Config, run: Path) -> Step:
                 model=choice.model, base_url=url, concurrency=config.llm.concurrency,
                 cache_path=run / "cache" / "bon.sqlite", **sampling,
             )
+            trained = (model_dir / "config.json").is_file()  # else train-rm had no pair (see _train_rm)
             return bon.run(output, settings=settings, sample_settings=sample_settings, backend=backend,
-                           reward_model=str(model_dir), resume=resume, progress=progress)
+                           reward_model=str(model_dir) if trained else None, resume=resume, progress=progress)
 
     step_settings = {**section, **sampling, **_where(config, choice)}
     return Step(name="bon", inputs=[model_dir], outputs=[output], settings=step_settings, run=go)
@@ -255,7 +275,30 @@ def _dataclass(settings_type, values: dict, where: str):
     return settings
 
 
+class _Phases:
+    """One progress count over phases that each call `total(n)` for their own part."""
+
+    def __init__(self, progress):
+        self.progress, self.before, self.current = progress, 0, 0
+
+    def total(self, n: int | None) -> None:
+        self.current = n or 0
+        self.progress.total(self.before + self.current)
+
+    def advance(self, item) -> None:
+        self.progress.advance(item)
+
+    def next_phase(self) -> None:
+        self.before += self.current
+        self.current = 0
+
+
 def _counts(summary) -> dict:
     import dataclasses
 
     return {k: v for k, v in dataclasses.asdict(summary).items() if isinstance(v, (int, float))}
+
+
+def _has_rows(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return any(line.strip() for line in handle)

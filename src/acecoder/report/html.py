@@ -115,14 +115,37 @@ def _page(data: dict, run_dir: Path) -> tuple[str, list[str], int]:
 def _overview(overview: dict) -> list[str]:
     rows = []
     for stage in overview["stages"]:
-        counts = ", ".join(f"{k} {v}" for k, v in stage["summary"].items() if isinstance(v, (int, float, str)) and not isinstance(v, bool))
         rows.append([stage["name"], f'<span class="status-{_e(stage["status"])}">{_e(stage["status"])}</span>',
-                     _e(stage["started"] or "-"), _e(stage["finished"] or "-"), _num(stage["seconds"], 1), _e(counts[:300])])
+                     _e(stage["started"] or "-"), _e(stage["finished"] or "-"), _num(stage["seconds"], 1),
+                     _stage_summary(stage)])
     body = [_table(["stage", "status", "started", "finished", "seconds", "summary"], rows, escape=False),
             f"<p>Total stage time: {_num(overview['seconds'], 1)} s.</p>"]
     if overview["config_text"]:
         body.append(f"<details open><summary>config.yaml</summary><pre>{_e(overview['config_text'])}</pre></details>")
     return body
+
+
+def _stage_summary(stage: dict) -> str:
+    """The headline numbers, and every other counter of the summary behind a click."""
+    rest = [f"<tr><td>{_e(key)}</td><td>{_e(_plain_value(value))}</td></tr>" for key, value in stage["summary"].items()]
+    if not rest:
+        return _e(stage.get("headline") or "-")
+    return (f"{_e(stage.get('headline') or '-')}<details><summary>all {len(rest)}</summary>"
+            f"<table class=\"counters\">{''.join(rest)}</table></details>")
+
+
+def _plain_value(value) -> str:
+    """A summary value for people: floats rounded, nested counters as `key value` lists."""
+    if isinstance(value, float):
+        return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_plain_value(v)}" for k, v in value.items()) or "-"
+    if isinstance(value, list):
+        return ", ".join(_plain_value(v) for v in value[:10]) + (f" ... ({len(value)} in all)" if len(value) > 10 else "")
+    text = str(value)
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 def _dataset(dataset: dict) -> list[str]:

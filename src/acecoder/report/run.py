@@ -8,8 +8,8 @@ report.json and report.html always carry the same numbers.
 
 Sections:
 
-- `overview`: the stages in run order with status, start, end, seconds and their summary
-  counts (state.json), and the resolved config (config.yaml, parsed; `config_text` raw).
+- `overview`: the stages in run order with status, start, end, seconds, their summary
+  (state.json) and its `headline` (the few numbers that matter, see HEADLINES), and the resolved config (config.yaml, parsed; `config_text` raw).
 - `dataset`: the method's Table 1 (ACECODER §3.1): per source and in total, seeds,
   questions synthesized, mean tests per question before filtering, questions kept, mean
   tests after, pairs and questions with pairs. Each cell is null where its file is absent.
@@ -43,6 +43,35 @@ NEEDS = {
     "best_of_n": ("bon/bon.json", "bon"),
     "rl": ("rl/metrics.jsonl", "rl"),
 }
+
+
+# The few numbers that say what each stage did: (label, summary key, decimals). The report's
+# overview and the pipeline's one line per stage show these; the report has the rest a click away.
+HEADLINES = {
+    "synth": [("questions", "written", 0), ("of seeds", "seeds", 0), ("tests", "tests_written", 0)],
+    "sample": [("samples", "samples", 0), ("requests", "requests", 0), ("hit max tokens", "truncated", 0)],
+    "filter": [("questions kept", "kept", 0), ("of", "questions", 0), ("programs run", "programs", 0),
+               ("verdicts reused", "reused", 0)],
+    "pairs": [("pairs", "pairs", 0), ("questions with pairs", "questions_with_pairs", 0)],
+    "train-rm": [("pairs", "train_pairs", 0), ("steps", "steps", 0), ("loss", "loss", 3),
+                 ("held-out accuracy", "eval_accuracy", 2)],
+    "bon": [("problems", "problems", 0), ("samples each", "samples_per_problem", 0)],
+    "hard-subset": [("questions selected", "selected", 0), ("of", "rows", 0)],
+    "rl": [("steps", "steps", 0), ("rollouts", "rollouts", 0), ("questions", "questions", 0)],
+}
+
+
+def headline(stage: str, summary: dict) -> str:
+    """`questions 9, of seeds 16, tests 120`: a stage's few numbers that matter, rounded."""
+    parts = []
+    for label, key, digits in HEADLINES.get(stage, []):
+        value = summary.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        parts.append(f"{label} {value:,.{digits}f}")
+    if isinstance(summary.get("note"), str):
+        parts.append(summary["note"])
+    return ", ".join(parts)
 
 
 def write_report(run_dir: str | Path, *, output: str | Path | None = None):
@@ -104,6 +133,7 @@ def _overview(run_dir: Path, state: dict | None, warnings: list[str]) -> dict | 
                 "finished": entry.get("finished"),
                 "seconds": entry.get("seconds"),
                 "summary": entry.get("summary") if isinstance(entry.get("summary"), dict) else {},
+                "headline": headline(name, entry.get("summary") if isinstance(entry.get("summary"), dict) else {}),
             }
         )
     return {
