@@ -208,3 +208,16 @@ def test_without_an_oracle_model_the_seed_programs_are_the_oracle(tmp_path, stub
     assert '"oracle"' not in samples  # no oracle model was asked
     rows = [json.loads(line) for line in (tmp_path / "run" / "dataset.jsonl").read_text().splitlines()]
     assert len(rows) == 3 and all(len(row["test_cases"]) == 5 for row in rows)  # the seeds drop the wrong test
+
+
+def test_a_run_with_no_pair_trains_no_reward_model_and_says_why(tmp_path, stub):
+    path = write_config(tmp_path, stub.base_url, pairs={"min_gap": 1.0})  # rejected must pass > 0: no pair
+    path.write_text(path.read_text().replace("- hard-subset", "- train-rm\n- hard-subset"))
+    outcomes = run(path)
+    folder = tmp_path / "run"
+    assert (folder / "pairs.jsonl").read_text() == ""
+    rm = outcomes["train-rm"]
+    assert rm.action == "ran" and rm.summary["trained"] is False and "no pair in pairs.jsonl" in rm.summary["note"]
+    assert "no pair" in json.loads((folder / "rm" / "skipped.json").read_text())["reason"]
+    assert not (folder / "rm" / "config.json").exists()
+    assert run(path)["train-rm"].action == "skipped"  # done: a rerun does not try again

@@ -120,10 +120,15 @@ def test_end_to_end(seeds, server, tmp_path):
 
     # the request: the prompt with the seed, JSON mode, the paper's temperature
     body = next(b for b in server.requests if "def area" in b["messages"][0]["content"])
-    assert body["temperature"] == 0.7 and body["max_tokens"] == 2048
+    assert body["temperature"] == 0.7 and body["max_tokens"] == 2048 and "seed" not in body
     assert body["response_format"] == {"type": "json_object"} and "Compute the area." in body["messages"][0]["content"]
     assert (tmp_path / "questions.jsonl.cache.sqlite").exists()
     json.dumps(summary.to_dict())  # serialisable
+
+
+def test_a_sampling_seed_goes_with_every_request(seeds, server, tmp_path):
+    synth.run(seeds, tmp_path / "questions.jsonl", settings=settings(server, sampling_seed=7))
+    assert server.requests and all(body["seed"] == 7 for body in server.requests)
 
 
 def test_resume_and_rerun_send_no_request(seeds, server, tmp_path):

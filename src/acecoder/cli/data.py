@@ -81,6 +81,7 @@ def synth(
     backend: Annotated[Backend, typer.Option(help=BACKEND_HELP)] = Backend.openai,
     batch_size: Annotated[int, typer.Option(help="With --backend local: sequences generated together.", min=1)] = 8,
     temperature: Annotated[float, typer.Option(help="Sampling temperature (the method: 0.7).", min=0)] = 0.7,
+    sampling_seed: Annotated[Optional[int], typer.Option(help="The sampling seed of every request [default: the server's own].")] = None,
     max_tokens: Annotated[int, typer.Option(help="New tokens per answer.", min=1)] = 2048,
     concurrency: Annotated[int, typer.Option(help="Requests in flight.", min=1)] = 16,
     source: Annotated[Optional[SeedFamily], typer.Option(help="Treat every row as this seed family [default: detect from the fields].")] = None,
@@ -101,8 +102,8 @@ def synth(
     from acecoder.synth.prompt import LLAMA_CPP_JSON
 
     settings = stage.SynthSettings(
-        model=model, base_url=None, temperature=temperature, max_tokens=max_tokens, concurrency=concurrency,
-        source=source.value if source else None, template=template, min_tests=min_tests, json_mode=json_mode,
+        model=model, base_url=None, temperature=temperature, sampling_seed=sampling_seed, max_tokens=max_tokens,
+        concurrency=concurrency, source=source.value if source else None, template=template, min_tests=min_tests, json_mode=json_mode,
         limit=limit, max_retries=max_retries, cache_path=cache,
     )
     if json_mode and resolve_kind(backend.value, model) == "llama-cpp":

@@ -53,6 +53,7 @@ class ModelChoice(Section):
 class Synth(ModelChoice):
     model: str = Field("gpt-4o-mini", description="The model that writes questions and tests (the method: gpt-4o-mini).")
     temperature: float = Field(0.7, ge=0, description="Sampling temperature (the method: 0.7).")
+    sampling_seed: int | None = Field(None, description="The sampling seed of every request (the same answers again on the same server); null: the server's own.")
     max_tokens: int = Field(2048, ge=1, description="New tokens per answer.")
     min_tests: int = Field(1, ge=1, description="Drop a question with fewer valid tests.")
     limit: int | None = Field(None, ge=1, description="Only the first N seeds.")

@@ -60,6 +60,7 @@ def _synth(config: Config, run: Path) -> Step:
     def go(resume: bool, progress):
         settings = synth.SynthSettings(
             model=section.model, temperature=section.temperature, max_tokens=section.max_tokens,
+            sampling_seed=section.sampling_seed,
             concurrency=config.llm.concurrency, json_mode=section.json_mode, template=section.template,
             min_tests=section.min_tests, limit=section.limit, cache_path=run / "cache" / "synth.sqlite",
         )

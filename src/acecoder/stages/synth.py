@@ -40,7 +40,9 @@ from acecoder.synth.seeds import FAMILIES, Seed, iter_seeds
 __all__ = ["SynthSettings", "SynthSummary", "run", "validate"]
 
 MAX_EXAMPLES = 20  # failed responses and malformed rows listed in the summary (the counts are complete)
-CHUNKS_IN_FLIGHT = 2  # the next chunk is sent while the previous one finishes, so no lane idles
+# Chunks of `concurrency` seeds, 8 in flight: the next ones are sent while the first finish, so no
+# lane idles, and progress (and the output, in seed order) moves every `concurrency` answers.
+CHUNKS_IN_FLIGHT = 8
 
 
 @dataclass(kw_only=True)
@@ -49,6 +51,7 @@ class SynthSettings:
     base_url: str | None = None  # the OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1
     api_key: str | None = None  # None: OPENAI_API_KEY, or no key
     temperature: float = 0.7  # the paper's (§2)
+    sampling_seed: int | None = None  # the sampling seed of every request; None: the server's own (random)
     max_tokens: int = 2048  # per answer; about 20 tests fit well within it
     concurrency: int = 16  # requests in flight
     json_mode: bool = True  # ask for a JSON object (response_format) where the server supports it
@@ -195,7 +198,7 @@ def run(
 
 async def _synthesize(todo, backend, own, writer, settings, templates, summary, progress) -> None:
     """Send the seeds in chunks, at most CHUNKS_IN_FLIGHT at once; write in seed order."""
-    size = settings.concurrency * 4
+    size = settings.concurrency
 
     async def answer(chunk: list[Seed]):
         requests = [
@@ -205,6 +208,7 @@ async def _synthesize(todo, backend, own, writer, settings, templates, summary, 
                 temperature=settings.temperature,
                 max_tokens=settings.max_tokens,
                 json_mode=settings.json_mode,
+                sampling_seed=settings.sampling_seed,
             )
             for seed in chunk
         ]

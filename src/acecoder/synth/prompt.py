@@ -112,14 +112,17 @@ def build_request(
     temperature: float = 0.7,
     max_tokens: int = 2048,
     json_mode: bool = True,
+    sampling_seed: int | None = None,
 ) -> ChatRequest:
-    """One request per seed; 0.7 is the paper's temperature (§2)."""
+    """One request per seed; 0.7 is the paper's temperature (§2). `sampling_seed`: the
+    server's sampling seed for it (the same answers again on the same server build)."""
     return ChatRequest(
         messages=({"role": "user", "content": render(seed, templates)},),
         n=1,
         temperature=temperature,
         max_tokens=max_tokens,
         json_mode=json_mode,
+        seed=sampling_seed,
     )
 
 
