@@ -114,6 +114,26 @@ def test_training_bon_and_rl_sections(tmp_path):
     assert [s["name"] for s in overview["stages"]][:2] == ["synth", "sample"]
     assert overview["seconds"] == sum(10.0 + i for i in range(8))
     assert overview["config"]["synth"]["limit"] == 9
+    assert overview["stages"][0]["headline"] == "questions 0"  # synth's few numbers: `written` as questions
+
+
+def test_the_overview_shows_a_stage_s_few_numbers_rounded_and_the_rest_behind_a_click(tmp_path):
+    from acecoder.report.run import headline
+
+    summary = {"rows": 20, "seeds": 20, "already_done": 0, "written": 9, "tests_written": 120,
+               "seconds": 1.1435422899999708, "output": "/tmp/x/questions.jsonl", "failed": {"too_few_tests": 4}}
+    assert headline("synth", summary) == "questions 9, of seeds 20, tests 120"
+    assert headline("train-rm", {"loss": 0.6931471, "eval_accuracy": 0.75, "steps": 3}) == (
+        "steps 3, loss 0.693, held-out accuracy 0.75")
+    run = make_run(tmp_path / "run")
+    state = json.loads((run / "state.json").read_text())
+    state["stages"]["synth"]["summary"] = summary
+    (run / "state.json").write_text(json.dumps(state))
+    page = write_report(run).html.read_text()
+    cell = page[page.index("questions 9, of seeds 20, tests 120"):]
+    cell = cell[:cell.index("</details>")]
+    assert "<details><summary>all 8</summary>" in cell
+    assert "1.14<" in cell and "1.1435" not in cell and "too_few_tests 4" in cell  # rounded, nested counters readable
 
 
 def test_a_partial_run_reports_what_it_has(tmp_path):

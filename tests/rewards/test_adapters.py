@@ -190,6 +190,8 @@ def test_serve_reward_command_answers_openrlhf_requests():
     try:
         url = f"http://127.0.0.1:{port}"
         for _ in range(100):
+            if server.poll() is not None:  # a server that died at start says why, at once
+                pytest.fail(f"serve-reward exited with {server.returncode}: {server.communicate()[1][-2000:]}")
             try:
                 if httpx.get(url + "/health", timeout=1).status_code == 200:
                     break

@@ -135,6 +135,7 @@ def test_the_command_resumes_after_a_kill(tiny_model, tmp_path):
     try:
         deadline = time.monotonic() + 240
         while not (run / "checkpoint-2" / "trainer_state.json").exists() and time.monotonic() < deadline:
+            assert process.poll() is None, f"acecoder rl exited with {process.returncode} before its checkpoint"
             time.sleep(0.2)
         time.sleep(0.5)  # let it write the rest of the checkpoint
     finally:

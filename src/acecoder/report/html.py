@@ -34,6 +34,7 @@ th{background:#f3f3f3} td:first-child,th:first-child{text-align:left} tr.total t
 img{max-width:100%;height:auto;display:block;margin:1rem 0;border:1px solid #eee}
 pre{background:#f7f7f7;padding:1rem;overflow:auto;font-size:.85rem} .note{color:#666} .missing{color:#a60}
 .status-done{color:#080} .status-failed{color:#c00} .status-running{color:#c60}
+table.overview td:last-child,table.overview th:last-child{text-align:left} table.counters{margin:.3rem 0;font-size:.85rem} details summary{cursor:pointer;color:#555}
 """
 
 
@@ -116,13 +117,23 @@ def _overview(overview: dict) -> list[str]:
     rows = []
     for stage in overview["stages"]:
         rows.append([stage["name"], f'<span class="status-{_e(stage["status"])}">{_e(stage["status"])}</span>',
-                     _e(stage["started"] or "-"), _e(stage["finished"] or "-"), _num(stage["seconds"], 1),
+                     _e(_clock(stage["started"])), _e(_clock(stage["finished"])), _num(stage["seconds"], 1),
                      _stage_summary(stage)])
-    body = [_table(["stage", "status", "started", "finished", "seconds", "summary"], rows, escape=False),
-            f"<p>Total stage time: {_num(overview['seconds'], 1)} s.</p>"]
+    table = _table(["stage", "status", "started", "finished", "seconds", "summary"], rows, escape=False)
+    table = table.replace("<table>", '<table class="overview">', 1)  # its summary column reads as text
+    first = next((stage["started"] for stage in overview["stages"] if stage["started"]), None)
+    when = f" First stage started {_e(first.replace('T', ' ')[:16])} UTC." if first else ""
+    body = [table, f"<p>Total stage time: {_num(overview['seconds'], 1)} s.{when}</p>"]
     if overview["config_text"]:
-        body.append(f"<details open><summary>config.yaml</summary><pre>{_e(overview['config_text'])}</pre></details>")
+        body.append(f"<details><summary>config.yaml</summary><pre>{_e(overview['config_text'])}</pre></details>")
     return body
+
+
+def _clock(stamp: str | None) -> str:
+    """`22:58:03` of an ISO time stamp (the day is said once, above)."""
+    if not stamp:
+        return "-"
+    return stamp[11:19] if len(stamp) >= 19 and stamp[10] == "T" else stamp
 
 
 def _stage_summary(stage: dict) -> str:
