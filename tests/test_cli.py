@@ -187,3 +187,35 @@ def test_synth_against_a_local_openai_compatible_server(tmp_path):
         sent = len(server.requests)
         assert acecoder(*args, "--resume").returncode == 0
         assert len(server.requests) == sent
+
+
+def test_ctrl_c_in_any_command_says_interrupted_and_the_same_command_resumes(tmp_path):
+    src = tmp_path / "in.jsonl"
+    slow = "import time\ndef f(x):\n    time.sleep(0.05)\n    return x\n"
+    src.write_text("".join(json.dumps({"id": f"p{i}", "program": slow, "tests": [f"assert f({i}) == {i}"]}) + "\n"
+                           for i in range(120)))
+    out = tmp_path / "out.jsonl"
+    cmd = [sys.executable, "-m", "acecoder.cli", "execute", str(src), "-o", str(out), "--workers", "1"]
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 10):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130 and "interrupted" in stderr and "Traceback" not in stderr, stderr
+    assert 10 <= len(out.read_text().splitlines()) < 120
+    result = acecoder("execute", src, "-o", out, "--resume", "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    assert sorted(json.loads(line)["id"] for line in out.read_text().splitlines()) == sorted(f"p{i}" for i in range(120))
+
+
+def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(tmp_path):
+    probe = ("import sys; import acecoder.cli as cli; from acecoder.cli._app import app\n"
+             "@app.command()\ndef boom():\n    raise RuntimeError('[/] broken')\n"
+             "sys.argv = ['acecoder', 'boom']; cli.main()")
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert run.returncode == 1 and "internal error, a bug: RuntimeError: [/] broken" in run.stderr
+    assert "Traceback" not in run.stderr
+    debug = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                           env={**os.environ, "ACECODER_DEBUG": "1"})
+    assert debug.returncode == 1 and "Traceback" in debug.stderr

@@ -1,3 +1,3 @@
-from acecoder.cli import app
+from acecoder.cli import main
 
-app()
+main()

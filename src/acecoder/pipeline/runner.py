@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from acecoder.data.files import write_atomic
 from acecoder.errors import ConfigError
 from acecoder.pipeline.config import STAGES, Config
 from acecoder.pipeline.state import RunState, content_hash, fingerprint, now
@@ -162,7 +163,7 @@ def _plain(summary) -> dict:
 def _write_config(path: Path, raw: dict) -> None:
     import yaml
 
-    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    write_atomic(path, yaml.safe_dump(raw, sort_keys=False))
 
 
 @contextlib.contextmanager

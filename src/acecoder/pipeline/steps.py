@@ -21,10 +21,10 @@ import json
 import logging
 from pathlib import Path
 
+from acecoder.data.files import write_atomic
 from acecoder.errors import ConfigError
 from acecoder.pipeline.config import Config, ModelChoice
 from acecoder.pipeline.runner import Step
-
 
 log = logging.getLogger("acecoder.pipeline")
 
@@ -182,7 +182,7 @@ def _train_rm(config: Config, run: Path) -> Step:
             # after it still run: bon reports its baselines without a reward model, RL uses tests.
             output.mkdir(parents=True, exist_ok=True)
             note = NO_PAIRS.format(pairs=pairs.name)
-            (output / "skipped.json").write_text(json.dumps({"reason": note}) + "\n")
+            write_atomic(output / "skipped.json", json.dumps({"reason": note}) + "\n")
             log.warning("train-rm: %s", note)
             return {"pairs": 0, "trained": False, "note": note}
         # train-rm resumes by itself from the last checkpoint in its folder

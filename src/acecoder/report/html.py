@@ -19,6 +19,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from acecoder.data.files import write_atomic
 from acecoder.report.run import collect
 
 __all__ = ["ReportSummary", "render", "write_report"]
@@ -60,9 +61,9 @@ def write_report(run_dir: str | Path, *, output: str | Path | None = None) -> Re
     output = Path(output) if output is not None else run_dir / "report.html"
     output.parent.mkdir(parents=True, exist_ok=True)
     json_path = output.with_suffix(".json")
-    json_path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    write_atomic(json_path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
     page, sections, figures = _page(data, run_dir)
-    output.write_text(page, encoding="utf-8")
+    write_atomic(output, page)
     return ReportSummary(html=output, json=json_path, sections=sections, missing=data["missing"],
                          warnings=data["warnings"], figures=figures)
 

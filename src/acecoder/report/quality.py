@@ -32,6 +32,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from acecoder.data.files import write_atomic
+
 BINS = 10  # pass-rate histogram bins of width 0.1
 
 
@@ -193,9 +195,7 @@ def write(report_dir: str | Path, summary: dict) -> list[Path]:
     report_dir = Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
     path = report_dir / "filter_summary.json"
-    path.write_text(
-        json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    write_atomic(path, json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     return [path, *_plot(report_dir, summary)]
 
 

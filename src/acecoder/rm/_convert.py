@@ -31,6 +31,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from acecoder.data.files import write_atomic
 from acecoder.errors import ConfigError
 from acecoder.rm._model import HEAD_KEYS, LAYOUTS, detect_layout, weight_files
 
@@ -123,7 +124,7 @@ def convert(source: str | Path, output: str | Path, *, layout: str) -> ConvertSu
     save_file(head, str(output / head_file), metadata={"format": "pt"})
     weight_map.update(dict.fromkeys(head, head_file))
     index = {"metadata": {}, "weight_map": dict(sorted(weight_map.items()))}
-    (output / "model.safetensors.index.json").write_text(json.dumps(index, indent=2) + "\n")
+    write_atomic(output / "model.safetensors.index.json", json.dumps(index, indent=2) + "\n")
 
     # config and the other files (tokenizer, chat template, generation config)
     for item in source.iterdir():
@@ -137,7 +138,7 @@ def convert(source: str | Path, output: str | Path, *, layout: str) -> ConvertSu
         config["id2label"], config["label2id"] = {"0": "LABEL_0"}, {"LABEL_0": 0}
         if bias != 0.0:
             config[BIAS_KEY] = bias
-    (output / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    write_atomic(output / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
     return ConvertSummary(
         source=str(source), source_layout=from_layout, output=str(output), layout=layout,
         bias=bias, tensors=len(weight_map),

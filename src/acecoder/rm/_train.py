@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from acecoder.data.files import write_atomic
 from acecoder.errors import ConfigError
 from acecoder.rm._render import encode
 
@@ -299,4 +300,4 @@ def _keep_metrics_until(path: Path, step: int) -> None:
                 kept.append(line)
         except (ValueError, KeyError, TypeError):
             continue
-    path.write_text("".join(item + "\n" for item in kept), encoding="utf-8")
+    write_atomic(path, "".join(item + "\n" for item in kept))

@@ -39,6 +39,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from acecoder.data.files import write_atomic
 from acecoder.data.jsonl import JsonlWriter, read_jsonl
 from acecoder.data.tables import read_records, write_records
 from acecoder.errors import ConfigError, InputError
@@ -239,7 +240,7 @@ def run(
         tests=tests_source, output=str(output_dir), seconds_by_step=steps,
     )
     summary.seconds = time.monotonic() - started
-    (output_dir / "bon.json").write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
+    write_atomic(output_dir / "bon.json", json.dumps(summary.to_dict(), indent=2) + "\n")
     return summary
 
 

@@ -32,6 +32,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from acecoder.data.files import write_atomic
 from acecoder.data.jsonl import JsonlWriter
 from acecoder.data.tables import check_output, read_records, write_records
 from acecoder.errors import ConfigError, InputError
@@ -148,7 +149,7 @@ def run(
     summary.overall = _scores(pooled, summary.k, problems=sum(len(v) for v in problems.values()))
     summary.seconds_scoring = time.monotonic() - clock
     summary.seconds = time.monotonic() - started
-    (output_dir / "eval.json").write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
+    write_atomic(output_dir / "eval.json", json.dumps(summary.to_dict(), indent=2) + "\n")
     return summary
 
 

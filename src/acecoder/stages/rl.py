@@ -47,6 +47,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from acecoder.data.files import write_atomic
 from acecoder.data.tables import read_records
 from acecoder.errors import ConfigError, InputError
 from acecoder.prompts import chat
@@ -365,7 +366,7 @@ def trim_metrics(path: Path, step: int) -> None:
                 keep.append(line)
         except (ValueError, KeyError, TypeError):
             continue  # a line cut by the kill
-    path.write_text("".join(line + "\n" for line in keep))
+    write_atomic(path, "".join(line + "\n" for line in keep))
 
 
 # ---------------------------------------------------------------- the recipe
@@ -469,7 +470,7 @@ def run(settings: RLSettings, *, progress=None) -> RLSummary:
     elif metrics_path.exists():
         metrics_path.unlink()  # a fresh run: no lines of an earlier one
     if state.is_main_process:
-        (output / "settings.json").write_text(settings.model_dump_json(indent=2) + "\n")
+        write_atomic(output / "settings.json", settings.model_dump_json(indent=2) + "\n")
 
     funcs, weights, test_reward = build_rewards(settings)
     callback = metrics_callback(metrics_path, steps_per_rollout=shape["steps_per_rollout"], progress=progress)

@@ -45,8 +45,10 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
 from typing_extensions import NotRequired, TypedDict  # pydantic needs this TypedDict before Python 3.12
 
+from acecoder.data.files import write_atomic
 from acecoder.data.tables import read_records
 from acecoder.errors import ConfigError, InputError
 from acecoder.prompts import chat, program_response
@@ -240,7 +242,7 @@ def run(pairs_path: str | Path, output_dir: str | Path, *, model: str, settings:
         seconds=round(summary.seconds, 3), pairs_per_second=result.pairs_per_second, base_model=str(model),
         settings=dataclasses.asdict(settings),
     )
-    (output_dir / "eval.json").write_text(json.dumps(evaluation, indent=2) + "\n", encoding="utf-8")
+    write_atomic(output_dir / "eval.json", json.dumps(evaluation, indent=2) + "\n")
     summary.eval_accuracy, summary.eval_margin, summary.eval = evaluation["accuracy"], evaluation["mean_margin"], evaluation
     return summary
 
