@@ -143,9 +143,10 @@ def test_timeouts_are_retried(server):
 def test_retries_exhausted_give_a_clear_error(server):
     server.faults.extend(Fault(status=500, body={"error": {"message": "CUDA out of memory"}}) for _ in range(3))
     client = OpenAIClient(server.base_url, "m", max_retries=2, **FAST)
-    with pytest.raises(LLMError, match=r"gave up after 3 attempts; the last: HTTP 500: CUDA out of memory") as caught:
+    with pytest.raises(LLMError, match=r"gave up after 3 attempts in \d+ s; the last: HTTP 500: CUDA out of memory") as caught:
         generate(client, [ChatRequest(messages=USER)])
     assert caught.value.status == 500 and server.served == 3
+    assert caught.value.kind == "transient" and caught.value.reason == "http_500" and client.usage.failed == {"http_500": 1}
 
 
 def test_an_endpoint_that_is_down_gives_llm_error_not_an_httpx_traceback():
@@ -155,12 +156,41 @@ def test_an_endpoint_that_is_down_gives_llm_error_not_an_httpx_traceback():
     assert caught.value.status is None and caught.value.__cause__ is None
 
 
-def test_an_answer_that_is_not_json_or_has_no_choices_is_an_llm_error(server):
-    server.faults.extend([Fault(status=200, body="<html>proxy</html>"), Fault(status=200, body={"object": "x"})])
-    with pytest.raises(LLMError, match="not JSON: <html>proxy"):
+def test_an_answer_that_is_not_json_or_has_no_choices_is_asked_again(server):
+    truncated = '{"choices": [{"index": 0, "message": {"content": "sam'
+    server.faults.extend([Fault(status=200, body="<html>proxy</html>"), Fault(status=200, body={"object": "x"}),
+                          Fault(status=200, body=truncated)])
+    client = OpenAIClient(server.base_url, "m", **FAST)
+    [result] = generate(client, [ChatRequest(messages=USER)])
+    assert result.texts == ["sample 0"] and client.usage.errors == {"bad_answer": 3}
+    server.faults.extend([Fault(status=200, body="<html>proxy</html>")] * 2)
+    with pytest.raises(LLMError, match="not JSON: <html>proxy") as caught:
+        generate(OpenAIClient(server.base_url, "m", max_retries=1, **FAST), [ChatRequest(messages=[{"role": "user", "content": "x"}])])
+    assert caught.value.kind == "transient" and caught.value.reason == "bad_answer"
+
+
+def test_a_refused_request_is_recorded_and_not_paid_for_again(server, tmp_path):
+    cache = tmp_path / "cache.sqlite"
+    server.faults.append(Fault(status=400, body={"error": {"message": "prompt is longer than max_model_len"}}))
+    with pytest.raises(LLMError, match="max_model_len") as caught:
+        generate(OpenAIClient(server.base_url, "m", cache_path=cache), [ChatRequest(messages=USER)])
+    assert caught.value.kind == "item" and caught.value.reason == "http_400" and not caught.value.recorded
+    again = OpenAIClient(server.base_url, "m", cache_path=cache)
+    with pytest.raises(LLMError, match="max_model_len") as caught:
+        generate(again, [ChatRequest(messages=USER)])
+    assert caught.value.recorded and server.served == 1 and again.usage.failed == {"http_400": 1}  # no request
+    [result] = generate(OpenAIClient(server.base_url, "m", cache_path=cache, retry_failed=True), [ChatRequest(messages=USER)])
+    assert result.texts == ["sample 0"] and server.served == 2
+    [result] = generate(OpenAIClient(server.base_url, "m", cache_path=cache), [ChatRequest(messages=USER)])
+    assert result.choices[0].cached and server.served == 2  # the answer replaced the refusal
+
+
+@pytest.mark.parametrize("status, kind", [(401, "endpoint"), (404, "endpoint"), (413, "item"), (422, "item")])
+def test_which_refusals_stop_a_stage_and_which_are_the_item_s(server, status, kind):
+    server.faults.append(Fault(status=status))
+    with pytest.raises(LLMError) as caught:
         generate(OpenAIClient(server.base_url, "m"), [ChatRequest(messages=USER)])
-    with pytest.raises(LLMError, match="no choices"):
-        generate(OpenAIClient(server.base_url, "m"), [ChatRequest(messages=USER)])
+    assert caught.value.kind == kind and caught.value.status == status
 
 
 def test_concurrency_bound_is_respected():
@@ -182,9 +212,9 @@ def test_usage_and_cost_counted_by_hand(server):
 
 def test_public_names_and_the_cli_does_not_import_the_llm_layer():
     assert sorted(acecoder.llm.__all__) == [
-        "ChatRequest", "ChatResult", "Choice", "Fault", "LLMBackend", "LLMError", "LlamaCppServer",
+        "ChatRequest", "ChatResult", "Choice", "FailureGuard", "Fault", "FaultPlan", "LLMBackend", "LLMError", "LlamaCppServer",
         "OpenAIClient", "ResponseCache", "ServerDied", "StubServer", "TransformersBackend", "Usage", "VLLMBackend",
-        "embedded_model", "open_backend", "request_key", "resolve_kind",
+        "embedded_model", "open_backend", "record_failure", "request_key", "resolve_kind",
     ]  # fmt: skip
     code = "import sys, acecoder.cli; assert 'acecoder.llm' not in sys.modules and 'httpx' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -118,8 +118,8 @@ def test_a_failed_stage_resumes_without_asking_again_for_what_it_had(tmp_path, s
 
     def refuse_the_third(body, index):  # one policy request per question (n=4), then the oracle's
         answered.append(body["model"])
-        if len(answered) == 8:  # two questions' policy programs answered: the next request is refused
-            stub.faults.append(Fault(status=400, body={"error": {"message": "refused"}}))
+        if len(answered) == 8:  # two questions' policy programs answered: then the key is refused (the stage stops)
+            stub.faults.append(Fault(status=401, body={"error": {"message": "refused"}}))
         return real(body, index)
 
     stub.reply = refuse_the_third

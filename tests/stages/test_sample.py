@@ -326,3 +326,51 @@ def test_settings_and_paths_are_checked_before_anything_runs(server, tmp_path):
         with pytest.raises(ConfigError):
             run(questions, tmp_path / "s.jsonl", settings=settings_for(server, **bad))
     assert server.requests == [] and not (tmp_path / "s.jsonl").exists()
+
+
+def test_faults_of_one_request_are_counted_and_the_stage_goes_on(tmp_path):
+    """The fault-injecting stand-in (faults decided by each request, so the rerun meets the same
+    ones): refused prompts are counted by reason and not asked again; transient faults (429,
+    500, resets, hangs past the timeout, truncated JSON) are retried and lose nothing."""
+    from acecoder.llm import FaultPlan
+
+    plan = FaultPlan(permanent=0.15, transient=0.5, seed=3, hang=1.5)
+    rows = [{"id": f"q{i}", "source": "oss", "question": f"Write add{i}(a, b).", "tests": []} for i in range(40)]
+    questions = write_questions(tmp_path / "questions.jsonl", rows)
+    output = tmp_path / "samples.jsonl"
+    with StubServer(reply=reply, plan=plan) as stub:
+        settings = settings_for(stub, n=1, timeout=0.5, concurrency=8)
+        summary = run(questions, output, settings=settings)
+        refused = {b["messages"][-1]["content"] for b in stub.requests if plan.draw(b)[0] < plan.permanent}
+        assert refused and summary.failed == {"http_400": len(refused)}
+        assert summary.sampled == 40 - len(refused) and len(read_samples(output)) == summary.sampled
+        assert {e["reason"] for e in summary.failed_examples} == {"http_400"}
+        assert summary.retries > 0 and stub.served > 40
+
+        sent = stub.served
+        again = run(questions, output, settings=settings, resume=True)
+        assert stub.served == sent  # the refusals are recorded: not paid for twice
+        assert again.failed == {"http_400": len(refused)} and again.already_done == 40 - len(refused)
+        retried = run(questions, output, settings=settings_for(stub, n=1, timeout=0.5, retry_failed=True), resume=True)
+        assert stub.served == sent + len(refused) and retried.failed == {"http_400": len(refused)}
+
+
+def test_an_endpoint_that_keeps_failing_stops_the_stage(server, tmp_path):
+    from acecoder.llm import Fault
+
+    rows = [{"id": f"q{i}", "source": "oss", "question": f"Write add{i}(a, b).", "tests": []} for i in range(40)]
+    questions = write_questions(tmp_path / "questions.jsonl", rows)
+    server.faults.extend(Fault(status=503) for _ in range(1000))
+    with pytest.raises(LLMError, match="requests in a row failed like this") as caught:
+        run(questions, tmp_path / "samples.jsonl", settings=settings_for(server, n=1, max_retries=0))
+    assert caught.value.kind == "transient" and "rerun with resume" in str(caught.value)
+
+
+def test_a_bad_key_stops_the_stage_at_once(server, tmp_path):
+    from acecoder.llm import Fault
+
+    server.faults.append(Fault(status=401, body={"error": {"message": "invalid api key"}}))
+    questions = write_questions(tmp_path / "questions.jsonl", QUESTIONS[:1])
+    with pytest.raises(LLMError, match="invalid api key") as caught:
+        run(questions, tmp_path / "samples.jsonl", settings=settings_for(server, n=1))
+    assert caught.value.kind == "endpoint" and server.served == 1

@@ -172,16 +172,34 @@ def test_down_endpoint_is_a_clean_llm_error(seeds, tmp_path):
     assert out.exists() and out.read_text() == ""
 
 
-def test_refused_request_stops_the_run_and_resume_finishes_it(seeds, server, tmp_path):
+def test_a_refused_request_is_the_seed_s_and_the_run_goes_on(seeds, server, tmp_path):
     from acecoder.llm import Fault
 
     out = tmp_path / "q.jsonl"
-    # a 400 is not retried: the run stops, the answers already received stay cached
-    server.faults.append(Fault(status=400))
-    with pytest.raises(LLMError, match="HTTP 400"):
-        synth.run(seeds, out, settings=settings(server, concurrency=1))
-    summary = synth.run(seeds, out, settings=settings(server, concurrency=1), resume=True)
-    assert [row["id"] for row in read(out)] == ["evol_0", "evol_1", "oss_2"] and summary.written == 3
+    # a 400 (a prompt over the context, say) is recorded for its seed; the others are written
+    server.faults.append(Fault(status=400, body={"error": {"message": "too long"}}))
+    summary = synth.run(seeds, out, settings=settings(server, concurrency=1))
+    assert summary.failed_requests == {"http_400": 1} and summary.written == 2
+    assert summary.failed_request_examples[0]["id"] == "evol_0" and "too long" in summary.failed_request_examples[0]["message"]
+    sent = len(server.requests)
+    again = synth.run(seeds, out, settings=settings(server, concurrency=1), resume=True)
+    assert len(server.requests) == sent and again.failed_requests == {"http_400": 1}  # not paid for twice
+    retried = synth.run(seeds, out, settings=settings(server, concurrency=1, retry_failed=True), resume=True)
+    assert len(server.requests) == sent + 1 and retried.written == 1
+    assert [row["id"] for row in read(out)] == ["evol_1", "oss_2", "evol_0"]
+
+
+def test_markdown_and_a_fenced_block_of_asserts_is_a_question_too(tmp_path):
+    from acecoder.synth.parse import parse_response
+
+    answer = (
+        "### Question\n\nWrite a function `add(a, b)` that returns the sum of two integers.\n\n"
+        "### Tests\n\n```python\nassert add(1, 2) == 3\nassert add(-1, 1) == 0\n"
+        "assert add(0, 0) == 0\n```\n"
+    )
+    parsed = parse_response(answer)
+    assert parsed.ok and parsed.tests == ["assert add(1, 2) == 3", "assert add(-1, 1) == 0", "assert add(0, 0) == 0"]
+    assert parsed.question == "Write a function `add(a, b)` that returns the sum of two integers."
 
 
 class FakeBackend:

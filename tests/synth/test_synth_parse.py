@@ -167,3 +167,24 @@ def test_tests_wrapped_in_lists_or_objects_are_unwrapped_and_counted():
     assert parsed.tests == ["assert f(1) == 2", "assert f(0) == 1", "assert f(5) == 6"]
     assert Repair.TESTS_IN_CONTAINERS in parsed.repairs
     assert parsed.dropped[TestDrop.NOT_A_STRING] == 1  # {"input", "expected"}: no assert to take
+
+
+@pytest.mark.parametrize(
+    "answer, question, tests, dropped",
+    [
+        ("Here is the problem.\n\nReturn the maximum with `mx(xs)`.\n\n```python\ndef mx(xs):\n    return max(xs)\n\n"
+         "assert mx([1, 2]) == 2\nassert mx([3]) == 3\n```",
+         "Here is the problem.\n\nReturn the maximum with `mx(xs)`.", ["assert mx([1, 2]) == 2", "assert mx([3]) == 3"],
+         {"no_assert": 1}),  # the solution's def in the block is not a test
+        ("**Question:**\nCount vowels with `count_vowels(s)`.\n\n**Tests:**\n```python\nassert count_vowels('aei') == 3\n```\n",
+         "Count vowels with `count_vowels(s)`.", ["assert count_vowels('aei') == 3"], {}),
+    ],
+)
+def test_a_markdown_answer_that_ignores_json_mode(answer, question, tests, dropped):
+    parsed = parse_response(answer)
+    assert parsed.ok and parsed.question == question and parsed.tests == tests
+    assert {str(k): v for k, v in parsed.dropped.items()} == dropped and Repair.MARKDOWN in parsed.repairs
+
+
+def test_prose_without_asserts_is_still_no_json():
+    assert parse_response("Just some prose, no tests.").failure == Failure.NO_JSON

@@ -154,7 +154,7 @@ def print_execute_summary(summary, output) -> None:
     ]
     if any(part.startswith(("no namespaces", "no mount", "stdlib out")) for part in summary.isolation):
         lines.append("  [yellow]warning: the sandbox is degraded here (see the README's Isolation section)[/]")
-    lines.append(f"  wrote {output}")
+    lines.append(f"  wrote {_plain(output)}")
     console.print("\n".join(lines), highlight=False, soft_wrap=True)
 
 
@@ -169,11 +169,11 @@ def print_filter_summary(summary) -> None:
         first = summary.skipped_rows[0]
         lines.append(
             f"  [yellow]skipped {summary.skipped} malformed rows[/], first: "
-            f"{first['file']}:{first['line']}: {first['message']}"
+            f"{_plain(first['file'])}:{first['line']}: {_plain(first['message'])}"
         )
     if summary.ignored:
         lines.append("  ignored: " + ", ".join(f"{why} {n}" for why, n in sorted(summary.ignored.items())))
-    lines += [f"  wrote {summary.output}", f"  verdicts in {summary.executions}"]
+    lines += [f"  wrote {_plain(summary.output)}", f"  verdicts in {_plain(summary.executions)}"]
     console.print("\n".join(lines), highlight=False, soft_wrap=True)
 
 
@@ -181,10 +181,10 @@ def print_rows_summary(what: str, count: int, summary, extra: list[str]) -> None
     lines = [f"[bold green]done[/] {count} {what} from {summary.rows} questions in {summary.seconds:.1f} s"]
     lines += [f"  {line}" for line in extra]
     if summary.skipped:
-        lines.append(f"  [yellow]skipped {summary.skipped} malformed rows[/], first: {summary.problems[0]}")
+        lines.append(f"  [yellow]skipped {summary.skipped} malformed rows[/], first: {_plain(summary.problems[0])}")
     if summary.models_missing:
-        lines.append(f"  [yellow]models in no row:[/] {', '.join(summary.models_missing)}")
-    lines.append(f"  wrote {summary.output} ({summary.format})")
+        lines.append(f"  [yellow]models in no row:[/] {_plain(', '.join(summary.models_missing))}")
+    lines.append(f"  wrote {_plain(summary.output)} ({summary.format})")
     console.print("\n".join(lines), highlight=False, soft_wrap=True)
 
 
@@ -196,11 +196,16 @@ def print_sample_summary(summary) -> None:
         f"tokens {summary.prompt_tokens:,} in / {summary.completion_tokens:,} out"
         + (f", cost ${summary.cost:.4f}" if summary.cost else ""),
     ]
+    if summary.failed:
+        first = summary.failed_examples[0]
+        lines.append(f"  [yellow]failed requests: {_reasons(summary.failed)}[/]; first: {first['id']}: "
+                     f"{_plain(first['message'])} (a rerun with --resume asks again for the transient ones; "
+                     "--retry-failed for all)")
     if summary.truncated or summary.empty_programs:
         lines.append(f"  [yellow]hit max tokens {summary.truncated}, empty programs {summary.empty_programs}[/]")
     if summary.skipped:
-        lines.append(f"  [yellow]skipped {summary.skipped} malformed rows[/], first: {summary.problems[0]}")
-    lines.append(f"  wrote {summary.output}")
+        lines.append(f"  [yellow]skipped {summary.skipped} malformed rows[/], first: {_plain(summary.problems[0])}")
+    lines.append(f"  wrote {_plain(summary.output)}")
     console.print("\n".join(lines), highlight=False, soft_wrap=True)
 
 
@@ -217,7 +222,23 @@ def print_synth_summary(summary) -> None:
         f"  tests dropped: {counts(summary.test_drops)}",
         f"  requests {usage.get('requests', 0)}, cache hits {usage.get('cache_hits', 0)}",
     ]
+    if summary.failed_requests:
+        first = summary.failed_request_examples[0]
+        lines.append(f"  [yellow]failed requests: {_reasons(summary.failed_requests)}[/]; first: {first['id']}: "
+                     f"{_plain(first['message'])} (a rerun with --resume asks again for the transient ones; "
+                     "--retry-failed for all)")
     if summary.skipped_rows:
-        lines.append(f"  [yellow]skipped {len(summary.skipped_rows)} malformed rows[/], first: {summary.skipped_rows[0]}")
-    lines.append(f"  wrote {summary.output}")
+        lines.append(f"  [yellow]skipped {len(summary.skipped_rows)} malformed rows[/], first: {_plain(summary.skipped_rows[0])}")
+    lines.append(f"  wrote {_plain(summary.output)}")
     console.print("\n".join(lines), highlight=False, soft_wrap=True)
+
+
+def _reasons(counts: dict) -> str:
+    return ", ".join(f"{reason} {n:,}" for reason, n in sorted(counts.items()))
+
+
+def _plain(text: str) -> str:
+    """Text from a file or a server, safe inside a line printed with markup."""
+    from rich.markup import escape
+
+    return escape(str(text))

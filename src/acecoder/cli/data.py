@@ -92,6 +92,7 @@ def synth(
     max_retries: Annotated[int, typer.Option(help="Retries per request on timeouts, 429 and 5xx.", min=0)] = 6,
     cache: Annotated[Optional[Path], typer.Option(help="Response cache [default: OUTPUT.cache.sqlite].")] = None,
     resume: Annotated[bool, typer.Option(help="Keep OUTPUT and ask only for the seeds it lacks.")] = False,
+    retry_failed: Annotated[bool, typer.Option(help="Ask again for the seeds whose request was refused for good on an earlier run.")] = False,
     strict: Annotated[bool, typer.Option(help="Stop at the first malformed row instead of skipping it.")] = False,
 ) -> None:
     """Rewrite each seed as a self-contained question with about 20 assert tests (key from OPENAI_API_KEY)."""
@@ -104,7 +105,7 @@ def synth(
     settings = stage.SynthSettings(
         model=model, base_url=None, temperature=temperature, sampling_seed=sampling_seed, max_tokens=max_tokens,
         concurrency=concurrency, source=source.value if source else None, template=template, min_tests=min_tests, json_mode=json_mode,
-        limit=limit, max_retries=max_retries, cache_path=cache,
+        limit=limit, max_retries=max_retries, cache_path=cache, retry_failed=retry_failed,
     )
     if json_mode and resolve_kind(backend.value, model) == "llama-cpp":
         settings.extra_body = LLAMA_CPP_JSON  # a grammar: even small models answer in the right shape
@@ -136,6 +137,7 @@ def sample(
     limit: Annotated[Optional[int], typer.Option(help="Only the first N questions.", min=1)] = None,
     cache: Annotated[Optional[Path], typer.Option(help="Response cache [default: OUTPUT.cache.sqlite].")] = None,
     resume: Annotated[bool, typer.Option(help="Keep OUTPUT and ask only for what it lacks.")] = False,
+    retry_failed: Annotated[bool, typer.Option(help="Ask again for the questions whose request was refused for good on an earlier run.")] = False,
     strict: Annotated[bool, typer.Option(help="Stop at the first malformed row instead of skipping it.")] = False,
 ) -> None:
     """Sample programs for every question from a model (the API key is read from OPENAI_API_KEY)."""
@@ -147,6 +149,7 @@ def sample(
     settings = stage.SampleSettings(
         model=model, base_url=None, n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens,
         seed=seed, oracle=oracle, concurrency=concurrency, pick=pick.value, limit=limit, cache_path=cache,
+        retry_failed=retry_failed,
     )
     try:
         with open_backend(backend.value, model, base_url=base_url, batch_size=batch_size) as (engine, settings.base_url), \

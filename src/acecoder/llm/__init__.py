@@ -20,10 +20,11 @@ not torch or transformers, so command-line entry points import it only when used
 
 from acecoder.llm._cache import ResponseCache, request_key
 from acecoder.llm._embedded import embedded_model
+from acecoder.llm._failures import FailureGuard, record_failure
 from acecoder.llm._llama_server import LlamaCppServer
 from acecoder.llm._open import open_backend, resolve_kind
 from acecoder.llm._openai import OpenAIClient
-from acecoder.llm._stub import Fault, StubServer
+from acecoder.llm._stub import Fault, FaultPlan, StubServer
 from acecoder.llm._transformers import TransformersBackend
 from acecoder.llm._types import ChatRequest, ChatResult, Choice, LLMBackend, LLMError, ServerDied, Usage
 from acecoder.llm._vllm import VLLMBackend
@@ -32,7 +33,9 @@ __all__ = [
     "ChatRequest",
     "ChatResult",
     "Choice",
+    "FailureGuard",
     "Fault",
+    "FaultPlan",
     "LLMBackend",
     "LLMError",
     "ServerDied",
@@ -45,6 +48,7 @@ __all__ = [
     "VLLMBackend",
     "embedded_model",
     "open_backend",
+    "record_failure",
     "request_key",
     "resolve_kind",
 ]

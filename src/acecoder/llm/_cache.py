@@ -3,7 +3,9 @@
 One sqlite3 file (stdlib; WAL, so several runs may share it). A row is one sample:
 (key, sample index) -> text. The key hashes the model and everything that changes
 the answer (messages, sampling settings, seed) but not the endpoint's address, so a
-run moved to another server of the same model keeps its cache.
+run moved to another server of the same model keeps its cache. A request the server
+refused for good (a permanent LLMError) is a row of `failures`, so that a rerun does not
+pay for the same refusal again (the client's `retry_failed` asks anyway).
 """
 
 from __future__ import annotations
@@ -22,7 +24,13 @@ CREATE TABLE IF NOT EXISTS samples (
     text TEXT NOT NULL,
     finish_reason TEXT,
     PRIMARY KEY (key, idx)
-) WITHOUT ROWID
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS failures (
+    key TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    status INTEGER,
+    message TEXT NOT NULL
+) WITHOUT ROWID;
 """
 
 
@@ -52,7 +60,7 @@ class ResponseCache:
         self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # durable across a process kill, which is what matters
-        self._db.execute(_SCHEMA)
+        self._db.executescript(_SCHEMA)
 
     def get(self, key: str, n: int) -> dict[int, Choice]:
         rows = self._db.execute(
@@ -68,6 +76,16 @@ class ResponseCache:
             self._db.executemany("INSERT OR IGNORE INTO samples VALUES (?, ?, ?, ?)", rows)
         finally:
             self._db.execute("COMMIT")
+
+    def failure(self, key: str) -> tuple[str, int | None, str] | None:
+        """(reason, status, message) of the request's recorded permanent failure, if any."""
+        return self._db.execute("SELECT reason, status, message FROM failures WHERE key = ?", (key,)).fetchone()
+
+    def put_failure(self, key: str, reason: str, status: int | None, message: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?)", (key, reason, status, message))
+
+    def forget_failure(self, key: str) -> None:
+        self._db.execute("DELETE FROM failures WHERE key = ?", (key,))
 
     def __len__(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM samples").fetchone()[0]

@@ -7,11 +7,15 @@
 
 Behaviour:
 - at most `concurrency` requests in flight (a queue of connections; backoff sleeps hold none);
-- timeouts, connection errors, 408, 429 and 5xx are retried with exponential backoff and
-  full jitter, or after the server's Retry-After (capped at `backoff_max`); other 4xx
-  raise LLMError at once with the server's message; when the retries run out LLMError
-  says what failed last; an endpoint that refuses connections is given up on once it has
-  refused one request for longer than `timeout`;
+- timeouts, connection errors, malformed answers, 408, 429 and 5xx are retried with
+  exponential backoff and full jitter, or after the server's Retry-After (capped at
+  `backoff_max`), for at most `max_retries` retries and `retry_seconds` in all; then
+  LLMError (kind "transient"; "endpoint" when no request of the run ever got an answer)
+  says what failed last. An endpoint that refuses connections is given up on once it
+  has refused one request for longer than `timeout`;
+- 401, 403 and 404 raise LLMError (kind "endpoint": key, URL or model) at once; other 4xx
+  (a prompt over the context, a content filter) raise kind "item", and the refusal is
+  kept in the cache: asking again gives it back without a request (`retry_failed` asks);
 - a server this process started and supervises (llama.cpp's, see `_children`) that has
   died is not retried: the failed request raises ServerDied with the server's exit signal
   and log at once;
@@ -42,6 +46,7 @@ from acecoder.llm._cache import ResponseCache, request_key
 from acecoder.llm._types import ChatRequest, ChatResult, Choice, LLMError, ServerDied, Usage
 
 _RETRIED_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
+_ENDPOINT_STATUSES = frozenset({401, 403, 404})  # the key, the URL or the model: no request can succeed
 
 _HINTS = {
     400: "the server rejected the request: check the sampling settings and that the prompt fits the context",
@@ -64,6 +69,8 @@ class OpenAIClient:
         concurrency: int = 16,
         timeout: float = 300.0,
         max_retries: int = 6,
+        retry_seconds: float = 900.0,
+        retry_failed: bool = False,
         backoff_base: float = 1.0,
         backoff_max: float = 60.0,
         cache_path: str | Path | None = None,
@@ -82,6 +89,8 @@ class OpenAIClient:
         concurrency: requests in flight at most (per replica).
         timeout: seconds for one request (connect, and the wait for each read).
         max_retries: retries of one request after its first attempt.
+        retry_seconds: the most time one request may spend failing and being retried.
+        retry_failed: ask again for requests the cache holds as refused for good.
         backoff_base, backoff_max: the k-th retry waits a random time in [0, min(max, base * 2**k)] s.
         cache_path: a sqlite file of samples; None caches nothing.
         prompt_price, completion_price: per million tokens, for `usage.cost`.
@@ -99,6 +108,7 @@ class OpenAIClient:
         self.endpoints = [url + "/chat/completions" for url in self.base_urls]
         self.endpoint = ", ".join(self.endpoints)  # for messages
         self.concurrency, self.timeout, self.max_retries = concurrency, timeout, max_retries
+        self.retry_seconds, self.retry_failed = retry_seconds, retry_failed
         self.backoff_base, self.backoff_max = backoff_base, backoff_max
         self.supports_n, self.extra_body = supports_n, dict(extra_body or {})
         self.usage = Usage(prompt_price=prompt_price, completion_price=completion_price)
@@ -110,6 +120,7 @@ class OpenAIClient:
         self._transport = transport
         self._idle: asyncio.Queue[tuple[httpx.AsyncClient, str]] | None = None  # see _lanes
         self._unreachable: dict[str, int] = {}  # endpoint -> connection failures in a row
+        self._answered = False  # any HTTP answer yet: a request that cannot connect before one is the endpoint's fault
 
     # ------------------------------------------------------------ plumbing: lifetime
 
@@ -124,6 +135,7 @@ class OpenAIClient:
             concurrency=settings.concurrency,
             timeout=settings.timeout,
             max_retries=settings.max_retries,
+            retry_failed=getattr(settings, "retry_failed", False),
             cache_path=cache_path,
             prompt_price=settings.prompt_price,
             completion_price=settings.completion_price,
@@ -179,6 +191,25 @@ class OpenAIClient:
     async def complete(self, request: ChatRequest) -> ChatResult:
         """The `request.n` samples of one request, from the cache where it has them."""
         key = request_key(self.model, request, self.extra_body)
+        if self.cache is not None and (refused := self.cache.failure(key)) is not None:
+            if not self.retry_failed:
+                reason, status, message = refused
+                self._count_failure(reason)
+                raise self._error(message, status, reason=reason, kind="item", recorded=True)
+            self.cache.forget_failure(key)
+        try:
+            return await self._complete(request, key)
+        except LLMError as error:
+            if error.kind == "item" and self.cache is not None:
+                self.cache.put_failure(key, error.reason, error.status, error.detail)
+            if error.kind in ("item", "transient"):
+                self._count_failure(error.reason)
+            raise
+
+    def _count_failure(self, reason: str) -> None:
+        self.usage.failed[reason] = self.usage.failed.get(reason, 0) + 1
+
+    async def _complete(self, request: ChatRequest, key: str) -> ChatResult:
         choices = self.cache.get(key, request.n) if self.cache is not None else {}
         self.usage.cache_hits += len(choices)
         missing = [index for index in range(request.n) if index not in choices]
@@ -210,14 +241,7 @@ class OpenAIClient:
         if request.json_mode:
             body["response_format"] = {"type": "json_object"}
         body.update(self.extra_body)
-        data = await self._post(body)
-        try:
-            answers = sorted(data["choices"], key=lambda choice: choice.get("index", 0))
-            received = [(answer["message"].get("content") or "", answer.get("finish_reason")) for answer in answers]
-        except (KeyError, TypeError, AttributeError):
-            raise self._error(f"the answer has no choices[].message: {_clip(json.dumps(data))}") from None
-        if not received:
-            raise self._error("the answer has no choices")
+        data, received = await self._post(body)
         usage = data.get("usage") or {}
         self.usage.prompt_tokens += int(usage.get("prompt_tokens") or 0)
         self.usage.completion_tokens += int(usage.get("completion_tokens") or 0)
@@ -229,9 +253,11 @@ class OpenAIClient:
 
     # ------------------------------------------------------------ plumbing: HTTP with retries
 
-    async def _post(self, body: dict) -> dict:
+    async def _post(self, body: dict) -> tuple[dict, list[tuple[str, str | None]]]:
+        """The answer and its (text, finish_reason) choices, after retries (see the module docstring)."""
         payload = json.dumps(body, ensure_ascii=False).encode()
         lanes = self._lanes()
+        started = time.monotonic()
         refused_since = None  # when this request first failed to connect
         for attempt in range(self.max_retries + 1):
             retry_after = None
@@ -251,6 +277,7 @@ class OpenAIClient:
                     asyncio.get_running_loop().call_later(hold, lanes.put_nowait, lane)
                     raise
                 self._unreachable.pop(endpoint, None)
+                self._answered = True
                 lanes.put_nowait(lane)
             except httpx.TimeoutException:
                 reason, problem = "timeout", f"no answer within {self.timeout:g} s"
@@ -259,16 +286,18 @@ class OpenAIClient:
             else:
                 status = response.status_code
                 if status == 200:
-                    try:
-                        return json.loads(response.content)
-                    except ValueError:
-                        raise self._error(f"the answer is not JSON: {_clip(response.text)}", 200) from None
-                message = f"HTTP {status}: {_server_message(response)}"
-                if status not in _RETRIED_STATUSES:
-                    hint = _HINTS.get(status, "the server refused the request")
-                    raise self._error(f"{message} ({hint})", status)
-                reason, problem = f"http_{status}", message
-                retry_after = _seconds(response.headers.get("retry-after"))
+                    answer = _choices(response)
+                    if isinstance(answer, tuple):
+                        return answer
+                    reason, problem = "bad_answer", answer  # truncated or malformed: asked again
+                else:
+                    message = f"HTTP {status}: {_server_message(response)}"
+                    if status not in _RETRIED_STATUSES:
+                        hint = _HINTS.get(status, "the server refused the request")
+                        kind = "endpoint" if status in _ENDPOINT_STATUSES else "item"
+                        raise self._error(f"{message} ({hint})", status, reason=f"http_{status}", kind=kind)
+                    reason, problem = f"http_{status}", message
+                    retry_after = _seconds(response.headers.get("retry-after"))
             self.usage.errors[reason] = self.usage.errors.get(reason, 0) + 1
             death = _children.death(endpoint)
             if death is not None:
@@ -278,20 +307,40 @@ class OpenAIClient:
                 if time.monotonic() - refused_since > self.timeout:
                     problem += f" for over {self.timeout:g} s (timeout)"
                     break
-            if attempt == self.max_retries:
+            if attempt == self.max_retries or time.monotonic() - started > self.retry_seconds:
                 break
             self.usage.retries += 1
             ceiling = min(self.backoff_max, self.backoff_base * 2**attempt)
             delay = min(retry_after, self.backoff_max) if retry_after is not None else random.uniform(0, ceiling)
             await asyncio.sleep(delay)
+        status = int(reason[5:]) if reason.startswith("http_") else None
+        # Never reached at all in this run: the endpoint is down or wrong, not this request.
+        kind = "endpoint" if reason in ("connection", "timeout") and not self._answered else "transient"
         raise self._error(
-            f"gave up after {attempt + 1} attempts; the last: {problem} "
-            "(check that the server is up, or raise max_retries / timeout)",
-            None if reason in ("timeout", "connection") else int(reason[5:]),
+            f"gave up after {attempt + 1} attempts in {time.monotonic() - started:.0f} s; the last: {problem} "
+            "(check that the server is up, or raise max_retries / retry_seconds / timeout)",
+            status, reason=reason, kind=kind,
         )
 
-    def _error(self, message: str, status: int | None = None) -> LLMError:
-        return LLMError(message, endpoint=self.endpoint, model=self.model, status=status)
+    def _error(self, message: str, status: int | None = None, *, reason: str = "error", kind: str = "endpoint",
+               recorded: bool = False) -> LLMError:
+        return LLMError(message, endpoint=self.endpoint, model=self.model, status=status, reason=reason, kind=kind,
+                        recorded=recorded)
+
+
+def _choices(response: httpx.Response) -> tuple[dict, list[tuple[str, str | None]]] | str:
+    """(data, [(text, finish_reason), ...]) of a 200 answer, or what is wrong with it."""
+    try:
+        data = json.loads(response.content)
+        answers = sorted(data["choices"], key=lambda choice: choice.get("index", 0))
+        received = [(answer["message"].get("content") or "", answer.get("finish_reason")) for answer in answers]
+    except ValueError:
+        return f"the answer is not JSON: {_clip(response.text)}"
+    except (KeyError, TypeError, AttributeError):
+        return f"the answer has no choices[].message: {_clip(response.text)}"
+    if not received:
+        return "the answer has no choices"
+    return data, received
 
 
 def _server_message(response: httpx.Response) -> str:

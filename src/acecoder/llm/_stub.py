@@ -7,28 +7,78 @@
 It answers POST /v1/chat/completions with `n` choices whose text `reply(body, index)`
 makes ("sample {index}" by default), and usage counts of whitespace-separated words
 (prompt: all message contents; completion: each choice's text), so token counts can
-be checked by hand. Faults queued in `faults` are served first, one per request. It
-records every request body and the most requests it saw in flight at once.
+be checked by hand. Faults queued in `faults` are served first, one per request; then
+`plan(body, attempt)` may give one (attempt: how often this same body came before), so
+that faults depend only on the request and a killed-and-resumed run meets the same ones:
+`FaultPlan` is such a plan. It records every request body and the most requests it saw
+in flight at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
 @dataclass(slots=True, kw_only=True)
 class Fault:
-    """One scripted answer: wait `delay` seconds, then answer `status` with `body` (JSON if not str)."""
+    """One scripted answer: wait `delay` seconds, then answer `status` with `body` (JSON if
+    not str); `reset`: close the connection instead of answering; `finish_reason`: answer
+    normally, each text cut to half its words, with this finish reason (e.g. "length")."""
 
     status: int = 500
     body: object = field(default_factory=lambda: {"error": {"message": "injected fault"}})
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    reset: bool = False
+    finish_reason: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class FaultPlan:
+    """Faults decided by a hash of the request body and `seed`, the same on every run.
+
+    A share `permanent` of the requests is refused with a 400 on every attempt (a prompt over
+    the context); a share `transient` meets one fault on its first attempt only, in turn 429
+    with Retry-After, 500, a reset connection, a hang of `hang` seconds (past a client's
+    timeout), a truncated JSON body; a share `cut` is answered with finish_reason "length".
+    """
+
+    permanent: float = 0.02
+    transient: float = 0.05
+    cut: float = 0.0
+    seed: int = 0
+    hang: float = 5.0
+
+    TRANSIENT = ("429", "500", "reset", "hang", "truncated")
+
+    def draw(self, body: dict) -> tuple[float, int]:
+        digest = hashlib.sha256(f"{self.seed}:{json.dumps(body, sort_keys=True)}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64, digest[8]
+
+    def __call__(self, body: dict, attempt: int) -> Fault | None:
+        share, pick = self.draw(body)
+        if share < self.permanent:
+            return Fault(status=400, body={"error": {"message": "injected: the prompt is longer than the context"}})
+        if share < self.permanent + self.transient:
+            if attempt > 0:
+                return None
+            kind = self.TRANSIENT[pick % len(self.TRANSIENT)]
+            return {
+                "429": Fault(status=429, headers={"Retry-After": "0.05"}, body={"error": {"message": "injected: slow down"}}),
+                "500": Fault(status=500, body={"error": {"message": "injected: internal error"}}),
+                "reset": Fault(reset=True),
+                "hang": Fault(status=500, delay=self.hang, body={"error": {"message": "injected: hung"}}),
+                "truncated": Fault(status=200, body='{"choices": [{"index": 0, "message": {"content": "sa'),
+            }[kind]
+        if share < self.permanent + self.transient + self.cut:
+            return Fault(status=200, finish_reason="length")
+        return None
 
 
 def _default_reply(body: dict, index: int) -> str:
@@ -36,9 +86,11 @@ def _default_reply(body: dict, index: int) -> str:
 
 
 class StubServer:
-    def __init__(self, *, latency: float = 0.0, reply: Callable[[dict, int], str] = _default_reply, port: int = 0):
-        self.latency, self.reply, self.port = latency, reply, port
+    def __init__(self, *, latency: float = 0.0, reply: Callable[[dict, int], str] = _default_reply, port: int = 0,
+                 plan: Callable[[dict, int], Fault | None] | None = None):
+        self.latency, self.reply, self.port, self.plan = latency, reply, port, plan
         self.faults: deque[Fault] = deque()
+        self.seen: Counter[str] = Counter()  # attempts per request body (the plan's `attempt`)
         self.requests: list[dict] = []  # bodies, in arrival order (kept only when record=True)
         self.record = True
         self.in_flight = self.max_in_flight = self.served = 0
@@ -121,6 +173,8 @@ class StubServer:
                     status, headers, payload = await self._answer(head, body)
                 finally:
                     self.in_flight -= 1
+                if status is None:  # a reset: no answer at all
+                    return
                 self.served += 1
                 lines = [f"HTTP/1.1 {status} X", "Content-Type: application/json", f"Content-Length: {len(payload)}"]
                 lines += [f"{name}: {value}" for name, value in headers.items()]
@@ -138,21 +192,29 @@ class StubServer:
         body = json.loads(raw)
         if self.record:
             self.requests.append(body)
-        if self.faults:
-            fault = self.faults.popleft()
+        identity = json.dumps(body, sort_keys=True)
+        attempt, self.seen[identity] = self.seen[identity], self.seen[identity] + 1
+        fault = self.faults.popleft() if self.faults else (self.plan(body, attempt) if self.plan else None)
+        if fault is not None and fault.finish_reason is None:
             await asyncio.sleep(fault.delay)
+            if fault.reset:
+                return None, {}, b""
             payload = fault.body if isinstance(fault.body, str) else json.dumps(fault.body)
             return fault.status, fault.headers, payload.encode()
         if self.latency:
             await asyncio.sleep(self.latency)
         texts = [self.reply(body, index) for index in range(int(body.get("n", 1)))]
+        finish = "stop"
+        if fault is not None:  # answered, but cut short
+            texts = [" ".join(text.split()[: max(1, len(text.split()) // 2)]) for text in texts]
+            finish = fault.finish_reason
         prompt_tokens = sum(len(str(message.get("content", "")).split()) for message in body["messages"])
         answer = {
             "id": f"stub-{self.served}",
             "object": "chat.completion",
             "model": body.get("model"),
             "choices": [
-                {"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                {"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": finish}
                 for i, text in enumerate(texts)
             ],
             "usage": {

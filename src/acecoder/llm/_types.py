@@ -9,12 +9,27 @@ from acecoder.errors import AcecoderError, ComponentError
 
 
 class LLMError(AcecoderError):
-    """A model endpoint refused a request, or could not be reached after every retry."""
+    """A model endpoint refused a request, or could not be reached after every retry.
 
-    def __init__(self, message: str, *, endpoint: str, model: str, status: int | None = None):
+    `reason` names what failed (`http_400`, `timeout`, `connection`, `http_503`, ...);
+    `kind` says what a stage does about it:
+    - "item": the server will refuse this request again (a 4xx other than 401/403/404/408/
+      409/429: a prompt over the context, a content filter). The stage records it for its
+      item and goes on; a rerun does not ask again (unless told to retry failed requests).
+    - "transient": timeouts, resets, 429 and 5xx that outlasted the retries. The stage
+      records it and goes on while other requests succeed; a rerun asks again.
+    - "endpoint": the endpoint itself is unusable (401, 403, 404: key, URL or model name;
+      a supervised server that died): the stage stops.
+    `recorded`: an "item" failure read from the response cache; no request was sent.
+    """
+
+    def __init__(self, message: str, *, endpoint: str, model: str, status: int | None = None,
+                 reason: str = "error", kind: str = "endpoint", recorded: bool = False):
         where = f"{endpoint} (model {model!r})"
         super().__init__(f"{where}: {message}")
         self.endpoint, self.model, self.status = endpoint, model, status
+        self.reason, self.kind, self.recorded = reason, kind, recorded
+        self.detail = message  # without the endpoint: for per-item records
 
 
 class ServerDied(LLMError, ComponentError):
@@ -76,6 +91,7 @@ class Usage:
     prompt_price: float = 0.0
     completion_price: float = 0.0
     errors: dict[str, int] = field(default_factory=dict)  # retried failures by reason
+    failed: dict[str, int] = field(default_factory=dict)  # requests that failed for good, by reason
 
     @property
     def cost(self) -> float:

@@ -63,6 +63,7 @@ def _synth(config: Config, run: Path) -> Step:
             sampling_seed=section.sampling_seed,
             concurrency=config.llm.concurrency, json_mode=section.json_mode, template=section.template,
             min_tests=section.min_tests, limit=section.limit, cache_path=run / "cache" / "synth.sqlite",
+            retry_failed=config.llm.retry_failed,
         )
         if section.json_mode and resolve_kind(where["backend"], section.model) == "llama-cpp":
             settings.extra_body = LLAMA_CPP_JSON  # a grammar: even small models answer in the right shape
@@ -91,6 +92,7 @@ def _sample(config: Config, run: Path) -> Step:
             settings = sample.SampleSettings(
                 model=choice.label, oracle=oracle, max_tokens=choice.max_tokens, seed=section.seed,
                 concurrency=config.llm.concurrency, cache_path=run / "cache" / f"sample-{number}.sqlite",
+                retry_failed=config.llm.retry_failed,
                 **({} if oracle else {"n": choice.n, "temperature": choice.temperature, "top_p": choice.top_p}),
             )
             with open_backend(where[0], choice.model, base_url=where[1], batch_size=config.llm.batch_size,
@@ -103,6 +105,11 @@ def _sample(config: Config, run: Path) -> Step:
                 progress.next_phase()
         total = {key: sum(counts.get(key, 0) for counts in summaries.values())
                  for key in ("samples", "empty_programs", "truncated", "requests", "cache_hits")}
+        failed = {}  # requests that failed for good or outlasted their retries, by reason
+        for counts in summaries.values():
+            for reason, n in counts.get("failed", {}).items():
+                failed[reason] = failed.get(reason, 0) + n
+        total["failed"] = failed
         return {**total, "by_model": summaries}  # totals first: the one-line summary and the report show them
 
     settings = {
@@ -297,7 +304,8 @@ class _Phases:
 def _counts(summary) -> dict:
     import dataclasses
 
-    return {k: v for k, v in dataclasses.asdict(summary).items() if isinstance(v, (int, float))}
+    values = dataclasses.asdict(summary)
+    return {**{k: v for k, v in values.items() if isinstance(v, (int, float))}, "failed": values.get("failed", {})}
 
 
 def _has_rows(path: Path) -> bool:

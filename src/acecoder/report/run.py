@@ -69,6 +69,11 @@ def headline(stage: str, summary: dict) -> str:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
         parts.append(f"{label} {value:,.{digits}f}")
+    key = {"synth": "failed_requests", "sample": "failed"}.get(stage)  # requests that failed, by reason
+    if key is not None:
+        counts = summary.get(key)
+        if isinstance(counts, dict) and counts and all(isinstance(n, int) for n in counts.values()):
+            parts.append("failed requests " + ", ".join(f"{reason} {n:,}" for reason, n in sorted(counts.items())))
     if isinstance(summary.get("note"), str):
         parts.append(summary["note"])
     return ", ".join(parts)

@@ -354,10 +354,18 @@ async def generate_tests(
             max_tokens=max_tokens)
         for p in problems
     ]
-    results = await backend.generate(requests)
-    tests = {}
+    from acecoder.llm import FailureGuard
+
+    # One call per request: a problem whose request fails gets no generated tests (the
+    # agreement selector then has nothing to go on for it); a dead endpoint stops the stage.
+    results = await asyncio.gather(*(backend.generate([request]) for request in requests), return_exceptions=True)
+    guard, tests = FailureGuard(), {}
     for problem, result in zip(problems, results):
-        found, _, _ = clean_tests(split_statements(extract_code(result.texts[0])))
+        if isinstance(result, BaseException):
+            guard.failed(result)
+            tests[problem.id] = []
+            continue
+        found, _, _ = clean_tests(split_statements(extract_code(result[0].texts[0])))
         tests[problem.id] = [t for t in found if not problem.entry_point or problem.entry_point in t][:count]
     return tests
 

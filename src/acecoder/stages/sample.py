@@ -87,6 +87,9 @@ class SampleSettings:
     """Which fenced python block of a completion is the program (`extract_code`)."""
     limit: int | None = None
     """Sample only the first `limit` valid questions of the file; None: all."""
+    retry_failed: bool = False
+    """Ask again for the questions whose request the server refused for good on an earlier run
+    (kept in the cache); by default a rerun asks again only for those that failed transiently."""
 
     def sampling(self) -> dict:
         """The ChatRequest fields this run sends: the policy's settings, or the oracle's greedy ones."""
@@ -141,6 +144,8 @@ class SampleSummary:
     prompt_tokens: int = 0  # as the server reports them
     completion_tokens: int = 0
     cache_hits: int = 0  # samples answered from the cache, with no request
+    failed: dict = field(default_factory=dict)  # questions whose request failed, by reason (http_400, timeout, ...)
+    failed_examples: list = field(default_factory=list)  # the first MAX_PROBLEMS: id, reason, kind, message
     cost: float = 0.0  # from the configured prices; 0 when unknown
     settings: dict = field(default_factory=dict)  # model and the sampling fields sent
     output: str = ""
@@ -171,8 +176,13 @@ def run(
     resume: keep the output and skip the questions whose samples are all there.
     progress: gets `total(n)` (questions to send) and `advance(result)` per question.
 
-    Every question is read and checked before the first request. An endpoint that
-    fails for good raises its LLMError; the samples written until then stay.
+    Every question is read and checked before the first request. A request the server
+    refuses for good (kind "item": a prompt over the context) or that still fails after its
+    retries (kind "transient") is counted in `failed` by reason and the run goes on; a rerun
+    with `resume` asks again for the transient ones (and, with `retry_failed`, the others).
+    The run stops with the LLMError when the endpoint is unusable (kind "endpoint"), when
+    many requests in a row failed transiently (`acecoder.llm.FailureGuard`), or when every
+    request failed; the samples written until then stay.
     Runs its own event loop (`asyncio.run`): call it from synchronous code.
     """
     started = time.monotonic()
@@ -265,7 +275,7 @@ async def _stream(todo, settings, backend, writer, written, summary, progress) -
     """One request per question (n samples), `2 * concurrency` questions in flight: a
     sliding window, so the backend never idles while a slow answer is awaited. Each
     answer is written as it arrives."""
-    from acecoder.llm import ChatRequest
+    from acecoder.llm import ChatRequest, FailureGuard, record_failure
 
     sampling = settings.sampling()
     window = 2 * settings.concurrency
@@ -281,6 +291,7 @@ async def _stream(todo, settings, backend, writer, written, summary, progress) -
             request = ChatRequest(messages=prompts.chat(question.question, question.tests), **sampling)
             pending[asyncio.ensure_future(backend.generate([request]))] = item
 
+    guard, first_failure = FailureGuard(), None
     launch()
     try:
         while pending:
@@ -289,15 +300,25 @@ async def _stream(todo, settings, backend, writer, written, summary, progress) -
             for task in sorted(finished, key=lambda t: pending[t][0]):
                 _, question = pending.pop(task)
                 if task.exception() is not None:
-                    failure = failure or task.exception()
-                    continue
-                [result] = task.result()
-                _write(question, result, settings, writer, written, summary)
+                    try:
+                        guard.failed(task.exception())
+                    except BaseException as fatal:
+                        failure = failure or fatal
+                        continue
+                    first_failure = first_failure or task.exception()
+                    record_failure(summary.failed, summary.failed_examples, question.id, task.exception())
+                else:
+                    guard.ok()
+                    [result] = task.result()
+                    _write(question, result, settings, writer, written, summary)
                 if progress:
-                    progress.advance(result)
+                    progress.advance(question)
             if failure is not None:  # the answers that did arrive are written first
                 raise failure
             launch()
+        if first_failure is not None and summary.sampled == 0 and summary.already_done == 0:
+            first_failure.args = (f"{first_failure.args[0]}\nevery request failed ({summary.failed})",)
+            raise first_failure
     finally:
         for task in pending:
             task.cancel()

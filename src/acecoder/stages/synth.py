@@ -15,8 +15,12 @@ chunk a failure interrupted, comes back from the cache without a request. A seed
 answer gave no question is not written, so a rerun asks the cache again (free) and
 the model again only when the settings changed.
 
-A down endpoint stops the run with an LLMError that says how much was written; the
-output and the cache keep everything done until then.
+A request that fails (refused for good: a prompt over the context, a content filter;
+or still failing after its retries) is counted in `failed_requests` by reason and the run
+goes on; a rerun asks again for the transient ones, and with `retry_failed` for the
+refused ones too. A down endpoint (`acecoder.llm.FailureGuard`) stops the run with an
+LLMError that says how much was written; the output and the cache keep everything done
+until then.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from pathlib import Path
 from acecoder.data.jsonl import JsonlWriter
 from acecoder.data.tables import check_output
 from acecoder.errors import ConfigError
-from acecoder.llm import LLMBackend, LLMError
+from acecoder.llm import FailureGuard, LLMBackend, LLMError, record_failure
 from acecoder.records import Question
 from acecoder.synth.parse import Failure, parse_response
 from acecoder.synth.prompt import build_request, load_templates
@@ -57,6 +61,7 @@ class SynthSettings:
     json_mode: bool = True  # ask for a JSON object (response_format) where the server supports it
     extra_body: dict | None = None  # more request fields, e.g. a llama.cpp JSON schema (see synth.prompt)
     template: str | Path | None = None  # a prompt template file (acecoder.synth.prompt); None: ours
+    retry_failed: bool = False  # ask again for seeds whose request was refused for good on an earlier run
     cache_path: str | Path | None = None  # None: <output>.cache.sqlite
     min_tests: int = 1  # drop a question with fewer valid tests (counted as too_few_tests)
     source: str | None = None  # force a seed family: evol, oss or stack; None: detect from the fields
@@ -79,6 +84,8 @@ class SynthSummary:
     requested: int = 0  # seeds sent to the model by this run (cache hits included)
     failed: Counter = field(default_factory=Counter)  # parse.Failure -> responses that gave no question
     failed_examples: list[dict] = field(default_factory=list)  # id, reason, the answer's start
+    failed_requests: dict = field(default_factory=dict)  # requests that failed (no answer), by reason: http_400, ...
+    failed_request_examples: list[dict] = field(default_factory=list)  # id, reason, kind, status, message
     test_drops: Counter = field(default_factory=Counter)  # parse.TestDrop -> tests, over written questions
     repairs: Counter = field(default_factory=Counter)  # parse.Repair -> responses that needed it
     cut_by_token_limit: int = 0  # answers that ended at max_tokens (finish_reason "length")
@@ -212,17 +219,20 @@ async def _synthesize(todo, backend, own, writer, settings, templates, summary, 
             )
             for seed in chunk
         ]
-        return chunk, await backend.generate(requests)
+        # One call per request: a request that fails is that seed's, not its neighbours'.
+        answers = await asyncio.gather(*(backend.generate([request]) for request in requests), return_exceptions=True)
+        return chunk, [answer if isinstance(answer, BaseException) else answer[0] for answer in answers]
 
     in_flight: deque[asyncio.Task] = deque()
+    guard = FailureGuard()
     try:
         for begin in range(0, len(todo), size):
             in_flight.append(asyncio.create_task(answer(todo[begin : begin + size])))
             summary.requested += len(todo[begin : begin + size])
             if len(in_flight) >= CHUNKS_IN_FLIGHT:
-                _write(*await in_flight.popleft(), backend.model, writer, settings, summary, progress)
+                _write(*await in_flight.popleft(), backend.model, writer, settings, summary, progress, guard)
         while in_flight:
-            _write(*await in_flight.popleft(), backend.model, writer, settings, summary, progress)
+            _write(*await in_flight.popleft(), backend.model, writer, settings, summary, progress, guard)
     finally:
         for task in in_flight:
             task.cancel()
@@ -231,8 +241,15 @@ async def _synthesize(todo, backend, own, writer, settings, templates, summary, 
             await backend.aclose()
 
 
-def _write(chunk, results, model, writer, settings, summary, progress) -> None:
+def _write(chunk, results, model, writer, settings, summary, progress, guard) -> None:
     for seed, result in zip(chunk, results):
+        if isinstance(result, BaseException):
+            guard.failed(result)  # raises when the endpoint, not this request, is the problem
+            record_failure(summary.failed_requests, summary.failed_request_examples, seed.id, result)
+            if progress:
+                progress.advance(seed)
+            continue
+        guard.ok()
         choice = result.choices[0]
         if choice.finish_reason == "length":
             summary.cut_by_token_limit += 1

@@ -11,7 +11,9 @@ Models do not always answer with clean JSON. This recovers, in order of trust:
   test complete before the cut is kept and the one cut in half is counted
   (`truncated`);
 - `tests` as one string of statements (`tests_as_string`), and one list item holding
-  several asserts (`split_asserts`).
+  several asserts (`split_asserts`);
+- no object at all, as models that ignore JSON mode answer: the question as markdown
+  prose and the tests as asserts in fenced python blocks (`markdown`).
 
 Then each test is checked: a test is a string that parses as Python, whose last
 statement is an `assert`, that calls something (an `assert 1 == 1` tests nothing),
@@ -77,6 +79,7 @@ class Repair(StrEnum):
     TESTS_AS_STRING = "tests_as_string"
     TESTS_IN_CONTAINERS = "tests_in_containers"  # ["assert ...", "a comment"] or {"test": "assert ..."} items
     SPLIT_ASSERTS = "split_asserts"
+    MARKDOWN = "markdown"  # no JSON: the question as prose, the tests in fenced python blocks
 
 
 @dataclass(slots=True, kw_only=True)
@@ -103,6 +106,9 @@ def parse_response(text: str | None) -> Parsed:
         return Parsed(failure=Failure.EMPTY)
     found, repairs, cut_short = find_object(text)
     if found is None:
+        markdown = _from_markdown(text)
+        if markdown is not None:
+            return markdown
         return Parsed(failure=Failure.TRUNCATED if cut_short else Failure.NO_JSON, repairs=repairs)
     parsed = Parsed(repairs=repairs)
     if Repair.TRUNCATED in repairs and cut_short:
@@ -127,6 +133,43 @@ def parse_response(text: str | None) -> Parsed:
     if unwrapped:
         parsed.repairs.append(Repair.TESTS_IN_CONTAINERS)
     parsed.tests, dropped, split = clean_tests(tests)
+    parsed.dropped.update(dropped)
+    if split:
+        parsed.repairs.append(Repair.SPLIT_ASSERTS)
+    return parsed
+
+
+_HEADING = re.compile(r"^\s*(?:#{1,6}\s*|\*\*|__)?\s*([A-Za-z][A-Za-z ]{0,30}?)\s*(?:\*\*|__)?\s*:?\s*(?:\*\*|__)?\s*$")
+_QUESTION_HEADINGS = {"question", "problem", "problem statement", "task", "rewritten question", "description"}
+
+
+def _from_markdown(text: str) -> Parsed | None:
+    """A question written as prose with its tests as asserts in fenced blocks, or None.
+
+    The question is the prose under a Question/Problem heading, else all the prose, with
+    the headings removed; the tests are every statement of the fenced blocks that hold an
+    assert (a solution's `def` in such a block is dropped as no_assert, and counted)."""
+    text = _THINK.sub("", text)
+    blocks = [(tag, body) for tag, body in _FENCE.findall(text) if tag.lower() in ("", "python", "py")
+              and re.search(r"^\s*assert\b", body, re.MULTILINE)]
+    if not blocks:
+        return None
+    prose = _FENCE.sub("\n", text)
+    sections: list[tuple[str | None, list[str]]] = [(None, [])]
+    for line in prose.splitlines():
+        heading = _HEADING.match(line) if line.lstrip().startswith(("#", "**", "__")) or line.rstrip().endswith(":") else None
+        if heading is not None:
+            sections.append((heading.group(1).strip().lower(), []))
+        else:
+            sections[-1][1].append(line)
+    chosen = [lines for name, lines in sections if name in _QUESTION_HEADINGS] or [lines for name, lines in sections
+                                                                                   if name is None or "test" not in name]
+    question = "\n".join("\n".join(lines) for lines in chosen).strip()
+    if not question:
+        return None
+    parsed = Parsed(question=re.sub(r"\n{3,}", "\n\n", question), repairs=[Repair.MARKDOWN])
+    items = [item for _, body in blocks for item in split_statements(body)]
+    parsed.tests, dropped, split = clean_tests(items)
     parsed.dropped.update(dropped)
     if split:
         parsed.repairs.append(Repair.SPLIT_ASSERTS)
