@@ -7,6 +7,13 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
+
+@pytest.fixture(autouse=True)
+def _own_verdict_cache(tmp_path_factory, monkeypatch):
+    """Each test its own verdict cache (acecoder.execution.VerdictCache), in its own and
+    its subprocesses' environment: no verdict carries over from another test or the user's."""
+    monkeypatch.setenv("ACECODER_VERDICTS", str(tmp_path_factory.mktemp("verdicts") / "verdicts.sqlite"))
+
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"

@@ -328,7 +328,8 @@ def test_every_output_format_reads_back_the_same_and_jsonl_is_byte_identical(tmp
     assert again.read_bytes() == outputs[0].read_bytes()
 
 
-def test_resume_runs_only_the_missing_jobs(tmp_path):
+def test_resume_runs_only_the_missing_jobs(tmp_path, monkeypatch):
+    monkeypatch.setenv("ACECODER_VERDICTS", "0")  # the executions file alone (the verdict cache: below)
     questions, samples = hand_built(tmp_path)
     settings = FilterSettings(**SETTINGS)
     output = tmp_path / "out.jsonl"
@@ -389,12 +390,16 @@ def test_resume_runs_only_the_missing_jobs(tmp_path):
     assert (summary.programs, summary.reused) == (1, 14)
 
 
-def test_verdicts_of_another_version_are_not_reused(tmp_path, monkeypatch):
+def test_verdicts_of_another_engine_are_not_reused(tmp_path, monkeypatch):
+    import acecoder.execution
+    from acecoder.execution import _cache
+
     questions, samples = hand_built(tmp_path)
     settings = FilterSettings(**SETTINGS)
     output = tmp_path / "out.jsonl"
     run(questions, samples, output, settings=settings)
-    monkeypatch.setattr(acecoder, "__version__", acecoder.__version__ + ".post1")
+    for module in (acecoder.execution, _cache):  # a change to any file of the engine changes its hash
+        monkeypatch.setattr(module, "ENGINE_IDENTITY", "another-engine")
     summary = run(questions, samples, output, settings=settings, resume=True)
     assert (summary.programs, summary.reused) == (15, 0)  # both phases: 6 + 9
 
@@ -680,3 +685,26 @@ def test_the_reference_program_can_be_the_oracle(tmp_path):
     with pytest.raises(ConfigError, match="no question .* has a reference"):
         run(write_jsonl(tmp_path / "q2.jsonl", questions[2:]), s, tmp_path / "d2.jsonl",
                   settings=FilterSettings(oracle="reference"))
+
+
+def test_verdicts_outlive_the_run_and_its_settings_but_not_a_change_of_engine(tmp_path, monkeypatch):
+    """The verdict cache (acecoder.execution.VerdictCache): a fresh run with another min_tests
+    executes nothing it has judged before; a changed engine executes everything again."""
+    from acecoder.execution import _cache
+
+    questions, samples = hand_built(tmp_path)
+    first = run(questions, samples, tmp_path / "a.jsonl", settings=FilterSettings(**SETTINGS))
+    assert first.programs == 15 and first.reused == 0
+    kept = first.kept
+
+    stricter = run(questions, samples, tmp_path / "b.jsonl", settings=FilterSettings(**{**SETTINGS, "min_tests": 7}))
+    assert stricter.programs == 0 and stricter.kept < kept  # fewer questions kept, nothing run
+
+    looser = FilterSettings(**{**SETTINGS, "min_tests": 1, "min_oracle_passes": 1})
+    again = run(questions, samples, tmp_path / "c.jsonl", settings=looser)
+    assert again.kept > kept and 0 < again.programs < again.programs + again.reused  # only the newly kept questions' samples
+
+    monkeypatch.setattr(_cache, "ENGINE_IDENTITY", "another-engine")
+    changed = run(questions, samples, tmp_path / "d.jsonl", settings=FilterSettings(**SETTINGS))
+    assert changed.programs == 15 and changed.reused == 0
+    assert (tmp_path / "d.jsonl").read_bytes() == (tmp_path / "a.jsonl").read_bytes()

@@ -5,14 +5,17 @@
     with Engine(timeout=3.0) as engine:
         results = engine.run([ExecutionJob(id="a", program=code, tests=tests)])
 
-`execute(jobs)` does the same with a temporary engine. Importing this package loads
-no heavy dependency.
+`execute(jobs)` does the same with a temporary engine. `Engine(verdict_cache=True)`
+reuses verdicts across runs (`VerdictCache`, keyed by program, tests, limits, the
+engine's code and Python). Importing this package loads no heavy dependency.
 """
 
+from acecoder.execution._cache import ENGINE_IDENTITY, VerdictCache
 from acecoder.execution._engine import Engine
 from acecoder.records import ExecutionJob, ExecutionResult, ProgramStatus, TestOutcome
 
-__all__ = ["Engine", "ExecutionJob", "ExecutionResult", "ProgramStatus", "TestOutcome", "execute"]
+__all__ = ["ENGINE_IDENTITY", "Engine", "ExecutionJob", "ExecutionResult", "ProgramStatus", "TestOutcome",
+           "VerdictCache", "execute"]
 
 
 def execute(jobs, **options) -> list[ExecutionResult]:

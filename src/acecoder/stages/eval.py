@@ -264,7 +264,7 @@ def execute_samples(
         progress.total(sum(len(v) for v in todo.values()))
     with JsonlWriter(path, resume=resume) as writer:
         for limit, items in todo.items():
-            with Engine(workers=workers, timeout=limit, memory_mb=memory_mb) as engine:
+            with Engine(workers=workers, timeout=limit, memory_mb=memory_mb, verdict_cache=True) as engine:
                 for (name, s, _), result in zip(items, engine.map(job for _, _, job in items)):
                     row = result.to_dict()
                     row.update(benchmark=name, question_id=s.question_id, model=s.model,

@@ -103,7 +103,7 @@ def run(
 
             engine = RayExecutor(address=ray_address, slots=workers, timeout=timeout, memory_mb=memory_mb)
         else:
-            engine = Engine(workers=workers, timeout=timeout, memory_mb=memory_mb)
+            engine = Engine(workers=workers, timeout=timeout, memory_mb=memory_mb, verdict_cache=True)
         with engine:
             summary.isolation = engine.isolation
             for result in engine.map(jobs):

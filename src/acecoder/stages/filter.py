@@ -62,7 +62,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Self
 
-import acecoder
 from acecoder.data.exports import write_export
 from acecoder.data.jsonl import JsonlWriter, read_jsonl
 from acecoder.data.tables import check_output, read_records, require, require_for
@@ -105,7 +104,7 @@ class FilterSummary:
     kept: int = 0
     dropped: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DropReason, 0))
     programs: int = 0  # programs run by this call
-    reused: int = 0  # verdicts taken from the executions file (resume)
+    reused: int = 0  # verdicts taken from the executions file (resume) or the verdict cache
     skipped: int = 0  # malformed rows passed over (strict=False)
     skipped_rows: list[dict] = field(default_factory=list)  # first MAX_SKIPPED_ROWS: file, line, message
     ignored: Counter = field(default_factory=Counter)  # well-formed rows not used, by why
@@ -346,25 +345,30 @@ class Runner:
             else:
                 from acecoder.execution import Engine
 
-                engine = Engine(workers=self.settings.workers, **limits)
+                # Verdicts of other runs and earlier settings: a setting that changes no verdict
+                # (min_tests, say) runs nothing again (see acecoder.execution.VerdictCache).
+                engine = Engine(workers=self.settings.workers, verdict_cache=True, **limits)
             self._engine = self._stack.enter_context(engine)
             self.summary.isolation = self._engine.isolation
+        cache = getattr(self._engine, "verdict_cache", None)
+        hits = cache.hits if cache is not None else 0
         for result in self._engine.map(todo):
             self._writer.write({**result.to_dict(), "job": result.id, "digest": digests[result.id]})
             outcomes[result.id] = result.outcomes
-            self.summary.programs += 1
             if self.progress:
                 self.progress.advance(result)
+        reused = (cache.hits - hits) if cache is not None else 0
+        self.summary.programs += len(todo) - reused
+        self.summary.reused += reused
         return outcomes
 
 
 def _digest(job: ExecutionJob, settings: FilterSettings) -> str:
     """What a verdict depends on: a result is reused only for the same program, tests and
-    limits, judged by the same version of the engine."""
-    key = json.dumps(
-        [job.program, job.tests, settings.timeout, settings.memory_mb, acecoder.__version__],
-        ensure_ascii=False,
-    )
+    limits, judged by the same engine code."""
+    from acecoder.execution import ENGINE_IDENTITY
+
+    key = json.dumps([job.program, job.tests, settings.timeout, settings.memory_mb, ENGINE_IDENTITY], ensure_ascii=False)
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
