@@ -219,3 +219,20 @@ def test_a_dead_worker_is_replaced_and_its_jobs_rerun():
         engine._pool[0].process.kill()  # as if the OOM killer took the worker
         assert [f.result(timeout=30).outcomes for f in futures] == [[P]] * 3
         assert engine.run([ExecutionJob(id="after", program=ADD, tests=["assert add(1, 1) == 2"])])[0].outcomes == [P]
+
+
+def test_a_slow_program_holds_back_only_its_own_position_not_new_work():
+    """map() yields in input order; while the first program sleeps, the ones after it keep
+    running (up to the reorder buffer), instead of waiting behind it with idle workers."""
+    slow = ExecutionJob(id="slow", program="import time\ntime.sleep(1.5)", tests=["assert True"])
+    light = [ExecutionJob(id=f"l{i}", program=f"x = {i}", tests=[f"assert x == {i}"]) for i in range(200)]
+    with Engine(workers=2, timeout=5.0) as engine:
+        done_before_the_head = []
+        results = []
+        for result in engine.map([slow, *light], ahead=8, buffer=400):
+            if result.id == "slow":
+                done_before_the_head.append(engine.completed)
+            results.append(result.id)
+    assert results == ["slow", *(job.id for job in light)]
+    assert done_before_the_head[0] >= 150  # with the old window of `ahead` jobs this was at most 8
+

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, wait
+from concurrent.futures import Future
 from pathlib import Path
 
 from acecoder.errors import SandboxError
@@ -121,6 +121,7 @@ class Engine:
             self._owns_cache = False
         self.verdict_cache = verdict_cache
         self._limits = {**self._settings, "timeout": self.timeout, "program_timeout": self.program_timeout}
+        self.completed = 0  # programs run to a verdict by this engine (cached ones not counted)
         self._lock = threading.Lock()
         self._pending: collections.deque = collections.deque()
         self._closed = False
@@ -154,13 +155,29 @@ class Engine:
         """Queue one job; the future resolves to its ExecutionResult."""
         return self._submit_many([job])[0]
 
-    def map(self, jobs: Iterable[ExecutionJob], *, ahead: int = 512) -> Iterator[ExecutionResult]:
-        """Results in input order, streaming, with at most `ahead` jobs queued."""
-        window: collections.deque = collections.deque()
-        for chunk in _chunks(jobs, 64):
-            window.extend(self._submit_many(chunk))
-            yield from _take_done(window, keep=ahead)
-        yield from _take_done(window, keep=0)
+    def map(self, jobs: Iterable[ExecutionJob], *, ahead: int = 512, buffer: int | None = None) -> Iterator[ExecutionResult]:
+        """Results in input order, streaming. At most `ahead` jobs are queued or running at
+        once; a slow job holds back only the results after it (at most `buffer` of them,
+        done and waiting: 8 x ahead by default), never new work, so a few hanging programs
+        do not idle the workers. Memory stays bounded by ahead + buffer results."""
+        buffer = buffer if buffer is not None else 8 * ahead
+        window: collections.deque = collections.deque()  # futures in input order, done or not
+        tracker = _Completions()
+        chunks, exhausted = _chunks(jobs, 64), False
+        while True:
+            while not exhausted and tracker.running < ahead and len(window) < ahead + buffer:
+                chunk = next(chunks, None)
+                if chunk is None:
+                    exhausted = True
+                    break
+                window.extend(tracker.watch(self._submit_many(chunk)))
+            if not window:
+                return
+            if window[0].done():
+                while window and window[0].done():
+                    yield window.popleft().result()
+            else:
+                tracker.wait(0.05)  # until a batch of jobs finished (or the head)
 
     def run(self, jobs: Iterable[ExecutionJob]) -> list[ExecutionResult]:
         """All results, in input order."""
@@ -271,6 +288,7 @@ class Engine:
             task.future.cancel()
 
     def _finish(self, task: _Task, load: bytes, frames: list, seconds: float) -> None:
+        self.completed += 1
         try:
             result = _result(task, load, frames, seconds)
         except Exception as error:  # a bug in judging fails this job, not the engine
@@ -412,13 +430,37 @@ class _Worker:
             self.process.wait()
 
 
-def _take_done(window: collections.deque, *, keep: int) -> Iterator[ExecutionResult]:
-    """Pop results in order until `keep` are left, sleeping once per batch: waiting on
-    each future alone would wake this thread once per program."""
-    while len(window) > keep:
-        if not window[0].done():  # a short nap lets a batch finish; never hold a result long
-            wait([window[min(len(window) - keep, 32) - 1]], timeout=0.05)
-        yield window.popleft().result()
+class _Completions:
+    """Counts the jobs of one `map` still running, and wakes it once per batch of
+    completions (waking once per program would cost the consumer a thread switch each)."""
+
+    BATCH = 16
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._event = threading.Event()
+        self.submitted = self.finished = 0
+
+    @property
+    def running(self) -> int:
+        return self.submitted - self.finished
+
+    def watch(self, futures: list[Future]) -> list[Future]:
+        with self._lock:
+            self.submitted += len(futures)
+        for future in futures:
+            future.add_done_callback(self._done)
+        return futures
+
+    def _done(self, _future) -> None:
+        with self._lock:
+            self.finished += 1
+            if self.finished % self.BATCH == 0 or self.finished == self.submitted:
+                self._event.set()
+
+    def wait(self, timeout: float) -> None:
+        self._event.wait(timeout)
+        self._event.clear()
 
 
 def _chunks(items, size):

@@ -17,9 +17,11 @@ engine's, byte for byte; only `seconds` differs. Two ways to host the engines:
   batch and closes it. Simpler to schedule, but every batch pays the engine start;
   `benchmarks/bench_ray.py` measures both (see docs/scaling.md).
 
-Backpressure: at most `tasks_in_flight` batches are submitted or finished but not
-yet yielded, so a 20-million-test run never holds more than a few batches of jobs
-and results in memory; the input iterable is read lazily.
+Backpressure: at most `tasks_in_flight` batches are submitted and running, and at most
+REORDER_BATCHES times as many finished ones wait to be yielded in order behind a slow
+batch, so a 20-million-test run never holds more than a bounded number of batches of
+jobs and results in memory, and a hanging batch never idles the cluster; the input
+iterable is read lazily.
 
 Failures: when a batch's actor, task or node dies, Ray restarts the actor (on
 another node if its own is gone; `max_restarts=-1`) and runs the batch again there,
@@ -48,6 +50,8 @@ from acecoder.execution._engine import Engine
 from acecoder.records import ExecutionJob, ExecutionResult
 
 __all__ = ["RayExecutor"]
+
+REORDER_BATCHES = 8  # finished batches kept waiting behind a slow one, per batch in flight
 
 _INSTALL = "pip install 'acecoder[ray]'  (or: pip install ray==2.60.0)"
 POOLS = ("actors", "tasks")
@@ -87,8 +91,9 @@ class RayExecutor:
                 actor or task reserves.
             slots: engines across the cluster, at most (default and upper bound: its
                 CPUs // workers_per_task).
-            tasks_in_flight: batches submitted or finished but not yet yielded, at most
-                (default: 2 per slot, at least 4). Bounds memory, not speed.
+            tasks_in_flight: batches submitted and not finished, at most (default: 2 per
+                slot, at least 4); finished ones waiting for their turn: at most
+                REORDER_BATCHES times that. Bounds memory, not speed.
             pool: "actors" (long-lived engines) or "tasks" (an engine per batch).
             attempts: runs of one batch, Ray's retries included, before the run stops
                 (1: no retry).
@@ -160,7 +165,9 @@ class RayExecutor:
     # ------------------------------------------------------------ public API
 
     def map(self, jobs: Iterable[ExecutionJob]) -> Iterator[ExecutionResult]:
-        """Results in input order, streaming; jobs are read only as batches go out."""
+        """Results in input order, streaming; jobs are read only as batches go out, and a
+        slow batch holds back only the results after it (at most REORDER_BATCHES x
+        tasks_in_flight batches of them), never new work."""
         ray = self._ray
         if self._closed:
             raise SandboxError("the Ray executor is closed")
@@ -171,7 +178,10 @@ class RayExecutor:
         next_index, exhausted = 0, False
         try:
             while True:
-                while not exhausted and len(pending) + len(finished) < self.tasks_in_flight and self._has_room(load):
+                # Finished batches waiting behind a slow one do not count against the work in flight
+                # (a hanging batch holds back its own position only), up to a bounded reorder buffer.
+                while (not exhausted and len(pending) < self.tasks_in_flight
+                       and len(finished) < REORDER_BATCHES * self.tasks_in_flight and self._has_room(load)):
                     item = next(batches, None)
                     if item is None:
                         exhausted = True
