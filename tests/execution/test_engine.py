@@ -236,3 +236,15 @@ def test_a_slow_program_holds_back_only_its_own_position_not_new_work():
     assert results == ["slow", *(job.id for job in light)]
     assert done_before_the_head[0] >= 150  # with the old window of `ahead` jobs this was at most 8
 
+
+
+def test_the_processes_of_a_node_share_its_cores(monkeypatch):
+    from acecoder.execution._engine import default_workers
+
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    assert default_workers() == 16
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "8")  # 8 ranks under torchrun or accelerate
+    assert default_workers() == 2
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "32")
+    assert default_workers() == 1

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import random
 import resource
-import signal
 import socket
 import textwrap
 import threading

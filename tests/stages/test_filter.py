@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-import acecoder
 from acecoder.data.jsonl import JsonlWriter
 from acecoder.data.tables import read_records
 from acecoder.errors import ConfigError, InputError
@@ -436,7 +435,8 @@ def test_malformed_rows_are_skipped_and_counted_or_stop_the_run(tmp_path):
         run(questions, samples, tmp_path / "strict.jsonl", settings=FilterSettings(**SETTINGS), strict=True)
 
 
-def test_the_summary_lists_50_skipped_rows_and_counts_them_all(tmp_path):
+def test_the_summary_lists_50_skipped_rows_and_counts_them_all(tmp_path, monkeypatch):
+    monkeypatch.setenv("ACECODER_MAX_BAD_FRACTION", "1")  # a mostly-bad file, on purpose
     questions, samples = hand_built(tmp_path)
     with samples.open("a") as handle:
         handle.write("not json\n" * 60)
@@ -451,7 +451,7 @@ def test_no_usable_sample_says_how_many_rows_were_skipped(tmp_path):
     samples = write_jsonl(tmp_path / "s.jsonl", [{"question_id": "evol_1", "model": "oracle"}] * 3)
     with pytest.raises(
         InputError,
-        match=r"no sample belongs .*; 3 rows were skipped as malformed, the first: .*s\.jsonl:1: field",
+        match=r"s\.jsonl: no usable row \(3 bad, the first: .*s\.jsonl:1: field",
     ):
         run(questions, samples, tmp_path / "out.jsonl", settings=FilterSettings(**SETTINGS))
 

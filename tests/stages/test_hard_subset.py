@@ -294,12 +294,14 @@ def test_a_missing_package_fails_before_reading(tmp_path, monkeypatch):
         )
 
 
-def test_empty_dataset(tmp_path):
+def test_an_empty_dataset_is_an_input_error_and_writes_nothing(tmp_path):
+    from acecoder.errors import InputError
+
     data = tmp_path / "data.jsonl"
     data.write_text("")
-    summary = run(data, tmp_path / "out.jsonl", settings=HardSubsetSettings())
-    assert (summary.rows, summary.selected, summary.mean_threshold) == (0, 0, None)
-    assert (tmp_path / "out.jsonl").read_text() == ""
+    with pytest.raises(InputError, match=r"data\.jsonl: no usable row \(the file has no rows\)"):
+        run(data, tmp_path / "out.jsonl", settings=HardSubsetSettings())
+    assert not (tmp_path / "out.jsonl").exists()
 
 
 def test_nothing_ranked_leaves_the_thresholds_null(tmp_path):

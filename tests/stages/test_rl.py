@@ -1,7 +1,6 @@
 """`acecoder rl` on TRL's GRPOTrainer: settings, prompts, and real GRPO steps on the tiny model."""
 
 import json
-import os
 import subprocess
 import sys
 import time

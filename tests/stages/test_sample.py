@@ -287,7 +287,8 @@ def test_backend_passed_in_truncation_and_limit(tmp_path):
     assert not (tmp_path / "samples.jsonl.cache.sqlite").exists()
 
 
-def test_malformed_rows_are_skipped_and_counted_or_strict(server, tmp_path):
+def test_malformed_rows_are_skipped_and_counted_or_strict(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("ACECODER_MAX_BAD_FRACTION", "1")  # 3 of 5 rows bad, on purpose
     rows = [
         QUESTIONS[0],
         "{not json",

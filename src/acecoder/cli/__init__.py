@@ -22,6 +22,13 @@ def main() -> None:
     import click
 
     from acecoder.cli._support import console, fail
+
+    import typer
+
+    # typer (0.20+) raises the exceptions of its own vendored click, where it has one
+    vendored = getattr(typer, "_click", None)
+    _CLICK_ERRORS = tuple({click.ClickException, getattr(vendored, "ClickException", click.ClickException)})
+    _ABORTS = tuple({click.exceptions.Abort, getattr(getattr(typer, "exceptions", None), "Abort", click.exceptions.Abort)})
     from acecoder.errors import AcecoderError
 
     def interrupted():
@@ -31,14 +38,18 @@ def main() -> None:
 
     try:
         code = app(standalone_mode=False)
-    except click.ClickException as error:  # usage errors: click's own message and code (2)
+    except _CLICK_ERRORS as error:  # usage errors: click's own message and code (2)
         error.show()
         raise SystemExit(error.exit_code) from None
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (*_ABORTS, KeyboardInterrupt):
         interrupted()
     except AcecoderError as error:
         fail(error)
     except Exception as error:
+        if isinstance(error, OSError) and error.filename:  # a path the user gave: missing, a folder, read-only
+            from acecoder.errors import InputError
+
+            fail(InputError(f"cannot use this path: {error.strerror or error}", path=str(error.filename)))
         if os.environ.get("ACECODER_DEBUG"):
             raise
         console.print(f"error: internal error, a bug: {type(error).__name__}: {error}\n"

@@ -135,6 +135,10 @@ def _duration(seconds: float) -> str:
 
 @contextlib.contextmanager
 def progress_bar(description: str, unit: str = "programs"):
+    """The stage's progress; under torchrun or accelerate only the first process shows one."""
+    if int(os.environ.get("RANK", "0") or 0) != 0:
+        yield None
+        return
     bar = _Bar(description, unit)
     try:
         yield bar

@@ -31,13 +31,21 @@ def read_records(
     strict: bool = True,
     skipped: list | None = None,
     unique: str | None = None,
+    allow_empty: bool = False,
 ) -> Iterator[R]:
     """Yield `record_type` records from `path`; bad rows raise, or with `strict=False`
     are appended to `skipped` as InputErrors and passed over. With `unique` (a field
-    name), a row repeating an earlier row's value of it is a bad row too."""
+    name), a row repeating an earlier row's value of it is a bad row too.
+
+    Read to its end, a file with no usable row is an InputError naming the first problem
+    (an empty file too, unless `allow_empty`), and so is one whose bad rows are more than
+    `max_bad_fraction()` of its rows: a wrong file (samples given for questions, the two
+    inputs swapped, binary garbage) stops the command instead of giving an empty output."""
     adapter = _adapter(record_type)
     bad_lines = None if strict else (skipped if skipped is not None else [])
+    bad_before = len(bad_lines) if bad_lines is not None else 0
     first_seen: dict = {}
+    good = 0
     for where, row in _rows(str(path), bad_lines):
         try:
             record = adapter.validate_python(row)
@@ -48,6 +56,7 @@ def read_records(
             if key is None or key not in first_seen:
                 if unique:
                     first_seen[key] = where
+                good += 1
                 yield record
                 continue
             problem = InputError(
@@ -57,8 +66,40 @@ def read_records(
             )
         if strict:
             raise problem
-        if skipped is not None:
-            skipped.append(problem)
+        bad_lines.append(problem)
+    bad = bad_lines[bad_before:] if bad_lines is not None else []
+    check_usable(str(path), good, bad, allow_empty=allow_empty)
+
+
+def max_bad_fraction() -> float:
+    """The share of bad rows a file may have: ACECODER_MAX_BAD_FRACTION, else 0.5 (the
+    `acecoder --max-bad-fraction` option sets it for one command)."""
+    import os
+
+    try:
+        return min(1.0, max(0.0, float(os.environ.get("ACECODER_MAX_BAD_FRACTION", "0.5"))))
+    except ValueError:
+        raise ConfigError("ACECODER_MAX_BAD_FRACTION: give a share in [0, 1], e.g. 0.5") from None
+
+
+def check_usable(path: str, good: int, bad: list, *, allow_empty: bool = False, dropped: dict | None = None) -> None:
+    """The end-of-file checks of `read_records`, for readers of their own: `good` rows
+    used, `bad` the InputErrors of malformed ones, `dropped` rows passed over by rule."""
+    if good == 0 and (bad or not allow_empty):
+        if bad:
+            detail = f"{len(bad)} bad, the first: {bad[0]}"
+        elif dropped:
+            detail = "every row was dropped: " + ", ".join(f"{reason} {n}" for reason, n in sorted(dropped.items()))
+        else:
+            detail = "the file has no rows"
+        raise InputError(f"no usable row ({detail})", path=path)
+    limit = max_bad_fraction()
+    if bad and len(bad) > limit * (good + len(bad)):
+        raise InputError(
+            f"{len(bad)} of {good + len(bad)} rows are bad, more than --max-bad-fraction {limit:g} allows "
+            f"(the first: {bad[0]}): is it the right file?",
+            path=path,
+        )
 
 
 def write_records(path: str | Path, records: Iterable, *, record_type: type | None = None) -> int:

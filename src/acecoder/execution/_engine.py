@@ -81,7 +81,9 @@ class Engine:
     ):
         """
         Args:
-            workers: sandbox processes running in parallel (default: one per CPU core).
+            workers: sandbox processes running in parallel (default: `default_workers()`,
+                one per CPU core, shared among the processes of this node under torchrun or
+                accelerate).
             timeout: wall-clock seconds each test may take.
             program_timeout: seconds the program's top level may take (default: `timeout`).
             memory_mb: address-space limit of each program's process, in MiB.
@@ -99,7 +101,7 @@ class Engine:
         """
         if timeout <= 0 or (program_timeout is not None and program_timeout <= 0):
             raise ValueError("timeouts must be positive numbers of seconds")
-        self.workers = workers or os.cpu_count() or 1
+        self.workers = workers or default_workers()
         self.timeout = timeout
         self.program_timeout = program_timeout or timeout
         self._settings = {
@@ -428,6 +430,17 @@ class _Worker:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def default_workers() -> int:
+    """One sandbox process per CPU core, divided among the processes of a node that each
+    start an engine: torchrun and accelerate set LOCAL_WORLD_SIZE (8 RL ranks on one node
+    would otherwise start 8 workers per core)."""
+    try:
+        local = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    except ValueError:
+        local = 1
+    return max(1, (os.cpu_count() or 1) // local)
 
 
 class _Completions:

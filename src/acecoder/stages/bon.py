@@ -316,7 +316,8 @@ def _generated_tests(problems, tests_path, backend, sample_settings, settings, o
     if backend is None and sample_settings is None:
         raise ConfigError("generate_tests needs a model to ask: give sampling settings or a backend")
     path = output_dir / "generated_tests.jsonl"
-    done = {q.id: q.tests for q in read_records(path, Question, strict=False, skipped=[])} if resume and path.exists() else {}
+    done = ({q.id: q.tests for q in read_records(path, Question, strict=False, skipped=[], allow_empty=True)}
+            if resume and path.exists() else {})
     todo = [p for p in problems if p.id not in done]
     if todo:
         done.update(asyncio.run(_ask_for_tests(todo, backend, sample_settings, settings, output_dir)))

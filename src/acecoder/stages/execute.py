@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from acecoder.data.code import extract_code
+from acecoder.data.tables import check_usable
 from acecoder.data.jsonl import JsonlWriter, read_jsonl
 from acecoder.errors import InputError
 from acecoder.records import ExecutionJob, ExecutionResult
@@ -56,6 +57,7 @@ def load_jobs(path: Path, *, extract: str | None) -> list[tuple[int, dict]]:
         if not isinstance(tests, list) or not all(isinstance(t, str) for t in tests):
             raise InputError("field 'tests' must be a list of strings", **where)
         rows.append((number, {"id": job_id, "text": text, "tests": tests}))
+    check_usable(str(path), len(rows), [])  # an empty file is a mistake, not an empty run
     return rows
 
 

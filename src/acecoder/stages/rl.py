@@ -466,10 +466,11 @@ def run(settings: RLSettings, *, progress=None) -> RLSummary:
     metrics_path = output / "metrics.jsonl"
     if resume is not None:
         summary.resumed_from = str(resume)
-        trim_metrics(metrics_path, json.loads((resume / "trainer_state.json").read_text())["global_step"])
-    elif metrics_path.exists():
-        metrics_path.unlink()  # a fresh run: no lines of an earlier one
-    if state.is_main_process:
+    if state.is_main_process:  # one writer of the metrics, whatever the number of processes
+        if resume is not None:
+            trim_metrics(metrics_path, json.loads((resume / "trainer_state.json").read_text())["global_step"])
+        elif metrics_path.exists():
+            metrics_path.unlink()  # a fresh run: no lines of an earlier one
         write_atomic(output / "settings.json", settings.model_dump_json(indent=2) + "\n")
 
     funcs, weights, test_reward = build_rewards(settings)

@@ -148,12 +148,13 @@ def iter_seeds(
     (bad JSON, no family's fields) raise InputError when `strict`, else are counted as
     BAD_ROW and appended to `skipped` as InputErrors. Stops after `limit` seeds.
     """
-    from acecoder.data.tables import _rows  # the one row reader of every format
+    from acecoder.data.tables import _rows, check_usable  # the one row reader of every format
 
     if source is not None and source not in FAMILIES:
         raise ConfigError(f"source must be one of {', '.join(FAMILIES)} (or unset to detect), not {source!r}")
     drops = drops if drops is not None else Counter()
     skipped = skipped if skipped is not None else []
+    skipped_before, drops_before = len(skipped), Counter(drops)
     bad_lines: list | None = None if strict else []
     seen: set[str] = set()
     made = 0
@@ -186,3 +187,5 @@ def iter_seeds(
     for problem in bad_lines or ():
         skipped.append(problem)
         drops[SeedDrop.BAD_ROW] += 1
+    ruled_out = {str(reason): n for reason, n in (drops - drops_before).items() if reason != SeedDrop.BAD_ROW}
+    check_usable(str(path), made, skipped[skipped_before:], dropped=ruled_out)
