@@ -20,16 +20,14 @@ def main() -> None:
     same command continues), anything else as an internal error (exit 1) whose traceback
     `ACECODER_DEBUG=1` shows."""
     import click
-
-    from acecoder.cli._support import console, fail
-
     import typer
 
+    from acecoder.cli._support import console, fail
+    from acecoder.errors import AcecoderError, InputError
+
     # typer (0.20+) raises the exceptions of its own vendored click, where it has one
-    vendored = getattr(typer, "_click", None)
-    _CLICK_ERRORS = tuple({click.ClickException, getattr(vendored, "ClickException", click.ClickException)})
-    _ABORTS = tuple({click.exceptions.Abort, getattr(getattr(typer, "exceptions", None), "Abort", click.exceptions.Abort)})
-    from acecoder.errors import AcecoderError
+    usage_errors = (click.ClickException, getattr(getattr(typer, "_click", None), "ClickException", click.ClickException))
+    aborts = (click.exceptions.Abort, getattr(getattr(typer, "exceptions", None), "Abort", click.exceptions.Abort))
 
     def interrupted():
         console.print("interrupted: what was written is kept; run the same command again (with --resume where "
@@ -38,17 +36,15 @@ def main() -> None:
 
     try:
         code = app(standalone_mode=False)
-    except _CLICK_ERRORS as error:  # usage errors: click's own message and code (2)
+    except usage_errors as error:  # click's own message and code (2)
         error.show()
         raise SystemExit(error.exit_code) from None
-    except (*_ABORTS, KeyboardInterrupt):
+    except (*aborts, KeyboardInterrupt):
         interrupted()
     except AcecoderError as error:
         fail(error)
     except Exception as error:
         if isinstance(error, OSError) and error.filename:  # a path the user gave: missing, a folder, read-only
-            from acecoder.errors import InputError
-
             fail(InputError(f"cannot use this path: {error.strerror or error}", path=str(error.filename)))
         if os.environ.get("ACECODER_DEBUG"):
             raise
