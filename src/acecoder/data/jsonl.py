@@ -65,10 +65,21 @@ class JsonlWriter:
             self._file = self.path.open("w", encoding="utf-8")
 
     def _keep_whole_lines(self) -> None:
+        """Cut a torn last line, reading only the file's tail (outputs grow to gigabytes)."""
         with self.path.open("rb+") as handle:
-            data = handle.read()
-            end = data.rfind(b"\n") + 1
-            if end != len(data):
+            size = handle.seek(0, os.SEEK_END)
+            position, step = size, 1 << 16
+            while position > 0:
+                start = max(0, position - step)
+                handle.seek(start)
+                newline = handle.read(position - start).rfind(b"\n")
+                if newline >= 0:
+                    end = start + newline + 1
+                    break
+                position = start
+            else:
+                end = 0  # no complete line at all
+            if end != size:
                 handle.truncate(end)
 
     def write(self, record: dict) -> None:

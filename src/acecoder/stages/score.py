@@ -104,27 +104,28 @@ def run(samples_path: str | Path, output_path: str | Path, *, questions_path: st
         raise ConfigError(f"output {output_path}: scores are written as .jsonl (streamed, resumable)")
     started = time.monotonic()
     questions = read_questions(questions_path)
-    samples = list(read_records(samples_path, Sample))
-    for number, sample in enumerate(samples, start=1):
+    # Two passes over the samples, none held: the first checks them all before the model
+    # loads (the slow part), the second scores them chunk by chunk (1.5 M samples at scale).
+    done = _done(output_path) if resume and Path(output_path).exists() else set()
+    count = already = 0
+    for number, sample in enumerate(read_records(samples_path, Sample), start=1):
         if sample.question_id not in questions:
             raise InputError(
                 f"sample {sample.id}: question {sample.question_id!r} is not in {questions_path}",
                 path=str(samples_path), line=number,
             )
-    scorer = load_model(model, settings)  # after the inputs are known good: loading is the slow part
+        count += 1
+        already += sample.id in done
+    scorer = load_model(model, settings)
     name = settings.name or scorer.name
-    summary = ScoreSummary(samples=len(samples), reward_model=name, output=str(output_path))
+    summary = ScoreSummary(samples=count, reward_model=name, output=str(output_path), already_done=already)
 
     with JsonlWriter(output_path, resume=resume) as writer:
-        done = _done(output_path) if resume else set()
-        todo = [s for s in samples if s.id not in done]
-        summary.already_done = len(samples) - len(todo)
         if progress:
-            progress.total(len(todo))
+            progress.total(count - already)
         total = 0.0
-        chunk = settings.batch_size * CHUNK_BATCHES
-        for start in range(0, len(todo), chunk):
-            part = todo[start:start + chunk]
+        todo = (s for s in read_records(samples_path, Sample) if s.id not in done)
+        for part in _chunks(todo, settings.batch_size * CHUNK_BATCHES):
             texts = [questions[s.question_id] for s in part]
             scores = scorer.score([t[0] for t in texts], [s.program for s in part], [t[1] for t in texts],
                                   batch_size=settings.batch_size)
@@ -140,6 +141,17 @@ def run(samples_path: str | Path, output_path: str | Path, *, questions_path: st
     summary.truncated = getattr(scorer, "truncated", 0)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _chunks(items, size: int):
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _done(path: str | Path) -> set[str]:
