@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
 
+from acecoder.data.streams import chunks
 from acecoder.errors import SandboxError
 from acecoder.execution._plan import Check, TestPlan, compile_tests, judge
 from acecoder.records import ExecutionJob, ExecutionResult, ProgramStatus, TestOutcome
@@ -165,10 +166,10 @@ class Engine:
         buffer = buffer if buffer is not None else 8 * ahead
         window: collections.deque = collections.deque()  # futures in input order, done or not
         tracker = _Completions()
-        chunks, exhausted = _chunks(jobs, 64), False
+        pieces, exhausted = chunks(jobs, 64), False
         while True:
             while not exhausted and tracker.running < ahead and len(window) < ahead + buffer:
-                chunk = next(chunks, None)
+                chunk = next(pieces, None)
                 if chunk is None:
                     exhausted = True
                     break
@@ -475,16 +476,6 @@ class _Completions:
         self._event.wait(timeout)
         self._event.clear()
 
-
-def _chunks(items, size):
-    chunk = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _drain(fd: int) -> None:

@@ -45,6 +45,7 @@ import os
 import socket
 from collections.abc import Iterable, Iterator
 
+from acecoder.data.streams import chunks
 from acecoder.errors import ConfigError, SandboxError
 from acecoder.execution._engine import Engine
 from acecoder.records import ExecutionJob, ExecutionResult
@@ -171,7 +172,7 @@ class RayExecutor:
         ray = self._ray
         if self._closed:
             raise SandboxError("the Ray executor is closed")
-        batches = enumerate(_chunks(((job.id, job.program, list(job.tests)) for job in jobs), self.programs_per_task))
+        batches = enumerate(chunks(((job.id, job.program, list(job.tests)) for job in jobs), self.programs_per_task))
         pending: dict = {}  # ObjectRef -> (index, batch, actor index or None)
         finished: dict[int, list[ExecutionResult]] = {}
         load = collections.Counter()  # actor index -> batches queued on it
@@ -295,12 +296,3 @@ def _check_reachable(address: str | None) -> None:
         raise ConfigError(f"cannot reach the Ray cluster at {address!r} (setting ray_address / --ray): {error}") from None
 
 
-def _chunks(items, size):
-    chunk = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from acecoder.data.jsonl import JsonlWriter, read_jsonl
+from acecoder.data.streams import chunks
 from acecoder.data.tables import check_output, read_records
 from acecoder.errors import ConfigError, InputError
 from acecoder.records import Problem, Question, Sample, Score
@@ -125,7 +126,7 @@ def run(samples_path: str | Path, output_path: str | Path, *, questions_path: st
             progress.total(count - already)
         total = 0.0
         todo = (s for s in read_records(samples_path, Sample) if s.id not in done)
-        for part in _chunks(todo, settings.batch_size * CHUNK_BATCHES):
+        for part in chunks(todo, settings.batch_size * CHUNK_BATCHES):
             texts = [questions[s.question_id] for s in part]
             scores = scorer.score([t[0] for t in texts], [s.program for s in part], [t[1] for t in texts],
                                   batch_size=settings.batch_size)
@@ -142,16 +143,6 @@ def run(samples_path: str | Path, output_path: str | Path, *, questions_path: st
     summary.seconds = time.monotonic() - started
     return summary
 
-
-def _chunks(items, size: int):
-    chunk = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _done(path: str | Path) -> set[str]:
