@@ -201,10 +201,7 @@ def print_sample_summary(summary) -> None:
         + (f", cost ${summary.cost:.4f}" if summary.cost else ""),
     ]
     if summary.failed:
-        first = summary.failed_examples[0]
-        lines.append(f"  [yellow]failed requests: {_reasons(summary.failed)}[/]; first: {first['id']}: "
-                     f"{_plain(first['message'])} (a rerun with --resume asks again for the transient ones; "
-                     "--retry-failed for all)")
+        lines.append(_failed_requests(summary.failed, summary.failed_examples))
     if summary.truncated or summary.empty_programs:
         lines.append(f"  [yellow]hit max tokens {summary.truncated}, empty programs {summary.empty_programs}[/]")
     if summary.skipped:
@@ -227,18 +224,19 @@ def print_synth_summary(summary) -> None:
         f"  requests {usage.get('requests', 0)}, cache hits {usage.get('cache_hits', 0)}",
     ]
     if summary.failed_requests:
-        first = summary.failed_request_examples[0]
-        lines.append(f"  [yellow]failed requests: {_reasons(summary.failed_requests)}[/]; first: {first['id']}: "
-                     f"{_plain(first['message'])} (a rerun with --resume asks again for the transient ones; "
-                     "--retry-failed for all)")
+        lines.append(_failed_requests(summary.failed_requests, summary.failed_request_examples))
     if summary.skipped_rows:
         lines.append(f"  [yellow]skipped {len(summary.skipped_rows)} malformed rows[/], first: {_plain(summary.skipped_rows[0])}")
     lines.append(f"  wrote {_plain(summary.output)}")
     console.print("\n".join(lines), highlight=False, soft_wrap=True)
 
 
-def _reasons(counts: dict) -> str:
-    return ", ".join(f"{reason} {n:,}" for reason, n in sorted(counts.items()))
+def _failed_requests(counts: dict, examples: list[dict]) -> str:
+    """The summary line of a stage's failed requests (`acecoder.llm.record_failure`)."""
+    reasons = ", ".join(f"{reason} {n:,}" for reason, n in sorted(counts.items()))
+    first = examples[0]
+    return (f"  [yellow]failed requests: {reasons}[/]; first: {_plain(first['id'])}: {_plain(first['message'])} "
+            "(a rerun with --resume asks again for the transient ones; --retry-failed for all)")
 
 
 def _plain(text: str) -> str:

@@ -68,9 +68,15 @@ class VerdictCache:
         return cls(Path(where).expanduser() if where else cache_root() / "verdicts.sqlite", max_bytes=int(gigabytes * 2**30))
 
     @staticmethod
-    def key(job: ExecutionJob, limits: dict) -> str:
-        identity = [ENGINE_IDENTITY, sys.version, sorted(limits.items()), job.program, list(job.tests)]
-        return hashlib.sha256(json.dumps(identity, ensure_ascii=False, default=str).encode()).hexdigest()
+    def conditions(limits: dict) -> str:
+        """What decides every verdict of one engine besides the job: its code, the Python, its
+        limits and isolation settings. Computed once per engine, not per job."""
+        return json.dumps([ENGINE_IDENTITY, sys.version, sorted(limits.items())], ensure_ascii=False, default=str)
+
+    @staticmethod
+    def key(job: ExecutionJob, conditions: str) -> str:
+        identity = json.dumps([conditions, job.program, list(job.tests)], ensure_ascii=False)
+        return hashlib.sha256(identity.encode()).hexdigest()
 
     def get(self, key: str, job_id: str) -> ExecutionResult | None:
         with self._lock:

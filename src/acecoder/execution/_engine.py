@@ -123,7 +123,9 @@ class Engine:
         else:
             self._owns_cache = False
         self.verdict_cache = verdict_cache
-        self._limits = {**self._settings, "timeout": self.timeout, "program_timeout": self.program_timeout}
+        if verdict_cache is not None:
+            limits = {**self._settings, "timeout": self.timeout, "program_timeout": self.program_timeout}
+            self._conditions = verdict_cache.conditions(limits)
         self.completed = 0  # programs run to a verdict by this engine (cached ones not counted)
         self._lock = threading.Lock()
         self._pending: collections.deque = collections.deque()
@@ -221,7 +223,7 @@ class Engine:
     def _submit_many(self, jobs) -> list[Future]:
         futures, tasks = [], []
         for job in jobs:
-            key = self.verdict_cache.key(job, self._limits) if self.verdict_cache is not None else None
+            key = self.verdict_cache.key(job, self._conditions) if self.verdict_cache is not None else None
             cached = self.verdict_cache.get(key, job.id) if key is not None else None
             if cached is not None:
                 futures.append(Future())

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from pathlib import Path
 
 from acecoder.data.files import write_atomic
@@ -105,11 +106,8 @@ def _sample(config: Config, run: Path) -> Step:
                 progress.next_phase()
         total = {key: sum(counts.get(key, 0) for counts in summaries.values())
                  for key in ("samples", "empty_programs", "truncated", "requests", "cache_hits")}
-        failed = {}  # requests that failed for good or outlasted their retries, by reason
-        for counts in summaries.values():
-            for reason, n in counts.get("failed", {}).items():
-                failed[reason] = failed.get(reason, 0) + n
-        total["failed"] = failed
+        # requests that failed for good or outlasted their retries, by reason
+        total["failed"] = dict(sum((Counter(counts["failed"]) for counts in summaries.values()), Counter()))
         return {**total, "by_model": summaries}  # totals first: the one-line summary and the report show them
 
     settings = {
