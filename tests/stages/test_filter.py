@@ -11,7 +11,7 @@ import pytest
 from acecoder.data.jsonl import JsonlWriter
 from acecoder.data.tables import read_records
 from acecoder.errors import ConfigError, InputError
-from acecoder.records import DatasetRow, TestOutcome
+from acecoder.records import DatasetRow, ExecutionJob, TestOutcome
 from acecoder.stages.filter import DropReason, FilterSettings, drop_reason, kept_tests, pass_rate, run
 
 P, F = TestOutcome.PASS, TestOutcome.FAIL
@@ -708,3 +708,76 @@ def test_verdicts_outlive_the_run_and_its_settings_but_not_a_change_of_engine(tm
     changed = run(questions, samples, tmp_path / "d.jsonl", settings=FilterSettings(**SETTINGS))
     assert changed.programs == 15 and changed.reused == 0
     assert (tmp_path / "d.jsonl").read_bytes() == (tmp_path / "a.jsonl").read_bytes()
+
+
+def test_the_streaming_stage_writes_what_the_rule_gives_in_memory(tmp_path):
+    """The stage walks an on-disk index a question at a time; here the same rule runs on
+    everything in memory (each program once, against every test: these programs are pure,
+    so the kept tests' verdicts are a subset of those) and the rows must come out equal,
+    ids that sort differently as str and as bytes included."""
+    import random
+
+    from acecoder.execution import Engine
+
+    rng = random.Random(7)
+    ids = ["a", "a/b", "B", "é_1", "z", "_", "a b", "ab", "Ω", "a-1"] + [f"q{k:03d}" for k in range(50)]
+    questions, samples = [], []
+    for k, qid in enumerate(ids):
+        n_tests = rng.choice([0, 3, 5, 6, 8])
+        tests = [f"assert f({i}) == {i * k}" for i in range(n_tests)]
+        question = {"id": qid, "source": rng.choice(["evol", "oss"]), "question": f"f(x) = {k}x", "tests": tests}
+        if rng.random() < 0.3:
+            question["reference"] = f"def f(x):\n    return x * {k}\n"
+        if rng.random() < 0.3:
+            question["reference_tests"] = [f"assert f(10) == {10 * k}", f"assert f(-1) == {-k}"]
+        questions.append(question)
+        oracle_wrong_from = rng.choice([2, 5, 100])
+        if rng.random() < 0.9:  # some questions have no oracle sample
+            samples.append(sample(qid, "oracle", 0, f"def f(x):\n    return x * {k} if x < {oracle_wrong_from} else -7\n"))
+        for model in ("policy", "other"):
+            for index in rng.sample(range(6), rng.randint(0, 4)):
+                wrong_from = rng.choice([0, 1, 4, 100])
+                samples.append(sample(qid, model, index, f"def f(x):\n    return x * {k} if x < {wrong_from} else 1\n"))
+    rng.shuffle(samples)
+    questions_path = write_jsonl(tmp_path / "questions.jsonl", questions)
+    samples_path = write_jsonl(tmp_path / "samples.jsonl", samples)
+
+    summary = run(questions_path, samples_path, tmp_path / "out.jsonl", settings=FilterSettings(**SETTINGS))
+    written = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+
+    # in memory: every program once against every test, then the rule
+    by_question = {q["id"]: q for q in questions}
+    jobs = [ExecutionJob(id=f"{s['question_id']}/{s['model']}/{s['sample_index']}", program=s["program"],
+                         tests=by_question[s["question_id"]]["tests"] + by_question[s["question_id"]].get("reference_tests", []))
+            for s in samples]
+    with Engine(workers=2, timeout=2.0) as engine:
+        verdicts = {result.id: result.outcomes for result in engine.run(jobs)}
+    expected, dropped = [], 0
+    for qid in sorted(by_question):
+        question = by_question[qid]
+        n_tests = len(question["tests"])
+        mine = sorted((s for s in samples if s["question_id"] == qid), key=lambda s: (s["model"], s["sample_index"]))
+        oracle = next((s for s in mine if s["model"] == "oracle"), None)
+        if oracle is None or not n_tests:
+            dropped += 1
+            continue
+        kept = kept_tests(verdicts[f"{qid}/oracle/0"][:n_tests])
+        if drop_reason(n_tests, len(kept), settings=FilterSettings(**SETTINGS)) is not None:
+            dropped += 1
+            continue
+        inferences = []
+        for s in mine:
+            if s is oracle:
+                continue
+            outcomes = [verdicts[f"{qid}/{s['model']}/{s['sample_index']}"][i] for i in kept]
+            inferences.append({"model_name": s["model"], "completion_id": s["sample_index"], "completion": s["program"],
+                               "pass_rate": pass_rate(outcomes, list(range(len(kept)))),
+                               "test_results": [str(v) for v in outcomes]})
+        expected.append({"id": qid, "source": question["source"], "question": question["question"],
+                         "test_cases": [question["tests"][i] for i in kept], "inferences": inferences,
+                         "context_messages": [{"role": "user", "content": question["question"]}]})
+    assert len(expected) > 20 and dropped > 5  # both paths are exercised
+    assert written == expected
+    assert (summary.kept, sum(summary.dropped.values())) == (len(expected), dropped)
+    assert [row["id"] for row in written] == sorted(row["id"] for row in written)
+    assert not list(tmp_path.glob(".out.jsonl.index*"))  # the scratch index is gone

@@ -49,16 +49,17 @@ class JsonlWriter:
     """Appends one JSON object per line, flushed as written.
 
     With `resume=True` an existing file is kept: a torn last line (from a kill in the
-    middle of a write) is cut off and `done` holds the ids already written.
+    middle of a write) is cut off and `done` holds the ids already written (the `key`
+    of each line; with `key=None` the file is not read, and `done` stays empty).
     """
 
-    def __init__(self, path: str | Path, *, resume: bool = False, key: str = "id"):
+    def __init__(self, path: str | Path, *, resume: bool = False, key: str | None = "id"):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.done: set[str] = set()
         if resume and self.path.exists():
             self._keep_whole_lines()
-            for _, value in read_jsonl(self.path, bad_lines=[]):  # a garbled line: not done
+            for _, value in read_jsonl(self.path, bad_lines=[]) if key is not None else ():  # garbled: not done
                 self.done.add(str(value.get(key)))
             self._file = self.path.open("a", encoding="utf-8")
         else:

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
 from acecoder.data.jsonl import JsonlWriter, read_jsonl
+from acecoder.data.streams import chunks
 from acecoder.errors import ConfigError, InputError
 
 R = TypeVar("R")
@@ -117,27 +119,59 @@ def write_records(path: str | Path, records: Iterable, *, record_type: type | No
                 writer.write(row)
                 count += 1
         return count
-    rows = list(rows)
     path.parent.mkdir(parents=True, exist_ok=True)
-    columns = None
-    if not rows:  # an empty table still needs a column to read back
-        columns = [f.name for f in dataclasses.fields(record_type)] if record_type else ["id"]
-    if path.suffix == ".parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+    # A table's schema must be known before its first row group: the rows go to a JSON-lines
+    # file aside first, then into the table a chunk at a time under one schema unified over
+    # every chunk (a column empty in the first chunk still gets its type), so memory holds
+    # a chunk, never the dataset.
+    with tempfile.TemporaryDirectory(prefix=f".{path.name}.rows-", dir=path.parent) as scratch:
+        lines = Path(scratch) / "rows.jsonl"
+        count = write_records(lines, rows)
+        table = path if path.suffix == ".parquet" else Path(scratch) / "rows.parquet"
+        _write_parquet(table, lines, record_type)
+        if path.suffix != ".parquet":
+            _save_datasets_folder(path, table if count else None, cache=Path(scratch) / "cache", record_type=record_type)
+    return count
 
-        table = pa.table({c: pa.array([], pa.null()) for c in columns}) if columns else pa.Table.from_pylist(rows)
-        pq.write_table(table, path)
-    else:
-        import datasets
 
-        table = datasets.Dataset.from_dict({c: [] for c in columns}) if columns else datasets.Dataset.from_list(rows)
-        datasets.disable_progress_bars()  # our own bar is the one on screen
-        try:
-            table.save_to_disk(str(path), num_shards=1)  # one (maybe empty) shard: load_from_disk needs one
-        finally:
-            datasets.enable_progress_bars()
-    return len(rows)
+TABLE_CHUNK = 4096  # rows per piece written to a table
+
+
+def _write_parquet(path: Path, lines: Path, record_type: type | None) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def pieces():
+        return chunks((row for _, row in read_jsonl(lines)), TABLE_CHUNK)
+
+    schema = None
+    for piece in pieces():
+        found = pa.Table.from_pylist(piece).schema
+        schema = found if schema is None else pa.unify_schemas([schema, found], promote_options="permissive")
+    if schema is None:  # an empty table still needs a column to read back
+        schema = pa.schema([(column, pa.null()) for column in _columns(record_type)])
+    with pq.ParquetWriter(path, schema) as writer:
+        for piece in pieces():
+            writer.write_table(pa.Table.from_pylist(piece, schema=schema))
+
+
+def _save_datasets_folder(path: Path, parquet: Path | None, *, cache: Path, record_type: type | None) -> None:
+    """From the Parquet file written aside (None: no rows), read back memory-mapped."""
+    import datasets
+
+    datasets.disable_progress_bars()  # our own bar is the one on screen
+    try:
+        if parquet is None:
+            table = datasets.Dataset.from_dict({column: [] for column in _columns(record_type)})
+        else:
+            table = datasets.Dataset.from_parquet(str(parquet), cache_dir=str(cache), keep_in_memory=False)
+        table.save_to_disk(str(path), num_shards=1)  # one (maybe empty) shard: load_from_disk needs one
+    finally:
+        datasets.enable_progress_bars()
+
+
+def _columns(record_type: type | None) -> list[str]:
+    return [f.name for f in dataclasses.fields(record_type)] if record_type else ["id"]
 
 
 def check_output(path: str | Path, *inputs: str | Path) -> Path:

@@ -30,6 +30,7 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 from acecoder.data.files import write_atomic
@@ -71,120 +72,154 @@ class Judged:
 
 def summarise(judged: Iterable[Judged]) -> dict:
     """Every section of the report, as plain JSON-ready data."""
-    judged = list(judged)
-    kept = [q for q in judged if q.kept]
-    by_model: dict[str, list[float]] = defaultdict(list)
-    for question in kept:
+    tally = Tally()
+    for question in judged:
+        tally.add(question)
+    return tally.summary()
+
+
+class Tally:
+    """`summarise` one question at a time, in any order: memory grows with the distinct
+    values (test counts, models, sources), never with the questions. Sums of pass rates
+    are exact (fractions), so the order questions come in changes no digit."""
+
+    def __init__(self):
+        self.before, self.after = Counter(), Counter()  # tests per question -> questions
+        self.oracle = _Rates()
+        self.models: dict[str, _Rates] = defaultdict(_Rates)
+        self.sources: dict[str, dict] = defaultdict(
+            lambda: {"questions": 0, "kept": 0, "dropped": Counter(), "before": Counter(), "after": Counter(),
+                     "rates": _Rates()}
+        )
+        self.reference: Counter | None = None
+        self.reference_tests: Counter | None = None
+        self.reference_tests_sources: dict[str, Counter] = defaultdict(Counter)
+
+    def add(self, question: Judged) -> None:
+        source = self.sources[question.source]
+        source["questions"] += 1
+        self.before[question.tests] += 1
+        source["before"][question.tests] += 1
+        if question.oracle_pass_rate is not None:
+            self.oracle.add(question.oracle_pass_rate)
+        if question.reference_failed is not None:
+            self.reference = self.reference if self.reference is not None else Counter()
+            self.reference.update(_reference(question))
+        if not question.kept:
+            source["dropped"][question.reason] += 1
+            return
+        source["kept"] += 1
+        self.after[question.kept_tests] += 1
+        source["after"][question.kept_tests] += 1
         for sample in question.samples:
-            by_model[sample.model].append(sample.pass_rate)
-    return {
-        "tests_per_question": {
-            "before": _counts([q.tests for q in judged]),
-            "after": _counts([q.kept_tests for q in kept]),
-        },
-        "oracle_pass_rates": _rates([q.oracle_pass_rate for q in judged if q.oracle_pass_rate is not None]),
-        "sample_pass_rates": {model: _rates(rates) for model, rates in sorted(by_model.items())},
-        "sources": _sources(judged),
-        "reference": _reference(judged),
-        "reference_tests": _reference_tests(kept),
-    }
+            self.models[sample.model].add(sample.pass_rate)
+            source["rates"].add(sample.pass_rate)
+        if question.oracle_passes_reference_tests is not None:
+            self.reference_tests = self.reference_tests if self.reference_tests is not None else Counter()
+            counts = _reference_tests(question)
+            self.reference_tests.update(counts)
+            self.reference_tests_sources[question.source].update(counts)
+
+    def summary(self) -> dict:
+        return {
+            "tests_per_question": {"before": _counts(self.before), "after": _counts(self.after)},
+            "oracle_pass_rates": self.oracle.summary(),
+            "sample_pass_rates": {model: rates.summary() for model, rates in sorted(self.models.items())},
+            "sources": {
+                name: {
+                    "questions": source["questions"],
+                    "kept": source["kept"],
+                    "dropped": dict(sorted(source["dropped"].items())),
+                    "mean_tests_before": _counts(source["before"])["mean"],
+                    "mean_tests_after": _counts(source["after"])["mean"],
+                    "mean_sample_pass_rate": source["rates"].summary()["mean"],
+                }
+                for name, source in sorted(self.sources.items())
+            },
+            "reference": None if self.reference is None else {key: self.reference[key] for key in REFERENCE_KEYS},
+            "reference_tests": None if self.reference_tests is None else {
+                **{key: self.reference_tests[key] for key in REFERENCE_TESTS_KEYS},
+                "sources": {
+                    name: {key: counter[key] for key in REFERENCE_TESTS_KEYS}
+                    for name, counter in sorted(self.reference_tests_sources.items())
+                },
+            },
+        }
 
 
 # ---------------------------------------------------------------- the sections
 
+REFERENCE_KEYS = (
+    "questions",
+    "tests",
+    "failed_tests",
+    "failed_tests_kept",
+    "questions_with_failed_tests",
+    "questions_with_failed_tests_kept",
+    "passed_tests_dropped",
+)
+REFERENCE_TESTS_KEYS = (
+    "questions",
+    "samples",
+    "samples_passing_kept_tests",
+    "weak_samples",
+    "questions_with_weak_samples",
+    "oracle_fails_reference_tests",
+)
 
-def _sources(judged: list[Judged]) -> dict:
-    groups: dict[str, list[Judged]] = defaultdict(list)
-    for question in judged:
-        groups[question.source].append(question)
-    sources = {}
-    for source, questions in sorted(groups.items()):
-        kept = [q for q in questions if q.kept]
-        rates = [s.pass_rate for q in kept for s in q.samples]
-        sources[source] = {
-            "questions": len(questions),
-            "kept": len(kept),
-            "dropped": dict(sorted(Counter(q.reason for q in questions if not q.kept).items())),
-            "mean_tests_before": _mean([q.tests for q in questions]),
-            "mean_tests_after": _mean([q.kept_tests for q in kept]),
-            "mean_sample_pass_rate": _mean(rates),
-        }
-    return sources
 
-
-def _reference(judged: list[Judged]) -> dict | None:
+def _reference(question: Judged) -> Counter:
     """False rejections: synthesized tests a known-correct program fails are wrong tests."""
-    checked = [q for q in judged if q.reference_failed is not None]
-    if not checked:
-        return None
-    return {
-        "questions": len(checked),
-        "tests": sum(q.tests for q in checked),
-        "failed_tests": sum(q.reference_failed for q in checked),
-        "failed_tests_kept": sum(q.reference_failed_kept for q in checked),
-        "questions_with_failed_tests": sum(q.reference_failed > 0 for q in checked),
-        "questions_with_failed_tests_kept": sum(q.reference_failed_kept > 0 for q in checked),
-        "passed_tests_dropped": sum(q.reference_passed_dropped for q in checked),
-    }
-
-
-def _reference_tests(kept: list[Judged]) -> dict | None:
-    """Weak tests: a sample that passes every kept test yet fails an independent test."""
-    checked = [q for q in kept if q.oracle_passes_reference_tests is not None]
-    if not checked:
-        return None
-    sources: dict[str, Counter] = defaultdict(Counter)
-    totals: Counter = Counter()
-    for question in checked:
-        weak = sum(s.pass_rate == 1.0 and s.passes_reference_tests is False for s in question.samples)
-        counts = Counter(
-            samples=len(question.samples),
-            samples_passing_kept_tests=sum(s.pass_rate == 1.0 for s in question.samples),
-            weak_samples=weak,
-            questions_with_weak_samples=weak > 0,
-            oracle_fails_reference_tests=not question.oracle_passes_reference_tests,
-        )
-        for counter in (totals, sources[question.source]):
-            counter["questions"] += 1
-            counter.update(counts)
-    keys = (
-        "questions",
-        "samples",
-        "samples_passing_kept_tests",
-        "weak_samples",
-        "questions_with_weak_samples",
-        "oracle_fails_reference_tests",
+    return Counter(
+        questions=1,
+        tests=question.tests,
+        failed_tests=question.reference_failed,
+        failed_tests_kept=question.reference_failed_kept,
+        questions_with_failed_tests=int(question.reference_failed > 0),
+        questions_with_failed_tests_kept=int(question.reference_failed_kept > 0),
+        passed_tests_dropped=question.reference_passed_dropped,
     )
-    return {
-        **{key: totals[key] for key in keys},
-        "sources": {
-            source: {key: counter[key] for key in keys} for source, counter in sorted(sources.items())
-        },
-    }
 
 
-def _counts(values: list[int]) -> dict:
-    histogram = [0] * (max(values, default=-1) + 1)
-    for value in values:
-        histogram[value] += 1
-    return {"total": sum(values), "mean": _mean(values), "histogram": histogram}
+def _reference_tests(question: Judged) -> Counter:
+    """Weak tests: a sample that passes every kept test yet fails an independent test."""
+    weak = sum(s.pass_rate == 1.0 and s.passes_reference_tests is False for s in question.samples)
+    return Counter(
+        questions=1,
+        samples=len(question.samples),
+        samples_passing_kept_tests=sum(s.pass_rate == 1.0 for s in question.samples),
+        weak_samples=weak,
+        questions_with_weak_samples=int(weak > 0),
+        oracle_fails_reference_tests=int(not question.oracle_passes_reference_tests),
+    )
 
 
-def _rates(values: list[float]) -> dict:
-    histogram = [0] * BINS
-    for value in values:
-        histogram[min(int(value * BINS), BINS - 1)] += 1
-    return {
-        "count": len(values),
-        "mean": _mean(values),
-        "zero": sum(value == 0.0 for value in values),
-        "one": sum(value == 1.0 for value in values),
-        "histogram": histogram,
-    }
+def _counts(values: Counter) -> dict:
+    """{total, mean, histogram} of integer values given as value -> how many."""
+    histogram = [values[k] for k in range(max(values, default=-1) + 1)]
+    total, count = sum(k * n for k, n in values.items()), sum(values.values())
+    return {"total": total, "mean": round(total / count, 6) if count else None, "histogram": histogram}
 
 
-def _mean(values: list[float]) -> float | None:
-    return round(sum(values) / len(values), 6) if values else None
+class _Rates:
+    """A pass-rate distribution, value by value: {count, mean, zero, one, histogram}."""
+
+    def __init__(self):
+        self.count = self.zero = self.one = 0
+        self.total = Fraction(0)
+        self.histogram = [0] * BINS
+
+    def add(self, value: float) -> None:
+        self.count += 1
+        self.total += Fraction(value)
+        self.zero += value == 0.0
+        self.one += value == 1.0
+        self.histogram[min(int(value * BINS), BINS - 1)] += 1
+
+    def summary(self) -> dict:
+        mean = round(float(self.total / self.count), 6) if self.count else None
+        return {"count": self.count, "mean": mean, "zero": self.zero, "one": self.one,
+                "histogram": list(self.histogram)}
 
 
 # ---------------------------------------------------------------- files

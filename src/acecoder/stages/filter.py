@@ -25,6 +25,12 @@ One fix to the original: a sample's pass rate is passed kept tests / kept tests.
 original divided by all the synthesized tests, so no sample could reach 1.0 once the
 filter had dropped a test of its question.
 
+Memory holds one question at a time, whatever the size of the inputs: they are first
+grouped by question into an on-disk index beside the output (`.<output>.index/`, an
+sqlite file removed at the end, rebuilt by a rerun), then each phase walks it in id
+order while the engine runs a bounded window of programs; rows are written as they are
+judged and the report is tallied as they go (`acecoder.report.quality.Tally`).
+
 What runs, all in the execution engine, in two phases:
 
 1. the oracle's program of each question against the synthesized tests, and the
@@ -51,22 +57,34 @@ meets in RL, where only the kept tests run.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import hashlib
 import json
+import shutil
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Self
 
 from acecoder.data.exports import write_export
+from acecoder.data.index import SampleIndex
 from acecoder.data.jsonl import JsonlWriter, read_jsonl
 from acecoder.data.tables import check_output, read_records, require, require_for
 from acecoder.errors import ConfigError, InputError
-from acecoder.records import DatasetRow, ExecutionJob, Inference, Question, Sample, TestOutcome
+from acecoder.records import (
+    DatasetRow,
+    ExecutionJob,
+    ExecutionResult,
+    Inference,
+    Question,
+    Sample,
+    TestOutcome,
+)
 from acecoder.report import quality
 from acecoder.report.quality import Judged, SampleScore
 
@@ -188,52 +206,38 @@ def _check_paths(questions_path: Path, samples_path: Path, output_path: Path, si
     require_for(output_path)
 
 
-# ---------------------------------------------------------------- set up: read the inputs
+# ---------------------------------------------------------------- set up: index the inputs
 
 
-def load_questions(path: Path, *, strict: bool, skipped: list, ignored: Counter) -> dict[str, Question]:
-    questions: dict[str, Question] = {}
-    for question in read_records(path, Question, strict=strict, skipped=skipped):
-        if question.id in questions:
+def load(
+    index: SampleIndex, questions_path: Path, samples_path: Path, *, strict: bool, skipped: list, ignored: Counter
+) -> None:
+    """Questions (the first of each id), then their samples (the first of each question,
+    model and index) into the on-disk index: memory holds one record at a time."""
+    for question in read_records(questions_path, Question, strict=strict, skipped=skipped):
+        if not index.add_question(question):
             if strict:
                 raise InputError(
-                    f"question id {question.id!r} appears twice: ids must be unique", path=str(path)
+                    f"question id {question.id!r} appears twice: ids must be unique", path=str(questions_path)
                 )
             ignored["duplicate_questions"] += 1
-            continue
-        questions[question.id] = question
-    return questions
-
-
-def load_samples(
-    path: Path, questions: dict[str, Question], *, strict: bool, skipped: list, ignored: Counter
-) -> dict[str, list[Sample]]:
-    """Samples grouped by question; the first of each (question, model, index) counts."""
-    by_question: dict[str, dict[str, Sample]] = {}
-    for sample in read_records(path, Sample, strict=strict, skipped=skipped):
-        if sample.question_id not in questions:
+    for sample in read_records(samples_path, Sample, strict=strict, skipped=skipped):
+        if not index.has_question(sample.question_id):
             ignored["samples_without_question"] += 1
             continue
-        group = by_question.setdefault(sample.question_id, {})
-        if sample.id in group:
+        sample.completion = ""  # the dataset carries the extracted program; the raw text would double the index
+        if not index.add_sample(sample):
             if strict:
                 raise InputError(
                     f"sample {sample.id!r} appears twice: (question, model, index) must be unique",
-                    path=str(path),
+                    path=str(samples_path),
                 )
             ignored["duplicate_samples"] += 1
-            continue
-        # The dataset carries the extracted program; the raw text would double memory at scale.
-        sample.completion = ""
-        group[sample.id] = sample
-    return {qid: list(group.values()) for qid, group in by_question.items()}
+    index.commit()
 
 
-def _check_oracle(
-    samples: dict[str, list[Sample]], oracle: str, path: Path, skipped: list[InputError]
-) -> None:
+def _check_oracle(models: set[str], oracle: str, path: Path, skipped: list[InputError]) -> None:
     """An oracle name that matches nothing would drop every question: fail before running."""
-    models = {s.model for group in samples.values() for s in group}
     if not models:
         why = f"; {len(skipped)} rows were skipped as malformed, the first: {skipped[0]}" if skipped else ""
         raise InputError(
@@ -246,48 +250,50 @@ def _check_oracle(
         )
 
 
-def plan(
-    questions: dict[str, Question],
-    samples: dict[str, list[Sample]],
-    oracle: str,
-    kept: dict[str, list[int]] | None = None,
-) -> list[ExecutionJob]:
-    """The programs of one phase, with deterministic ids (see the module's docstring).
+# ---------------------------------------------------------------- the programs of a question
 
-    Phase 1 (`kept` None): each oracle program and `reference` against all synthesized
-    tests. Phase 2 (`kept`: the kept tests of each kept question): the other samples
-    against those tests, and every sample against the reference tests. Nothing for
-    questions dropped up front. The ids of both phases are checked either way, so a
-    collision stops the run before anything runs.
-    """
-    jobs: dict[str, ExecutionJob] = {}
-    seen: set[str] = set()
 
-    def add(job_id: str, phase: int, program: str, tests) -> None:
-        if job_id in seen:  # only ids containing '/' can collide
-            raise InputError(f"two programs would share the job id {job_id!r}: rename the question or model")
-        seen.add(job_id)
-        if phase == (1 if kept is None else 2) and tests is not None:
-            jobs[job_id] = ExecutionJob(id=job_id, program=program, tests=list(tests))
+def phase_one(question: Question, samples: list[Sample], oracle: str) -> list[ExecutionJob]:
+    """The oracle's program and the `reference` against every synthesized test; nothing
+    for a question without tests or without an oracle sample (dropped up front)."""
+    oracle_program = oracle_sample(samples, oracle)
+    if not question.tests or oracle_program is None:
+        return []
+    jobs = [ExecutionJob(id=oracle_program.id, program=oracle_program.program, tests=list(question.tests))]
+    if question.reference:
+        jobs.append(ExecutionJob(id=f"{question.id}/reference", program=question.reference, tests=list(question.tests)))
+    return jobs
 
-    for qid in sorted(questions):
-        question, group = questions[qid], samples.get(qid, [])
-        oracle_program = oracle_sample(group, oracle)
-        if not question.tests or oracle_program is None:
-            continue
-        kept_here = None if kept is None else kept.get(qid)
-        kept_texts = None if kept_here is None else [question.tests[i] for i in kept_here]
-        reference_tests = question.reference_tests if kept_here is not None else None
-        for sample in sorted(group, key=lambda s: (s.model, s.sample_index)):
-            if sample is oracle_program:
-                add(sample.id, 1, sample.program, question.tests)
-            else:
-                add(sample.id, 2, sample.program, kept_texts)
-            if question.reference_tests:
-                add(f"{sample.id}/reference_tests", 2, sample.program, reference_tests)
-        if question.reference:
-            add(f"{qid}/reference", 1, question.reference, question.tests)
-    return list(jobs.values())
+
+def phase_two(question: Question, samples: list[Sample], oracle: str, kept: list[int]) -> list[ExecutionJob]:
+    """The other samples against the kept tests, every sample against the reference tests."""
+    oracle_program = oracle_sample(samples, oracle)
+    kept_texts = [question.tests[i] for i in kept]
+    jobs = []
+    for sample in samples:  # by model, then index
+        if sample is not oracle_program:
+            jobs.append(ExecutionJob(id=sample.id, program=sample.program, tests=kept_texts))
+        if question.reference_tests:
+            jobs.append(ExecutionJob(id=f"{sample.id}/reference_tests", program=sample.program,
+                                     tests=list(question.reference_tests)))
+    return jobs
+
+
+def job_ids(question: Question, samples: list[Sample], oracle: str) -> list[str]:
+    """The ids of both phases' programs, as if the question were kept."""
+    if not question.tests or oracle_sample(samples, oracle) is None:
+        return []
+    every_test = list(range(len(question.tests)))
+    return [job.id for job in phase_one(question, samples, oracle) + phase_two(question, samples, oracle, every_test)]
+
+
+def _check_job_ids(index: SampleIndex, oracle: str) -> None:
+    """Verdicts are kept by job id, so two programs sharing one would mix up their results:
+    stop before anything runs. Only ids containing '/' can collide."""
+    for question, samples, _ in index.groups():
+        repeated = index.claim(job_ids(question, samples, oracle))
+        if repeated is not None:
+            raise InputError(f"two programs would share the job id {repeated!r}: rename the question or model")
 
 
 # ---------------------------------------------------------------- run (plumbing)
@@ -303,9 +309,10 @@ class Runner:
     """
 
     def __init__(
-        self, sidecar: Path, *, settings: FilterSettings, resume: bool, progress, summary: FilterSummary
+        self, sidecar: Path, index: SampleIndex, *, settings: FilterSettings, resume: bool, progress,
+        summary: FilterSummary,
     ):
-        self.sidecar, self.settings, self.resume = sidecar, settings, resume
+        self.sidecar, self.index, self.settings, self.resume = sidecar, index, settings, resume
         self.progress, self.summary = progress, summary
         self.planned = 0  # jobs to run, both phases
         self.jobs = 0  # jobs, run or reused
@@ -313,8 +320,10 @@ class Runner:
         self._engine = None
 
     def __enter__(self) -> Self:
+        if self.resume and self.sidecar.exists():
+            _known_verdicts(self.sidecar, self.index)
         # resume: cuts a torn last line; otherwise the file starts empty
-        self._writer = self._stack.enter_context(JsonlWriter(self.sidecar, resume=self.resume, key="job"))
+        self._writer = self._stack.enter_context(JsonlWriter(self.sidecar, resume=self.resume, key=None))
         return self
 
     def __exit__(self, *exc) -> None:
@@ -324,18 +333,43 @@ class Runner:
                 "not started: every verdict reused" if self.jobs else "not started: nothing to run"
             ]
 
-    def run(self, jobs: list[ExecutionJob]) -> dict[str, list[TestOutcome]]:
-        """Outcomes per job id of one phase."""
-        digests = {job.id: _digest(job, self.settings) for job in jobs}
-        outcomes = _reuse(self.sidecar, jobs, digests) if self.resume else {}
-        todo = [job for job in jobs if job.id not in outcomes]
-        self.jobs += len(jobs)
-        self.summary.reused += len(jobs) - len(todo)
-        self.planned += len(todo)
+    def run(self, units: Callable[[], Iterator[tuple]]) -> Iterator[tuple[tuple, dict[str, list[TestOutcome]]]]:
+        """(unit, outcomes per job id) for each unit of one phase, in order; `units()`
+        yields (..., jobs) tuples, the same each time it is called.
+
+        Three walks over the units, none holding more than one: one counts the jobs to
+        run (the progress total), one feeds the engine the jobs it must run, and the
+        last pairs the engine's results, which come in input order, with their units."""
+        todo = sum(self._known(job) is None for *_, jobs in units() for job in jobs)
+        self.planned += todo
         if self.progress:
             self.progress.total(self.planned)
-        if not todo:
-            return outcomes
+        results = self._execute(job for *_, jobs in units() for job in jobs if self._known(job) is None)
+        for unit in units():
+            outcomes = {}
+            for job in unit[-1]:
+                self.jobs += 1
+                verdicts = self._known(job)
+                if verdicts is None:
+                    verdicts = next(results).outcomes
+                else:
+                    self.summary.reused += 1
+                outcomes[job.id] = verdicts
+            yield unit, outcomes
+        if todo:
+            results.close()  # every result is in: the engine's stream ends here
+            self._settle()
+
+    def _known(self, job: ExecutionJob) -> list[TestOutcome] | None:
+        """The job's verdicts from the executions file of an earlier run, if there."""
+        if not self.resume:
+            return None
+        verdicts = self.index.verdicts(job.id, _digest(job, self.settings))
+        if verdicts is None or len(verdicts) != len(job.tests):
+            return None
+        return [TestOutcome(value) for value in verdicts]
+
+    def _execute(self, jobs: Iterator[ExecutionJob]) -> Iterator[ExecutionResult]:
         if self._engine is None:
             limits = {"timeout": self.settings.timeout, "memory_mb": self.settings.memory_mb}
             if self.settings.ray_address:  # the same engine on every node; the same verdicts
@@ -351,16 +385,31 @@ class Runner:
             self._engine = self._stack.enter_context(engine)
             self.summary.isolation = self._engine.isolation
         cache = getattr(self._engine, "verdict_cache", None)
-        hits = cache.hits if cache is not None else 0
-        for result in self._engine.map(todo):
-            self._writer.write({**result.to_dict(), "job": result.id, "digest": digests[result.id]})
-            outcomes[result.id] = result.outcomes
+        self._hits = cache.hits if cache is not None else 0
+        self._ran = 0
+        sent: collections.deque[tuple[str, str]] = collections.deque()  # (id, digest) of jobs out, in order
+
+        def feed() -> Iterator[ExecutionJob]:
+            for job in jobs:
+                sent.append((job.id, _digest(job, self.settings)))
+                yield job
+
+        for result in self._engine.map(feed()):
+            job_id, digest = sent.popleft()
+            if result.id != job_id:  # the engine returns results in input order; anything else is a bug
+                raise RuntimeError(f"the engine returned {result.id!r} where {job_id!r} was due")
+            self._writer.write({**result.to_dict(), "job": result.id, "digest": digest})
+            self._ran += 1
             if self.progress:
                 self.progress.advance(result)
-        reused = (cache.hits - hits) if cache is not None else 0
-        self.summary.programs += len(todo) - reused
+            yield result
+
+    def _settle(self) -> None:
+        """Split the phase's executed jobs into programs run and verdicts from the cache."""
+        cache = getattr(self._engine, "verdict_cache", None)
+        reused = (cache.hits - self._hits) if cache is not None else 0
+        self.summary.programs += self._ran - reused
         self.summary.reused += reused
-        return outcomes
 
 
 def _digest(job: ExecutionJob, settings: FilterSettings) -> str:
@@ -372,23 +421,19 @@ def _digest(job: ExecutionJob, settings: FilterSettings) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def _reuse(sidecar: Path, jobs: list[ExecutionJob], digests: dict[str, str]) -> dict[str, list[TestOutcome]]:
-    """Outcomes already in the sidecar for these very jobs; stale or unreadable lines run again."""
-    sizes = {job.id: len(job.tests) for job in jobs}
-    outcomes: dict[str, list[TestOutcome]] = {}
-    if not sidecar.exists():
-        return outcomes
-    for _, row in read_jsonl(sidecar, bad_lines=[]):  # a garbled line (a crash, a disk error): run again
-        job = row.get("job")
-        if job not in digests or row.get("digest") != digests[job]:
+def _known_verdicts(sidecar: Path, index: SampleIndex) -> None:
+    """The verdicts of an earlier run's executions file, into the index by job and digest;
+    a garbled line (a crash, a disk error) runs again, and so does a stale one (its digest
+    no longer matches the job)."""
+    for _, row in read_jsonl(sidecar, bad_lines=[]):
+        job, digest, outcomes = row.get("job"), row.get("digest"), row.get("outcomes")
+        if not (isinstance(job, str) and isinstance(digest, str) and isinstance(outcomes, list)):
             continue
         try:
-            verdicts = [TestOutcome(value) for value in row["outcomes"]]
-        except (KeyError, TypeError, ValueError):
+            index.add_verdicts(job, digest, [str(TestOutcome(value)) for value in outcomes])
+        except (TypeError, ValueError):
             continue
-        if len(verdicts) == sizes[job]:
-            outcomes[job] = verdicts
-    return outcomes
+    index.commit()
 
 
 # ---------------------------------------------------------------- judge each question
@@ -514,60 +559,87 @@ def run(
         settings=dataclasses.asdict(settings), output=str(output_path), executions=str(sidecar)
     )
     started = time.monotonic()
-
-    skipped: list[InputError] = []
-    questions = load_questions(questions_path, strict=strict, skipped=skipped, ignored=summary.ignored)
-    samples = load_samples(samples_path, questions, strict=strict, skipped=skipped, ignored=summary.ignored)
-    if settings.oracle == REFERENCE_ORACLE:
-        _references_as_oracle(questions, samples, questions_path)
-    if questions:
-        _check_oracle(samples, settings.oracle, samples_path, skipped)
-
-    with Runner(sidecar, settings=settings, resume=resume, progress=progress, summary=summary) as runner:
-        outcomes = runner.run(plan(questions, samples, settings.oracle))  # phase 1: oracles, references
-        kept = {}
-        for qid in sorted(questions):
-            _, tests, reason = decide(questions[qid], samples.get(qid, []), outcomes, settings)
-            if reason is None:
-                kept[qid] = tests
-        outcomes.update(runner.run(plan(questions, samples, settings.oracle, kept)))  # phase 2: samples
-
-    rows, judged = [], []
-    for qid in sorted(questions):  # sorted ids and inferences: the same inputs give the same bytes
-        row, verdict = judge(questions[qid], samples.get(qid, []), outcomes, settings)
-        judged.append(verdict)
-        if row is not None:
-            rows.append(row)
-    write_export(output_path, rows, record_type=DatasetRow)  # all or nothing: a kill leaves no torn file
-
-    summary.questions = len(questions)
-    summary.samples = sum(len(group) for group in samples.values())
-    summary.kept = len(rows)
-    for verdict in judged:
-        if verdict.reason is not None:
-            summary.dropped[DropReason(verdict.reason)] += 1
-    summary.skipped = len(skipped)
-    summary.skipped_rows = [_skipped_row(error) for error in skipped[:MAX_SKIPPED_ROWS]]
-    summary.quality = quality.summarise(judged)
+    # The inputs grouped by question on disk, beside the output (a scratch file any rerun
+    # rebuilds; one a killed run left is removed first).
+    scratch = output_path.with_name(f".{output_path.name}.index")
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    try:
+        with SampleIndex(scratch / "index.sqlite") as index:
+            _filter(index, questions_path, samples_path, output_path, sidecar,
+                    settings=settings, summary=summary, strict=strict, resume=resume, progress=progress)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     summary.seconds = round(time.monotonic() - started, 3)
     if report_dir is not None:
         quality.write(report_dir, summary.to_dict())
     return summary
 
 
+def _filter(index: SampleIndex, questions_path: Path, samples_path: Path, output_path: Path, sidecar: Path, *,
+            settings: FilterSettings, summary: FilterSummary, strict: bool, resume: bool, progress) -> None:
+    """The two phases, a question at a time (see the module's docstring)."""
+    skipped: list[InputError] = []
+    load(index, questions_path, samples_path, strict=strict, skipped=skipped, ignored=summary.ignored)
+    if settings.oracle == REFERENCE_ORACLE:
+        _references_as_oracle(index, questions_path)
+    summary.questions, summary.samples = index.count("questions"), index.count("samples")
+    summary.skipped = len(skipped)
+    summary.skipped_rows = [_skipped_row(error) for error in skipped[:MAX_SKIPPED_ROWS]]
+    if summary.questions:
+        _check_oracle(index.models(), settings.oracle, samples_path, skipped)
+    _check_job_ids(index, settings.oracle)
+    tally = quality.Tally()
+
+    def drop(verdict: Judged) -> None:
+        summary.dropped[DropReason(verdict.reason)] += 1
+        tally.add(verdict)
+
+    with Runner(sidecar, index, settings=settings, resume=resume, progress=progress, summary=summary) as runner:
+        # phase 1: oracles and references; a kept question's verdicts wait in the index for phase 2
+        def first():
+            for question, samples, _ in index.groups():
+                yield question, samples, phase_one(question, samples, settings.oracle)
+
+        for (question, samples, _), outcomes in runner.run(first):
+            _, kept, reason = decide(question, samples, outcomes, settings)
+            if reason is None:
+                index.note(question.id, {"kept": kept, "outcomes": {k: [str(v) for v in o] for k, o in outcomes.items()}})
+            else:
+                drop(judge(question, samples, outcomes, settings)[1])
+        index.commit()
+
+        # phase 2: the samples of kept questions; rows by id, written as they are judged
+        def second():
+            for question, samples, note in index.groups(noted=True):
+                yield question, samples, note, phase_two(question, samples, settings.oracle, note["kept"])
+
+        def rows() -> Iterator[DatasetRow]:
+            for (question, samples, note, _), outcomes in runner.run(second):
+                earlier = {k: [TestOutcome(v) for v in o] for k, o in note["outcomes"].items()}
+                row, verdict = judge(question, samples, {**earlier, **outcomes}, settings)
+                tally.add(verdict)
+                summary.kept += 1
+                yield row
+
+        write_export(output_path, rows(), record_type=DatasetRow)  # all or nothing: a kill leaves no torn file
+    summary.quality = tally.summary()
+
+
 REFERENCE_ORACLE = "reference"
 
 
-def _references_as_oracle(questions: dict, samples: dict[str, list[Sample]], path: Path) -> None:
+def _references_as_oracle(index: SampleIndex, path: Path) -> None:
     """Each question's reference program becomes its oracle's one sample."""
-    with_reference = [question for question in questions.values() if question.reference]
-    if not with_reference:
+    found = False
+    for question in index.questions():
+        if question.reference:
+            found = True
+            index.add_sample(Sample(question_id=question.id, model=REFERENCE_ORACLE, sample_index=0,
+                                    completion="", program=question.reference), replace=True)
+    if not found:
         raise ConfigError(f"oracle 'reference': no question in {path} has a reference program")
-    for question in with_reference:
-        samples.setdefault(question.id, []).append(
-            Sample(question_id=question.id, model=REFERENCE_ORACLE, sample_index=0,
-                   completion=question.reference, program=question.reference)
-        )
+    index.commit()
 
 
 def _skipped_row(error: InputError) -> dict:

@@ -1,0 +1,135 @@
+"""Questions and their samples on disk, grouped by question: what lets a stage walk a
+dataset of millions of samples one question at a time, holding one question in memory.
+
+An sqlite file, written once and read in key order: `groups()` yields each question
+(by id) with its samples (by model, then index), the order the stages sort by, in one
+scan. Keys compare as UTF-8 bytes, which is the order of Python's `sorted` on str.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Self
+
+from acecoder.records import Question, Sample
+
+__all__ = ["SampleIndex"]
+
+_TABLES = """
+CREATE TABLE questions (id TEXT PRIMARY KEY, record TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE samples (question_id TEXT, model TEXT, sample_index INTEGER, record TEXT NOT NULL,
+                      PRIMARY KEY (question_id, model, sample_index)) WITHOUT ROWID;
+CREATE TABLE notes (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE claims (key TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE verdicts (job TEXT, digest TEXT, outcomes TEXT NOT NULL, PRIMARY KEY (job, digest)) WITHOUT ROWID;
+"""
+
+
+class SampleIndex:
+    """A scratch index in `path` (created; it must not exist): questions, their samples,
+    small per-question notes a stage keeps between its passes, and verdicts known from
+    an earlier run (by job id and the digest of what decides them)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._db = sqlite3.connect(self.path)
+        # Scratch data, rebuilt from the inputs by any rerun: no journal, no fsync.
+        self._db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-65536;" + _TABLES)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def commit(self) -> None:
+        self._db.commit()
+
+    # ------------------------------------------------------------ writing
+
+    def add_question(self, question: Question) -> bool:
+        """False (and nothing stored) when a question with that id is there already."""
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO questions VALUES (?, ?)", (question.id, _dump(question))
+        )
+        return cursor.rowcount == 1
+
+    def has_question(self, question_id: str) -> bool:
+        return self._db.execute("SELECT 1 FROM questions WHERE id = ?", (question_id,)).fetchone() is not None
+
+    def add_sample(self, sample: Sample, *, replace: bool = False) -> bool:
+        """False (and nothing stored) when the question has a sample of that model and
+        index already; with `replace`, this one takes its place instead."""
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+        cursor = self._db.execute(
+            f"{verb} INTO samples VALUES (?, ?, ?, ?)",
+            (sample.question_id, sample.model, sample.sample_index, _dump(sample)),
+        )
+        return cursor.rowcount == 1
+
+    def note(self, key: str, value) -> None:
+        """Keep a JSON-ready value for a later pass (a question's first-phase verdicts)."""
+        self._db.execute("INSERT OR REPLACE INTO notes VALUES (?, ?)", (key, json.dumps(value)))
+
+    def claim(self, keys: Iterable[str]) -> str | None:
+        """Record keys that must be unique across the whole run; the first one claimed
+        twice, or None."""
+        for key in keys:
+            try:
+                self._db.execute("INSERT INTO claims VALUES (?)", (key,))
+            except sqlite3.IntegrityError:
+                return key
+        return None
+
+    def add_verdicts(self, job: str, digest: str, outcomes: list[str]) -> None:
+        self._db.execute("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?)", (job, digest, json.dumps(outcomes)))
+
+    # ------------------------------------------------------------ reading
+
+    def verdicts(self, job: str, digest: str) -> list[str] | None:
+        row = self._db.execute("SELECT outcomes FROM verdicts WHERE job = ? AND digest = ?", (job, digest)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def questions(self) -> Iterator[Question]:
+        for (record,) in self._db.execute("SELECT record FROM questions ORDER BY id"):
+            yield Question(**json.loads(record))
+
+    def groups(self, *, noted: bool = False) -> Iterator[tuple[Question, list[Sample], object]]:
+        """(question, its samples, None) for every question by id; with `noted`, only the
+        questions that have a note, with it in third place. Notes may be added during a
+        walk without `noted` (it does not read them)."""
+        if noted:
+            rows = self._db.execute(
+                "SELECT q.id, q.record, n.value, s.record FROM notes n JOIN questions q ON q.id = n.key"
+                " LEFT JOIN samples s ON s.question_id = q.id ORDER BY n.key, s.model, s.sample_index"
+            )
+        else:
+            rows = self._db.execute(
+                "SELECT q.id, q.record, NULL, s.record FROM questions q"
+                " LEFT JOIN samples s ON s.question_id = q.id ORDER BY q.id, s.model, s.sample_index"
+            )
+        for _, group in itertools.groupby(rows, key=lambda row: row[0]):
+            group = list(group)
+            _, question, note, _ = group[0]
+            samples = [Sample(**json.loads(row[3])) for row in group if row[3] is not None]
+            yield Question(**json.loads(question)), samples, None if note is None else json.loads(note)
+
+    def count(self, table: str) -> int:
+        if table not in ("questions", "samples", "notes"):
+            raise ValueError(table)
+        return self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+    def models(self) -> set[str]:
+        return {model for (model,) in self._db.execute("SELECT DISTINCT model FROM samples")}
+
+
+def _dump(record) -> str:
+    return json.dumps(dataclasses.asdict(record), ensure_ascii=False)
