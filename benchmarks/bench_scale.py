@@ -2,20 +2,26 @@
 plus an oracle per question), filter, pairs and hard-subset, each as the `acecoder` command
 a user runs, with the peak memory of its whole process tree (sandbox workers included).
 
-    python benchmarks/bench_scale.py --seeds 2000 [--seeds 20000] [--permanent 0.02] [--transient 0.05]
+    python benchmarks/bench_scale.py --seeds 2000 [--seeds 20000] [--kill 2000] [--permanent 0.02] [--transient 0.05]
 
 The stand-in (`acecoder.llm.StubServer` with a `FaultPlan`: faults decided by each
 request) answers synthesis with a question and 6 asserts, and sampling with cheap
 programs: most right, some wrong on a few inputs, one in a thousand looping forever.
 Prints, per size and stage: wall seconds, peak RSS of the process tree, and the fault
-counts the stage reported; then the ratio of peak memory between the sizes.
+counts the stage reported; then the ratio of peak memory between the sizes. With
+`--kill SIZE`, every stage also runs a second time from the same inputs, is SIGKILLed
+half-way, and is rerun (with `--resume` where it has one): its output must equal the
+uninterrupted run's (byte for byte; for `sample`, whose lines follow the order answers
+arrive in, the same lines).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,7 +33,7 @@ import psutil
 from acecoder.llm import FaultPlan, StubServer
 
 sys.path.insert(0, str(Path(__file__).parent))
-from peak_rss import tree_rss  # noqa: E402  (the same measure as benchmarks/peak_rss.py)
+from peak_rss import tree_rss
 
 
 def reply(body: dict, index: int) -> str:
@@ -47,11 +53,11 @@ def reply(body: dict, index: int) -> str:
     return f"```python\ndef f_{number}(x):\n    return x + {number}\n```"
 
 
-def measured(command: list[str]) -> tuple[float, float, str]:
+def measured(command: list[str], env: dict) -> tuple[float, float, str]:
     """(wall seconds, peak GiB of the process tree, stderr) of one command."""
     started = time.monotonic()
     with tempfile.TemporaryFile("w+") as err:
-        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, text=True)
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, text=True, env=env)
         root, peak = psutil.Process(child.pid), 0
         while child.poll() is None:
             peak = max(peak, tree_rss(root)[0])
@@ -63,28 +69,90 @@ def measured(command: list[str]) -> tuple[float, float, str]:
     return time.monotonic() - started, peak / 2**30, text
 
 
-def run_size(seeds: int, folder: Path, plan: FaultPlan) -> dict[str, tuple[float, float, str]]:
-    seeds_path = folder / "seeds.jsonl"
-    seeds_path.write_text("".join(
+def killed(command: list[str], after: float, env: dict) -> int:
+    """Start `command`, SIGKILL it (not its children: they must notice on their own, as after
+    an OOM kill) after `after` seconds, and count the children still alive 10 s later."""
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    time.sleep(after)
+    children = psutil.Process(child.pid).children(recursive=True) if child.poll() is None else []
+    child.kill()
+    child.wait()
+    time.sleep(10)
+    alive = 0
+    for process in children:
+        try:
+            alive += process.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
+# name: (arguments after `acecoder`, the files it reads, the file it writes)
+STAGES = {
+    "synth": (["synth", "seeds.jsonl", "-o", "q.jsonl", "--model", "writer", "--min-tests", "3"],
+              ["seeds.jsonl"], "q.jsonl"),
+    "sample": (["sample", "q.jsonl", "-o", "s.jsonl", "--model", "policy", "--n", "16", "--temperature", "1.0"],
+               ["q.jsonl"], "s.jsonl"),
+    "sample (oracle)": (["sample", "q.jsonl", "-o", "s.jsonl", "--model", "oracle", "--oracle", "--resume"],
+                        ["q.jsonl", "s.jsonl"], "s.jsonl"),
+    "filter": (["filter", "q.jsonl", "s.jsonl", "-o", "d.jsonl", "--oracle", "oracle", "--timeout", "1"],
+               ["q.jsonl", "s.jsonl"], "d.jsonl"),
+    "pairs": (["pairs", "d.jsonl", "-o", "p.jsonl"], ["d.jsonl"], "p.jsonl"),
+    "hard-subset": (["hard-subset", "d.jsonl", "-o", "h.jsonl"], ["d.jsonl"], "h.jsonl"),
+}
+NEEDS_LLM = {"synth", "sample", "sample (oracle)"}
+RESUMABLE = {"synth", "sample", "filter"}  # the others write all or nothing: running again is their resume
+
+
+def command(name: str, folder: Path, url: list[str]) -> list[str]:
+    arguments, _, _ = STAGES[name]
+    files = {argument for _, reads, writes in STAGES.values() for argument in [*reads, writes]}
+    paths = [str(folder / argument) if argument in files else argument for argument in arguments]
+    return [sys.executable, "-m", "acecoder.cli", *paths, *(url if name in NEEDS_LLM else [])]
+
+
+def same_output(first: Path, second: Path, *, ordered: bool) -> bool:
+    """Byte-identical; for `sample`, whose lines follow the order answers arrive in, the
+    same lines in any order."""
+    if ordered:
+        return first.read_bytes() == second.read_bytes()
+    return sorted(first.read_bytes().splitlines()) == sorted(second.read_bytes().splitlines())
+
+
+def run_size(seeds: int, folder: Path, plan: FaultPlan, *, kill: bool) -> tuple[dict, dict]:
+    """The stages once through: {stage: (wall, peak, stderr)}. With `kill`, each stage again
+    in a second folder from the first run's inputs, SIGKILLed half-way through its first
+    run's time, rerun (with --resume where it has one) and compared with the first run's
+    output: {stage: (kill time, children left, same output)}."""
+    first, second = folder / "first", folder / "killed"
+    first.mkdir()
+    second.mkdir()
+    (first / "seeds.jsonl").write_text("".join(
         json.dumps({"content": f"def f_{i}(x):\n    '''Return x plus {i}, the offset this function adds to any "
                                f"integer it is given.'''\n    return x + {i}\n"}) + "\n"
         for i in range(seeds)))
-    cli = [sys.executable, "-m", "acecoder.cli"]
-    results = {}
+    # Fresh verdict caches: no verdict of another size or of the first run reaches a measured one.
+    env = {**os.environ, "ACECODER_VERDICTS": str(folder / "verdicts-first.sqlite")}
+    kill_env = {**env, "ACECODER_VERDICTS": str(folder / "verdicts-killed.sqlite")}
+    results, kills = {}, {}
     with StubServer(reply=reply, plan=plan) as stub:
         stub.record = False
         url = ["--base-url", stub.base_url, "--concurrency", "64"]
-        results["synth"] = measured([*cli, "synth", str(seeds_path), "-o", str(folder / "q.jsonl"), "--model", "writer",
-                                     "--min-tests", "3", *url])
-        results["sample"] = measured([*cli, "sample", str(folder / "q.jsonl"), "-o", str(folder / "s.jsonl"),
-                                      "--model", "policy", "--n", "16", "--temperature", "1.0", *url])
-        results["sample (oracle)"] = measured([*cli, "sample", str(folder / "q.jsonl"), "-o", str(folder / "s.jsonl"),
-                                               "--model", "oracle", "--oracle", "--resume", *url])
-    results["filter"] = measured([*cli, "filter", str(folder / "q.jsonl"), str(folder / "s.jsonl"), "-o",
-                                  str(folder / "d.jsonl"), "--oracle", "oracle", "--timeout", "1"])
-    results["pairs"] = measured([*cli, "pairs", str(folder / "d.jsonl"), "-o", str(folder / "p.jsonl")])
-    results["hard-subset"] = measured([*cli, "hard-subset", str(folder / "d.jsonl"), "-o", str(folder / "h.jsonl")])
-    return results
+        for name, (_, _, writes) in STAGES.items():
+            results[name] = measured(command(name, first, url), env)
+            shutil.copy(first / writes, folder / f"{name}.out")  # what this stage wrote (the oracle's appends)
+        for name in STAGES if kill else ():
+            _, reads, writes = STAGES[name]
+            for path in reads:  # this stage's inputs as the first run had them, except that the oracle's
+                if not (name == "sample (oracle)" and path == "s.jsonl"):  # samples join the rerun's policy ones
+                    shutil.copy(first / path, second / path)
+            after = results[name][0] / 2
+            again = command(name, second, url)
+            orphans = killed(again, after, kill_env)
+            measured([*again, *(["--resume"] if name in RESUMABLE and "--resume" not in again else [])], kill_env)
+            same = same_output(folder / f"{name}.out", second / writes, ordered=not name.startswith("sample"))
+            kills[name] = (after, orphans, same)
+    return results, kills
 
 
 def faults(text: str) -> str:
@@ -95,6 +163,8 @@ def faults(text: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, action="append", help="Sizes to run (repeatable; default 2000).")
+    parser.add_argument("--kill", type=int, action="append", default=[],
+                        help="Sizes at which every stage is also SIGKILLed half-way and rerun (repeatable).")
     parser.add_argument("--permanent", type=float, default=0.02)
     parser.add_argument("--transient", type=float, default=0.05)
     args = parser.parse_args()
@@ -103,11 +173,15 @@ def main() -> None:
     peaks: dict[int, dict[str, float]] = {}
     for size in sizes:
         with tempfile.TemporaryDirectory() as folder:
-            results = run_size(size, Path(folder), plan)
+            results, kills = run_size(size, Path(folder), plan, kill=size in args.kill)
         peaks[size] = {stage: peak for stage, (_, peak, _) in results.items()}
         print(f"{size} seeds ({args.permanent:.0%} permanent, {args.transient:.0%} transient faults):")
         for stage, (seconds, peak, text) in results.items():
             print(f"  {stage:16s} {seconds:7.1f} s  peak {peak:5.2f} GiB  failed requests: {faults(text)}")
+        for stage, (after, orphans, same) in kills.items():
+            compared = "the same lines" if stage.startswith("sample") else "byte-identical"
+            print(f"  {stage:16s} SIGKILL at {after:5.1f} s, rerun: {compared if same else 'OUTPUT DIFFERS'};"
+                  f" children alive 10 s after the kill: {orphans}")
     if len(sizes) > 1:
         small, large = sizes[0], sizes[-1]
         for stage in peaks[small]:
