@@ -214,6 +214,7 @@ def read_samples(path, *, model: str | None, skipped: list) -> tuple[dict[str, l
     """question_id -> that model's samples (by sample index), and the model's name."""
     by_model: dict[str, dict[str, dict[int, Sample]]] = defaultdict(lambda: defaultdict(dict))
     for s in read_records(path, Sample, strict=False, skipped=skipped):
+        s.completion = ""  # only the program runs; the raw text would double what is held
         by_model[s.model][s.question_id].setdefault(s.sample_index, s)
     if model is None:
         if len(by_model) > 1:
@@ -252,20 +253,19 @@ def execute_samples(
     if resume and path.exists():
         for _, row in read_jsonl(path, bad_lines=[]):
             known[str(row.get("id"))] = bool(row.get("correct"))
-    todo: dict[float, list] = defaultdict(list)  # time limit -> (key, sample, job)
+    todo: dict[float, list] = defaultdict(list)  # time limit -> (benchmark, problem, sample); jobs built as run
     for name, found in problems.items():
         for problem in found:
             for s in samples.get(problem.id, []):
-                key = f"{name}:{s.id}"
-                if key not in known:
-                    limit = timeout or problem.timeout
-                    todo[limit].append((name, s, to_job(problem, s.program, id=key)))
+                if f"{name}:{s.id}" not in known:
+                    todo[timeout or problem.timeout].append((name, problem, s))
     if progress:
         progress.total(sum(len(v) for v in todo.values()))
     with JsonlWriter(path, resume=resume) as writer:
         for limit, items in todo.items():
             with Engine(workers=workers, timeout=limit, memory_mb=memory_mb, verdict_cache=True) as engine:
-                for (name, s, _), result in zip(items, engine.map(job for _, _, job in items)):
+                jobs = (to_job(problem, s.program, id=f"{name}:{s.id}") for name, problem, s in items)
+                for (name, _, s), result in zip(items, engine.map(jobs)):
                     row = result.to_dict()
                     row.update(benchmark=name, question_id=s.question_id, model=s.model,
                                sample_index=s.sample_index, correct=result.all_passed)
