@@ -156,8 +156,12 @@ def run_size(seeds: int, folder: Path, plan: FaultPlan, *, kill: bool) -> tuple[
 
 
 def faults(text: str) -> str:
-    found = re.findall(r"failed requests: ([^;\]]+)", text)
-    return found[-1].strip() if found else "-"
+    """The stage's own count of faults: retried ones by reason, then those that failed for good."""
+    retried = re.findall(r"requests \((\d+ retries[^)]*)\)", text)
+    failed = re.findall(r"failed requests: ([^;\]]+)", text)
+    if not retried and not failed:
+        return "-"
+    return f"{retried[-1] if retried else '0 retries'}; failed for good: {failed[-1].strip() if failed else 0}"
 
 
 def main() -> None:
@@ -177,7 +181,7 @@ def main() -> None:
         peaks[size] = {stage: peak for stage, (_, peak, _) in results.items()}
         print(f"{size} seeds ({args.permanent:.0%} permanent, {args.transient:.0%} transient faults):")
         for stage, (seconds, peak, text) in results.items():
-            print(f"  {stage:16s} {seconds:7.1f} s  peak {peak:5.2f} GiB  failed requests: {faults(text)}")
+            print(f"  {stage:16s} {seconds:7.1f} s  peak {peak:5.2f} GiB  requests: {faults(text)}")
         for stage, (after, orphans, same) in kills.items():
             compared = "the same lines" if stage.startswith("sample") else "byte-identical"
             print(f"  {stage:16s} SIGKILL at {after:5.1f} s, rerun: {compared if same else 'OUTPUT DIFFERS'};"

@@ -98,8 +98,9 @@ class Usage:
         return (self.prompt_tokens * self.prompt_price + self.completion_tokens * self.completion_price) / 1e6
 
     def summary(self) -> str:
+        retried = "".join(f", {reason} {n}" for reason, n in sorted(self.errors.items()))
         text = (
-            f"{self.requests} requests ({self.retries} retries), {self.samples} samples, "
+            f"{self.requests} requests ({self.retries} retries{retried}), {self.samples} samples, "
             f"{self.cache_hits} from cache, tokens {self.prompt_tokens} in / {self.completion_tokens} out"
         )
         if self.prompt_price or self.completion_price:
