@@ -17,11 +17,18 @@ the tokenizer and other files, and rewrites `config.json`:
 - to `v_head`: tools that load AceCodeRM build a causal LM, so the checkpoint needs
   `lm_head.weight`. The reward never reads it; when the source has none (a
   classifier), we write a copy of the input embeddings (the tied-embedding choice).
-- to `value_head`: `value_head.weight` and, when the source head has a nonzero bias,
-  `value_head.bias` (AceCoder's OpenRLHF fork reads it; mainline OpenRLHF's head has
-  none and would score lower by that constant). OpenRLHF's reward normalisation
-  (`normalize_reward`, `mean`, `std` in the config) is carried to and from the
-  other layouts by folding it into the head: (w·h + b - mean) / std.
+- to `value_head`: `value_head.weight`, `config.value_head_prefix = "value_head"`
+  (mainline OpenRLHF's `get_llm_for_sequence_regression` names its head by that key,
+  defaulting to `score`: without it, it would build a fresh `score` head and only
+  warn) and, when the source head has a nonzero bias, `value_head.bias`, which only
+  AceCoder's OpenRLHF fork reads: mainline's head, `nn.Linear(hidden, 1, bias=False)`,
+  scores lower by that constant (every comparison unchanged). OpenRLHF's reward
+  normalisation (`normalize_reward`, `mean`, `std` in the config) is carried to and
+  from the other layouts by folding it into the head: (w·h + b - mean) / std.
+
+Mainline OpenRLHF (0.6 and later; tested with 0.11.2) also loads the `score` layout as
+it is (its default prefix, `value_head_prefix = "score"` written to say so), with the
+same bias caveat.
 """
 
 from __future__ import annotations
@@ -133,6 +140,10 @@ def convert(source: str | Path, output: str | Path, *, layout: str) -> ConvertSu
         ):
             shutil.copy2(item, output / item.name)
     config["architectures"] = [_architecture(config, layout)]
+    if layout == "v_head":
+        config.pop("value_head_prefix", None)
+    else:  # the head OpenRLHF's loader builds and fills (see the module's docstring)
+        config["value_head_prefix"] = HEAD_KEYS[layout]
     if layout == "score":
         config["num_labels"] = 1
         config["id2label"], config["label2id"] = {"0": "LABEL_0"}, {"LABEL_0": 0}
