@@ -164,7 +164,9 @@ def test_openrlhf_endpoint_rule_and_model_rewards():
         assert sum((x - mean) ** 2 for x in lengths) / 4 == 194
         expected = [t + 0.5 * (x - mean) / std for t, x in zip([1.0, 0.0, 0.0, 0.0], lengths)]
         assert body["rewards"] == pytest.approx(expected)
-        assert body["extra_logs"]["pass_rate"] == 0.25
+        assert body["extra_logs"]["pass_rate"] == [1.0, 0.0, 0.0, 0.0]  # per sample, as OpenRLHF merges them
+        assert body["extra_logs"]["all_passed"] == [1.0, 0.0, 0.0, 0.0]
+        assert len(body["extra_logs"]["execution_seconds"]) == 4
         assert model.calls[0][0] == ["Add two numbers."] * 4  # the question, recovered from the templated prompt
         # labels may come JSON-encoded; bad labels are a clear 422, not a crash
         ok = client.post("/", json={**_request(prompt, [RIGHT], TESTS), "labels": [json.dumps(TESTS)]})
@@ -172,7 +174,54 @@ def test_openrlhf_endpoint_rule_and_model_rewards():
         bad = client.post("/get_reward", json={**_request(prompt, [RIGHT], TESTS), "labels": [3]})
         assert bad.status_code == 422 and "list of assert strings" in bad.text
         missing = client.post("/get_reward", json={"query": [prompt + RIGHT], "prompts": [prompt]})
-        assert missing.status_code == 422 and "--label_key tests" in missing.text
+        assert missing.status_code == 422 and "--data.label_key tests" in missing.text
+
+
+def test_openrlhf_retried_request_runs_its_programs_once():
+    """OpenRLHF gives up on an answer after its timeout and posts the same body again: the
+    retry waits for the evaluation still running (and later ones reuse it), the programs
+    run once, and a changed body is a new evaluation."""
+    import asyncio
+
+    import httpx as client_lib
+    import uvicorn
+
+    from acecoder.rewards.openrlhf import create_app
+
+    slow = "```python\nimport time\ntime.sleep(1.5)\ndef add(a, b):\n    return a + b\n```"
+    rule = TestReward(workers=2, timeout=5.0)
+    executed = []
+    evaluate = rule.aevaluate
+
+    async def counted(completions, tests):  # every call runs programs in the sandbox
+        executed.extend(completions)
+        return await evaluate(completions, tests)
+
+    rule.aevaluate = counted
+    reward = CombinedReward(test=rule)
+    app = create_app(reward)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+
+    async def scenario():
+        serving = asyncio.ensure_future(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.05)
+        url = f"http://127.0.0.1:{port}/get_reward"
+        body = _request("PROMPT", [slow], TESTS)
+        async with client_lib.AsyncClient() as http:
+            with pytest.raises(client_lib.ReadTimeout):  # the trainer's timeout, well before the program ends
+                await http.post(url, json=body, timeout=0.3)
+            retried = await http.post(url, json=body, timeout=30)
+            again = await http.post(url, json=body, timeout=30)
+            other = await http.post(url, json=_request("PROMPT", [RIGHT], TESTS), timeout=30)
+        server.should_exit = True
+        await serving
+        return retried.json(), again.json(), other.json()
+
+    retried, again, other = asyncio.run(scenario())
+    assert retried["rewards"] == again["rewards"] == [1.0] and other["rewards"] == [1.0]
+    assert app.state.recent.evaluations == 2 and len(executed) == 2  # the slow program once, the other once
 
 
 def _free_port():
