@@ -1,23 +1,24 @@
 """verl adapter: a `compute_score` module for verl's custom reward function.
 
-verl imports a file and calls a function in it; point it here (see
-examples/verl/run_grpo.sh):
+verl imports a module and calls a function in it. verl 0.7 and later (tested with 0.9.1:
+its reward loop calls `compute_score` once per sample, in `reward.num_workers` actors):
 
+    reward.custom_reward_function.path=pkg://acecoder.rewards.verl
+    reward.custom_reward_function.name=compute_score
+    +reward.custom_reward_function.reward_kwargs.kind=binary    # options below, all optional
+
+verl 0.4 to 0.6 (the legacy managers; `batch` scores a whole rollout in one call):
+
+    reward_model.reward_manager=batch
     custom_reward_function.path=$(python -c 'import acecoder.rewards.verl as m; print(m.__file__)')
-    custom_reward_function.name=compute_score_batch      # with reward_model.reward_manager=batch
-    # or: custom_reward_function.name=compute_score      # verl's per-sample managers (naive, prime)
-    +custom_reward_function.reward_kwargs.kind=binary    # options below, all optional
+    custom_reward_function.name=compute_score_batch
 
 The data is what `acecoder hard-subset --format verl` writes: the tests travel
 JSON-encoded in `reward_model.ground_truth`, which verl hands over as
 `ground_truth`. Options (verl's `reward_kwargs`): `kind` ("binary", "pass_rate",
 "signed"), `format_weight` (the R1 format term), `timeout` (seconds per test),
 `workers` (sandbox processes). One engine per set of options serves every call of
-the process and is closed at exit.
-
-The batch form scores a whole rollout in one call, all sandbox workers busy; the
-per-sample form runs one program per call (verl's naive manager loops over the
-batch), so prefer the batch manager.
+the process (each reward-loop actor has its own) and is closed at exit.
 """
 
 from __future__ import annotations
