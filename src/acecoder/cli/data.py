@@ -225,6 +225,8 @@ def pairs(
     extra = [f"questions with pairs {summary.questions_with_pairs}, duplicate programs dropped {summary.duplicate_programs}"]
     if summary.dropped_by_cap:
         extra.append(f"dropped by the cap: {summary.dropped_by_cap}")
+    if summary.dataset_info:
+        extra.append(f"LLaMA-Factory entry {Path(output).stem!r} in {summary.dataset_info}")
     print_rows_summary("pairs", summary.pairs, summary, extra)
 
 

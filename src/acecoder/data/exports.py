@@ -40,6 +40,7 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
+from acecoder.data.files import write_atomic
 from acecoder.data.tables import check_output, write_records
 from acecoder.errors import ConfigError
 from acecoder.prompts import chat, program_response, question_prompt
@@ -94,6 +95,36 @@ def pair_llama_factory(pair: Pair) -> dict:
         "rejected": program_response(pair.rejected),
         "id": pair.id,
     }
+
+
+def llama_factory_entry(path: Path) -> dict:
+    """The `dataset_info.json` entry LLaMA-Factory needs to read a `llama-factory` pairs
+    file: its name, ranking (pairwise) data, and the columns (once `columns` is given,
+    LLaMA-Factory leaves every column it does not name unset)."""
+    return {
+        "file_name": path.name,
+        "ranking": True,
+        "columns": {"prompt": "instruction", "query": "input", "chosen": "chosen", "rejected": "rejected"},
+    }
+
+
+def write_llama_factory_info(path: str | Path) -> Path:
+    """Add (or replace) the entry of the pairs file `path` in the `dataset_info.json`
+    beside it, keeping the other entries; its key is the file's stem (`--dataset STEM`
+    with `--dataset_dir` that folder)."""
+    path = Path(path)
+    info_path = path.with_name("dataset_info.json")
+    info = {}
+    if info_path.exists():
+        try:
+            info = json.loads(info_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise ConfigError(f"{info_path} is there but is not JSON ({error}): move it away or fix it") from None
+        if not isinstance(info, dict):
+            raise ConfigError(f"{info_path} is there but is not a JSON object: move it away or fix it")
+    info[path.stem] = llama_factory_entry(path)
+    write_atomic(info_path, json.dumps(info, indent=2, ensure_ascii=False) + "\n")
+    return info_path
 
 
 def pair_openrlhf(pair: Pair) -> dict:

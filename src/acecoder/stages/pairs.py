@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from acecoder.data.code import extract_code
-from acecoder.data.exports import PAIR_FORMATS, export_pair, write_export
+from acecoder.data.exports import PAIR_FORMATS, export_pair, write_export, write_llama_factory_info
 from acecoder.data.tables import check_output, read_records, require_for
 from acecoder.errors import ConfigError, InputError
 from acecoder.records import DatasetRow, Inference, Pair
@@ -93,6 +93,7 @@ class PairsSummary:
     models_missing: list[str] = field(default_factory=list)  # asked for, but in no row
     format: str = "pairs"
     output: str = ""
+    dataset_info: str | None = None  # llama-factory: the dataset_info.json holding the file's entry
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
@@ -294,6 +295,8 @@ def run(
                 progress.advance(row)
 
     write_export(output_path, pairs())
+    if format == "llama-factory" and Path(output_path).suffix in (".jsonl", ".json", ".parquet"):
+        summary.dataset_info = str(write_llama_factory_info(output_path))  # what LLaMA-Factory reads it by
 
     summary.skipped = len(skipped)
     summary.problems = problem_messages(skipped)
