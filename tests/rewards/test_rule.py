@@ -92,6 +92,15 @@ def test_r1_format_and_extraction():
     assert program_of(tricky) == "def add(a, b):\n    return a + b"
     assert program_of("<think>x</think><answer>def f():\n    return 1</answer>") == "def f():\n    return 1"
     assert program_of([{"role": "assistant", "content": RIGHT}]) == "def add(a, b):\n    return a + b"
+    # a reasoning cut off by the length limit holds draft code, not an answer
+    truncated = "<think>first a draft\n" + RIGHT + "\nthen check it"
+    assert program_of(truncated) == "" and not format_ok(truncated)
+    assert program_of("<think>a</think>" + RIGHT + "<think>more") == ""  # a second reasoning left open
+
+
+def test_an_unclosed_think_scores_0(engine):
+    reward = TestReward(engine=engine, kind="binary", format_weight=0.1)
+    assert reward.score(["<think>draft\n" + RIGHT, "<think>done</think>\n" + RIGHT], [TESTS] * 2) == [0.0, 1.1]
 
 
 def test_format_term_adds_its_weight(engine):

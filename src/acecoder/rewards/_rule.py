@@ -67,9 +67,14 @@ def completion_text(completion) -> str:
 
 def program_of(completion) -> str:
     """The program in a completion: the reasoning dropped, then the inside of answer
-    tags if any, then the fenced python block (`acecoder.data.code.extract_code`)."""
+    tags if any, then the fenced python block (`acecoder.data.code.extract_code`);
+    "" when a <think> is never closed (no answer: reward 0, `format_ok` False)."""
     text = completion_text(completion)
-    closes = list(_THINK_CLOSE.finditer(text))
+    opens, closes = list(_THINK_OPEN.finditer(text)), list(_THINK_CLOSE.finditer(text))
+    if opens and (not closes or opens[-1].start() > closes[-1].start()):
+        # The reasoning never ended (a completion cut at its length limit): there is no
+        # answer, only draft code inside the reasoning, which the method's reward drops.
+        return ""
     if closes:  # reasoning first: only what follows the last </think> is the answer
         text = text[closes[-1].end():]
     answers = _ANSWER.findall(text)
