@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from acecoder._transformers_args import warmup
 from acecoder.data.files import write_atomic
 from acecoder.errors import ConfigError
 from acecoder.rm._render import encode
@@ -139,7 +140,7 @@ def build_trainer(
         output_dir=str(output_dir),
         learning_rate=settings.learning_rate,
         lr_scheduler_type=settings.lr_scheduler,
-        warmup_steps=settings.warmup_ratio,  # a float below 1 is a share of the steps
+        **warmup(settings.warmup_ratio),  # a share of the steps, however this transformers spells it
         num_train_epochs=settings.epochs,
         max_steps=settings.max_steps or -1,
         per_device_train_batch_size=settings.micro_batch_size,

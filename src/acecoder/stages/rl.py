@@ -47,6 +47,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from acecoder._transformers_args import warmup
 from acecoder.data.files import write_atomic
 from acecoder.data.tables import read_records
 from acecoder.errors import ConfigError, InputError
@@ -243,7 +244,7 @@ def grpo_args(settings: RLSettings, shape: dict, *, bf16: bool, use_vllm: bool, 
         gradient_accumulation_steps=shape["grad_accum"],
         num_iterations=1,
         learning_rate=settings.learning_rate,
-        warmup_steps=settings.warmup_ratio,  # transformers 5: a float below 1 is a ratio of all steps
+        **warmup(settings.warmup_ratio),  # a share of the steps, however this transformers spells it
         lr_scheduler_type="constant_with_warmup",
         beta=settings.kl_coef,
         # REINFORCE++ normalises advantages over the batch; GRPO over each group.
