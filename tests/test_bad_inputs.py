@@ -76,6 +76,12 @@ def test_a_bad_setting_names_itself(tmp_path):
     config = tmp_path / "run.yaml"
     config.write_text("run_dir: x\nseeds: s.jsonl\nsample:\n  policies: [{model: m, nn: 4}]\n  oracle: null\n")
     check(acecoder("validate", config), "sample.policies.0.nn")
+    # a model no resolver takes stops the run before its first stage (train-rm's backbone: the first policy)
+    config.write_text("run_dir: x\nseeds: s.jsonl\nsample:\n  policies: [{model: 'my policy', n: 4}]\n  oracle: null\n")
+    check(acecoder("validate", config), "train_rm.model", "my policy")
+    config.write_text("run_dir: x\nseeds: s.jsonl\nsample:\n  policies: [{model: 'smollm2-135m', n: 4}]\n"
+                      "  oracle: null\nrl:\n  model: ./no/such/policy\n")
+    check(acecoder("validate", config), "rl.model", "./no/such/policy")
     check(acecoder("--max-bad-fraction", "2", "pairs", "x.jsonl", "-o", "y.jsonl"))
     assert "--max-bad-fraction" in acecoder("--max-bad-fraction", "2", "pairs", "x.jsonl", "-o", "y.jsonl").stderr
 

@@ -4,6 +4,7 @@ import json
 import math
 import shutil
 import subprocess
+import os
 import sys
 
 import pytest
@@ -184,3 +185,16 @@ def test_two_processes_train_one_model(tiny_model, tmp_path):
     assert result.stderr.count("held out 2 pairs") == 1  # one report
     evaluation = json.loads((tmp_path / "rm" / "eval.json").read_text())
     assert evaluation["train_pairs"] == 6 and evaluation["steps"] == 2  # 6 pairs, 4 a step over 2 processes
+
+
+def test_a_hub_name_reaches_transformers_hub_loading_and_offline_says_so(tmp_path):
+    """`--model ORG/NAME` is a hub name, not refused up front: transformers' own hub
+    loading runs, and with the hub offline (HF_HUB_OFFLINE=1, an empty cache) the error
+    names the model and HF_HUB_OFFLINE, with no traceback."""
+    pairs = write_pairs(tmp_path / "pairs.jsonl", 8)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf-home")}
+    result = subprocess.run(command(pairs, "Qwen/Qwen2.5-Coder-7B-Instruct", tmp_path / "rm"), capture_output=True,
+                            text=True, timeout=180, env=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "Qwen/Qwen2.5-Coder-7B-Instruct" in result.stderr and "HF_HUB_OFFLINE" in result.stderr
+    assert "local cache" in result.stderr and "OSError" in result.stderr  # transformers' own error, quoted

@@ -22,6 +22,7 @@ from acecoder.llm._cache import ResponseCache, request_key
 from acecoder.llm._embedded import embedded_model
 from acecoder.llm._failures import FailureGuard, record_failure
 from acecoder.llm._llama_server import LlamaCppServer
+from acecoder.llm._models import check_model, resolve_model
 from acecoder.llm._open import open_backend, resolve_kind
 from acecoder.llm._openai import OpenAIClient
 from acecoder.llm._stub import Fault, FaultPlan, StubServer
@@ -30,6 +31,8 @@ from acecoder.llm._types import ChatRequest, ChatResult, Choice, LLMBackend, LLM
 from acecoder.llm._vllm import VLLMBackend
 
 __all__ = [
+    "check_model",
+    "resolve_model",
     "ChatRequest",
     "ChatResult",
     "Choice",

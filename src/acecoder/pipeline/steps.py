@@ -253,6 +253,17 @@ def _rl(config: Config, run: Path) -> Step:
 
 
 def _check_models(config: Config) -> None:
+    """The models the later stages load, checked before the first stage runs (a name no
+    resolver takes would otherwise stop the run after synthesis, sampling and filtering)."""
+    from acecoder.llm import check_model
+
+    stages = set(config.stages)
+    if "train-rm" in stages:
+        check_model(config.train_rm.get("model", config.sample.policies[0].model), what="train_rm.model")
+    if "rl" in stages:
+        from acecoder.stages.rl import RLSettings
+
+        check_model(config.rl.get("model", RLSettings.model_fields["model"].default), what="rl.model")
     names = [policy.label for policy in config.sample.policies]
     if len(set(names)) != len(names):
         raise ConfigError(f"sample.policies: a model is listed twice ({', '.join(names)}): give each one n samples")

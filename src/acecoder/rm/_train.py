@@ -109,7 +109,10 @@ def build_trainer(
     from transformers.trainer_utils import get_last_checkpoint
     from trl import RewardConfig, RewardTrainer
 
-    tokenizer = AutoTokenizer.from_pretrained(model)
+    from acecoder.llm._models import loading
+
+    with loading(model, what="base model"):  # the first file fetched: a hub that cannot serve it says so here
+        tokenizer = AutoTokenizer.from_pretrained(model)
     columns, dropped = tokenize(tokenizer, rows, max_length=settings.max_length, margin_scale=settings.margin_scale)
     if not columns["chosen_ids"]:
         raise ConfigError(

@@ -374,13 +374,9 @@ def trim_metrics(path: Path, step: int) -> None:
 
 
 def _policy_path(model: str) -> str:
-    from acecoder.llm._embedded import MODELS
+    from acecoder.llm import resolve_model
 
-    if model in MODELS:
-        from acecoder.llm import embedded_model
-
-        return str(embedded_model(model))
-    return model
+    return resolve_model(model, what="rl.model")
 
 
 def build_rewards(settings: RLSettings):
@@ -431,8 +427,11 @@ def run(settings: RLSettings, *, progress=None) -> RLSummary:
     summary = RLSummary(output=str(output))
 
     # -- data: prompts rendered by the project's template, long ones dropped (§9)
+    from acecoder.llm._models import loading
+
     policy = _policy_path(settings.model)
-    tokenizer = AutoTokenizer.from_pretrained(policy)
+    with loading(policy, what="rl.model"):  # the first file fetched: a hub that cannot serve it says so here
+        tokenizer = AutoTokenizer.from_pretrained(policy)
     if tokenizer.chat_template is None:  # a base model: ChatML, which the R1 prompt needs
         tokenizer.chat_template = CHATML
     if tokenizer.pad_token is None:

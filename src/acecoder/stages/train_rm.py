@@ -267,15 +267,7 @@ def evaluate(model_dir: Path, rows: list[PreferenceRow], *, max_length: int) -> 
 
 
 def _base_model(model: str) -> str:
-    """A checkpoint folder, or an embedded model's name (converted on first use)."""
-    from acecoder.llm._embedded import MODELS
+    """An embedded model's name, a checkpoint folder or a hub name (acecoder.llm.resolve_model)."""
+    from acecoder.llm import resolve_model
 
-    if model in MODELS:
-        from acecoder.llm import embedded_model
-
-        return str(embedded_model(model))
-    if not (Path(model) / "config.json").exists():
-        raise ConfigError(
-            f"base model {model!r}: not a checkpoint folder (no config.json) nor one of {', '.join(MODELS)}"
-        )
-    return model
+    return resolve_model(model, what="base model")
