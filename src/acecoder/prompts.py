@@ -1,33 +1,90 @@
-"""The one prompt template of the project: a question shown to a model, and a program
-shown as its answer.
+"""The prompt styles of the project: a question shown to a model, and a program shown
+as its answer.
 
 Sampling, preference pairs, reward-model training and reward-model scoring all render
-through these two functions, so what the reward model is trained on and what it
-scores cannot drift apart. As in the method, the prompt shows the question and its
-first test (more would give the answers away) and asks for a fenced block.
+through these functions (and `acecoder.rm.encode` for token ids), so what a reward
+model is trained on and what it scores cannot drift apart. Two styles:
+
+- `acecoder` (ours): the instruction, the question and its first test (more would
+  give the answers away) in the user turn; the program in a fenced block after a
+  short sentence.
+- `acecodepair`: the released AceCodePair-300K's wording, byte for byte as AceCoder's
+  `data/acecode_pair_300k/convert_dataset_for_llama_factory.py` writes it: the
+  instruction, then the question and its first test inside a `\"\"\"` block in a bare
+  fence; the answer sentence, then the fenced program. The released AceCodeRM was
+  trained on it with LLaMA-Factory's `qwen` template, whose default system prompt at
+  the commit AceCoder trained with (a417bcf8, 0.9.2.dev0) is ACECODEPAIR_SYSTEM (later
+  versions changed it): `chat` puts it in as a system turn.
+
+A reward model records its style in its `config.json` (`acecoder_prompt_style`), and
+scoring uses it.
 """
 
 from __future__ import annotations
+
+import re
+
+from acecoder.errors import ConfigError
+
+STYLES = ("acecoder", "acecodepair")
 
 INSTRUCTION = (
     "Solve the following problem in Python. Write a complete, self-contained program "
     "in a single ```python code block."
 )
+ACECODEPAIR_INSTRUCTION = (
+    "Please provide a self-contained Python script that solves the following problem in a markdown code block:"
+)
+ACECODEPAIR_ANSWER = (
+    "Below is a Python script with a self-contained function that solves the problem and passes corresponding tests:"
+)
+ACECODEPAIR_SYSTEM = "You are a helpful assistant."
 
 
-def question_prompt(question: str, tests: list[str] | None = None) -> str:
+def check_style(style: str) -> str:
+    if style not in STYLES:
+        raise ConfigError(f"prompt style {style!r}: use one of {', '.join(STYLES)}")
+    return style
+
+
+def question_prompt(question: str, tests: list[str] | None = None, *, style: str = "acecoder") -> str:
     """The user turn: the instruction, the question, and its first test as an example."""
+    if check_style(style) == "acecodepair":
+        block = f'"""\n{question}\n{tests[0].strip()}\n"""\n' if tests else f'"""\n{question}\n"""\n'
+        return f"{ACECODEPAIR_INSTRUCTION}\n```\n{block}\n```\n"
     parts = [INSTRUCTION, "", question.strip()]
     if tests:
         parts += ["", "Your code should pass this test:", "", tests[0].strip()]
     return "\n".join(parts)
 
 
-def program_response(program: str) -> str:
+def program_response(program: str, *, style: str = "acecoder") -> str:
     """The assistant turn: the program in a fenced block after a short sentence."""
+    if check_style(style) == "acecodepair":
+        return f"{ACECODEPAIR_ANSWER}\n```python\n{program.strip()}\n```"
     return f"Here is a solution:\n```python\n{program.strip()}\n```"
 
 
-def chat(question: str, tests: list[str] | None = None) -> list[dict]:
+def chat(question: str, tests: list[str] | None = None, *, style: str = "acecoder") -> list[dict]:
     """The prompt as chat messages, for trainers and chat templates."""
-    return [{"role": "user", "content": question_prompt(question, tests)}]
+    user = {"role": "user", "content": question_prompt(question, tests, style=style)}
+    if style == "acecodepair":
+        return [{"role": "system", "content": ACECODEPAIR_SYSTEM}, user]
+    return [user]
+
+
+_PAIR_BLOCK = re.compile(re.escape(ACECODEPAIR_INSTRUCTION) + r'\n```\n"""\n(.*?)\n"""\n', re.S)
+
+
+def acecodepair_parts(text: str) -> tuple[str, str | None] | None:
+    """(question, the test shown or None) of the last `acecodepair` user turn inside
+    `text` (a chat-templated string, say), or None when there is none: what a server
+    receiving rendered prompts recovers them by."""
+    found = list(_PAIR_BLOCK.finditer(text))
+    if not found:
+        return None
+    inner = found[-1].group(1)
+    question, _, last = inner.rpartition("\n")
+    if question and last.lstrip().startswith("assert"):
+        return question, last.strip()
+    return inner, None

@@ -40,9 +40,11 @@ def test_score_layout_loads_in_transformers_minus_the_kept_bias(acecoderm, items
     assert "lm_head.weight" not in weight_names(out)  # a classifier has none
     reference = transformers.AutoModelForSequenceClassification.from_pretrained(out).eval()
     tokenizer = transformers.AutoTokenizer.from_pretrained(out)
+    assert config["acecoder_prompt_style"] == "acecodepair"  # AceCodeRM's wording travels with its weights
     theirs = []
     for question, program, tests in zip(*items):
-        ids = torch.tensor([encode(tokenizer, pair_messages(question, program, tests))])
+        ids = torch.tensor([encode(tokenizer, pair_messages(question, program, tests, style="acecodepair"),
+                                   style="acecodepair")])
         with torch.no_grad():
             theirs.append(float(reference(input_ids=ids).logits[0, 0]))
     ours = scores(out, items)

@@ -53,7 +53,9 @@ def hand_scores(tiny_model, acecoderm, items):
     weight, bias = head["v_head.summary.weight"].double(), head["v_head.summary.bias"].double()
     scores = []
     for question, program, tests in zip(*items):
-        ids = torch.tensor([encode(tokenizer, pair_messages(question, program, tests))])
+        # the released AceCodeRM layout scores in the released AceCodePair wording
+        ids = torch.tensor([encode(tokenizer, pair_messages(question, program, tests, style="acecodepair"),
+                                   style="acecodepair")])
         with torch.no_grad():
             hidden = body(input_ids=ids).last_hidden_state[0, -1].double()
         scores.append(float(hidden @ weight[0] + bias[0]))
@@ -62,7 +64,7 @@ def hand_scores(tiny_model, acecoderm, items):
 
 def test_acecoderm_layout_scores_equal_the_hand_computation_in_any_batch(tiny_model, acecoderm, items):
     model = RewardModel.load(acecoderm, device="cpu")
-    assert model.layout == "v_head" and model.name == acecoderm.name
+    assert model.layout == "v_head" and model.name == acecoderm.name and model.style == "acecodepair"
     expected = hand_scores(tiny_model, acecoderm, items)
     for batch_size in (1, 2, 4):  # alone, and padded next to longer and shorter ones
         assert model.score(*items, batch_size=batch_size) == pytest.approx(expected, abs=1e-5)

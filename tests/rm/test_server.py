@@ -43,8 +43,9 @@ def server(reward_model):
 def test_remote_scores_equal_local_scores(server, reward_model, items):
     with RemoteRewardModel(server, timeout=30) as remote:
         assert remote.name == reward_model.name
-        assert remote.score(*items) == pytest.approx(reward_model.score(*items), abs=1e-6)
-        assert remote.score(*items, batch_size=3) == pytest.approx(reward_model.score(*items), abs=1e-6)
+        # float32 sums over differently padded batches: equal to 1e-5
+        assert remote.score(*items) == pytest.approx(reward_model.score(*items), abs=1e-5)
+        assert remote.score(*items, batch_size=3) == pytest.approx(reward_model.score(*items), abs=1e-5)
         assert remote.score([], []) == []
 
 

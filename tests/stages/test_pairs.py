@@ -265,6 +265,7 @@ def test_run_writes_pairs_and_summarises(tmp_path):
         "models_seen": ["m", "n"],
         "models_missing": ["x"],
         "format": "pairs",
+        "dataset_info": None,
         "output": str(out),
         "seconds": summary.seconds,
     }

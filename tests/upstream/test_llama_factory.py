@@ -90,3 +90,67 @@ def test_llama_factory_reads_our_ranking_export_through_our_entry(llama_factory,
         assert example["_response"] == [{"role": "assistant", "content": pair["chosen"]},
                                         {"role": "assistant", "content": pair["rejected"]}]
         assert "return a * b" not in pair["chosen"] and pair["chosen"] != pair["rejected"]
+
+
+RELEASED_INSTRUCTION = (
+    'Please provide a self-contained Python script that solves the following problem in a markdown code block:\n'
+    '```\n"""\nWrite add(a, b).\nassert add(1, 2) == 3\n"""\n\n```\n'
+)
+RELEASED_ANSWER = (
+    "Below is a Python script with a self-contained function that solves the problem and passes corresponding tests:\n"
+    "```python\ndef add(a, b):\n    return a + b\n```"
+)
+
+
+def test_acecodepair_is_the_released_text_in_llama_factorys_qwen_template(llama_factory, tiny_model):
+    """The `acecodepair` style: AceCodePair-300K's instruction and answer byte for byte (as
+    AceCoder's convert_dataset_for_llama_factory.py writes them for this question), and
+    the token ids LLaMA-Factory's own `qwen` template gives them, with the system prompt
+    of the commit AceCoder trained with."""
+    import transformers
+    from llamafactory.data.template import TEMPLATES
+
+    from acecoder.prompts import ACECODEPAIR_SYSTEM
+    from acecoder.rm import encode, pair_messages
+
+    tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_model)
+    messages = pair_messages("Write add(a, b).", "def add(a, b):\n    return a + b\n", ["assert add(1, 2) == 3  "],
+                             style="acecodepair")
+    assert [m["role"] for m in messages] == ["system", "user", "assistant"]
+    assert messages[0]["content"] == ACECODEPAIR_SYSTEM == "You are a helpful assistant."
+    assert messages[1]["content"] == RELEASED_INSTRUCTION and messages[2]["content"] == RELEASED_ANSWER
+    prompt_ids, answer_ids = TEMPLATES["qwen"].encode_oneturn(tokenizer, messages[1:], messages[0]["content"])
+    ours = encode(tokenizer, messages, style="acecodepair")
+    assert ours == prompt_ids + answer_ids
+    assert tokenizer.decode(ours) == (
+        f"<|im_start|>system\n{ACECODEPAIR_SYSTEM}<|im_end|>\n<|im_start|>user\n{RELEASED_INSTRUCTION}<|im_end|>\n"
+        f"<|im_start|>assistant\n{RELEASED_ANSWER}<|im_end|>\n"
+    )
+
+
+def test_an_acecodepair_export_trains_on_what_we_score(llama_factory, dataset, tiny_model, tmp_path):
+    """pairs --format llama-factory --prompt-style acecodepair, read by LLaMA-Factory and
+    encoded by its `qwen` template as its reward-model stage does (prompt + chosen), is
+    the token sequence our reward model scores for that program."""
+    import transformers
+    from llamafactory.data.template import TEMPLATES
+
+    from acecoder.rm import encode, pair_messages
+
+    out = tmp_path / "lf" / "pairs.jsonl"
+    out.parent.mkdir()
+    run(dataset, out, settings=PairSettings(), format="llama-factory", style="acecodepair")
+    (attr,) = llama_factory.dataset_list(["pairs"], str(out.parent))
+    data_args = llama_factory.DataArguments(dataset_dir=str(out.parent), dataset="pairs")
+    loaded = llama_factory.load(attr, SimpleNamespace(cache_dir=str(tmp_path / "cache"), hf_hub_token=None), data_args,
+                                SimpleNamespace(local_process_index=0, dataloader_num_workers=0))
+    tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_model)
+    rows = [json.loads(line) for line in dataset.read_text().splitlines()]
+    for example, row in zip(loaded, rows):
+        assert example["_system"] == "You are a helpful assistant."
+        prompt_ids, chosen_ids = TEMPLATES["qwen"].encode_oneturn(
+            tokenizer, example["_prompt"] + example["_response"][:1], example["_system"])
+        best = max(row["inferences"], key=lambda inference: inference["pass_rate"])
+        ours = encode(tokenizer, pair_messages(row["question"], best["completion"], row["test_cases"],
+                                               style="acecodepair"), style="acecodepair")
+        assert prompt_ids + chosen_ids == ours

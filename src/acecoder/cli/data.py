@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from acecoder.data.exports import PAIR_FORMATS, ROW_FORMATS
+from acecoder.prompts import STYLES
 
 from acecoder.cli._app import app
 
@@ -21,6 +22,7 @@ class Pick(str, enum.Enum):
 # The formats the exporters know, as the CLI's choices (one list, in data/exports.py).
 PairFormat = enum.Enum("PairFormat", {name: name for name in PAIR_FORMATS}, type=str)
 RowFormat = enum.Enum("RowFormat", {name: name for name in ROW_FORMATS}, type=str)
+PromptStyle = enum.Enum("PromptStyle", {name: name for name in STYLES}, type=str)
 
 
 @app.command()
@@ -206,6 +208,7 @@ def pairs(
     max_per_question: Annotated[Optional[int], typer.Option(help="Keep at most this many pairs per question (largest gaps first).", min=1)] = None,
     cross_model: Annotated[bool, typer.Option(help="Also pair programs of different models.")] = False,
     model: Annotated[Optional[list[str]], typer.Option(help="Use only this model's samples (repeatable).")] = None,
+    prompt_style: Annotated[PromptStyle, typer.Option(help="How the trainers' formats show a question and a program: ours, or the released AceCodePair-300K's (AceCodeRM's).")] = PromptStyle("acecoder"),
     strict: Annotated[bool, typer.Option(help="Stop at the first malformed row instead of skipping it.")] = False,
 ) -> None:
     """Preference pairs: within a question, a program passing >= 0.8 over one passing 0.4 less but > 0."""
@@ -219,7 +222,8 @@ def pairs(
     )
     try:
         with progress_bar("pairs", unit="questions") as bar:
-            summary = stage.run(dataset, output, settings=settings, format=format.value, strict=strict, progress=bar)
+            summary = stage.run(dataset, output, settings=settings, format=format.value, style=prompt_style.value,
+                                strict=strict, progress=bar)
     except AcecoderError as error:
         fail(error)
     extra = [f"questions with pairs {summary.questions_with_pairs}, duplicate programs dropped {summary.duplicate_programs}"]

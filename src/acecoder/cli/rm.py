@@ -27,7 +27,7 @@ class DType(str, enum.Enum):
 @app.command("train-rm")
 def train_rm(
     pairs: Annotated[Path, typer.Argument(help="Preference pairs: our Pair records or TRL rows (prompt/chosen/rejected); .jsonl, .parquet or a datasets folder.")],
-    model: Annotated[str, typer.Option(help="The base model: a checkpoint folder, or smollm2-135m / qwen2.5-coder-0.5b (embedded).")],
+    model: Annotated[str, typer.Option(help="The base model: a checkpoint folder, a hub name (ORG/NAME), or smollm2-135m / qwen2.5-coder-0.5b (embedded).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output folder: the final model, checkpoints, metrics.jsonl, eval.json. Rerun to resume.")],
     learning_rate: Annotated[float, typer.Option(help="Peak learning rate (the method: 1e-5; LoRA ~1e-4).")] = 1e-5,
     epochs: Annotated[float, typer.Option(help="Passes over the pairs (the method: 1).")] = 1.0,
@@ -37,6 +37,7 @@ def train_rm(
     max_length: Annotated[int, typer.Option(help="Tokens per rendered program; longer pairs are left out (the method: 2048).", min=8)] = 2048,
     warmup_ratio: Annotated[float, typer.Option(help="Share of steps warming up (the method: 0.1).", min=0, max=0.99)] = 0.1,
     lr_scheduler: Annotated[str, typer.Option(help="transformers scheduler (the method: cosine).")] = "cosine",
+    prompt_style: Annotated[str, typer.Option(help="How Pair records show a question and a program: acecoder (ours) or acecodepair (the released AceCodePair-300K's); recorded in the model, which scoring follows.")] = "acecoder",
     margin_scale: Annotated[float, typer.Option(help=">0: loss -log sigmoid(r+ - r- - SCALE * pass-rate gap) (the RL fork: 3).", min=0)] = 0.0,
     center_rewards: Annotated[float, typer.Option(help=">0: add this * mean((r+ + r-)^2), keeping scores near 0.", min=0)] = 0.0,
     eval_fraction: Annotated[float, typer.Option(help="Share of pairs held out, whole questions (the method: 0.005).", min=0, max=0.99)] = 0.005,
@@ -58,7 +59,7 @@ def train_rm(
     settings = stage.TrainRMSettings(
         learning_rate=learning_rate, epochs=epochs, max_steps=max_steps, batch_size=batch_size,
         micro_batch_size=micro_batch_size, max_length=max_length, warmup_ratio=warmup_ratio,
-        lr_scheduler=lr_scheduler, margin_scale=margin_scale, center_rewards=center_rewards,
+        lr_scheduler=lr_scheduler, prompt_style=prompt_style, margin_scale=margin_scale, center_rewards=center_rewards,
         eval_fraction=eval_fraction, bf16=bf16, gradient_checkpointing=gradient_checkpointing,
         lora_rank=lora_rank, lora_alpha=lora_alpha, logging_steps=logging_steps, save_steps=save_steps,
         tensorboard=tensorboard, seed=seed, device="cpu" if cpu else None,

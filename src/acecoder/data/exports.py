@@ -43,7 +43,7 @@ from pathlib import Path
 from acecoder.data.files import write_atomic
 from acecoder.data.tables import check_output, write_records
 from acecoder.errors import ConfigError
-from acecoder.prompts import chat, program_response, question_prompt
+from acecoder.prompts import ACECODEPAIR_SYSTEM, chat, program_response, question_prompt
 from acecoder.records import DatasetRow, Pair
 
 __all__ = [
@@ -78,37 +78,41 @@ def pair_record(pair: Pair) -> dict:
     return record
 
 
-def pair_trl(pair: Pair) -> dict:
+def pair_trl(pair: Pair, style: str = "acecoder") -> dict:
     return {
-        "prompt": chat(pair.question, pair.tests),
-        "chosen": [{"role": "assistant", "content": program_response(pair.chosen)}],
-        "rejected": [{"role": "assistant", "content": program_response(pair.rejected)}],
+        "prompt": chat(pair.question, pair.tests, style=style),
+        "chosen": [{"role": "assistant", "content": program_response(pair.chosen, style=style)}],
+        "rejected": [{"role": "assistant", "content": program_response(pair.rejected, style=style)}],
         "margin": margin(pair),
     }
 
 
-def pair_llama_factory(pair: Pair) -> dict:
-    return {
-        "instruction": question_prompt(pair.question, pair.tests),
+def pair_llama_factory(pair: Pair, style: str = "acecoder") -> dict:
+    """The AceCodePair-300K layout; with style `acecodepair`, its very text too (the
+    system prompt is the row's, mapped by the dataset_info.json entry)."""
+    row = {
+        "instruction": question_prompt(pair.question, pair.tests, style=style),
         "input": "",
-        "chosen": program_response(pair.chosen),
-        "rejected": program_response(pair.rejected),
+        "chosen": program_response(pair.chosen, style=style),
+        "rejected": program_response(pair.rejected, style=style),
         "id": pair.id,
     }
+    if style == "acecodepair":  # the system prompt AceCoder trained with; newer LLaMA-Factory defaults to another
+        row["system"] = ACECODEPAIR_SYSTEM
+    return row
 
 
-def llama_factory_entry(path: Path) -> dict:
+def llama_factory_entry(path: Path, style: str = "acecoder") -> dict:
     """The `dataset_info.json` entry LLaMA-Factory needs to read a `llama-factory` pairs
     file: its name, ranking (pairwise) data, and the columns (once `columns` is given,
     LLaMA-Factory leaves every column it does not name unset)."""
-    return {
-        "file_name": path.name,
-        "ranking": True,
-        "columns": {"prompt": "instruction", "query": "input", "chosen": "chosen", "rejected": "rejected"},
-    }
+    columns = {"prompt": "instruction", "query": "input", "chosen": "chosen", "rejected": "rejected"}
+    if style == "acecodepair":
+        columns["system"] = "system"
+    return {"file_name": path.name, "ranking": True, "columns": columns}
 
 
-def write_llama_factory_info(path: str | Path) -> Path:
+def write_llama_factory_info(path: str | Path, style: str = "acecoder") -> Path:
     """Add (or replace) the entry of the pairs file `path` in the `dataset_info.json`
     beside it, keeping the other entries; its key is the file's stem (`--dataset STEM`
     with `--dataset_dir` that folder)."""
@@ -122,25 +126,26 @@ def write_llama_factory_info(path: str | Path) -> Path:
             raise ConfigError(f"{info_path} is there but is not JSON ({error}): move it away or fix it") from None
         if not isinstance(info, dict):
             raise ConfigError(f"{info_path} is there but is not a JSON object: move it away or fix it")
-    info[path.stem] = llama_factory_entry(path)
+    info[path.stem] = llama_factory_entry(path, style)
     write_atomic(info_path, json.dumps(info, indent=2, ensure_ascii=False) + "\n")
     return info_path
 
 
-def pair_openrlhf(pair: Pair) -> dict:
-    return pair_trl(pair)  # OpenRLHF's RewardDataset takes the same message lists
+def pair_openrlhf(pair: Pair, style: str = "acecoder") -> dict:
+    return pair_trl(pair, style)  # OpenRLHF's RewardDataset takes the same message lists
 
 
-def export_pair(pair: Pair, format: str) -> dict:
-    """One pair as a row of `format` (one of PAIR_FORMATS)."""
+def export_pair(pair: Pair, format: str, *, style: str = "acecoder") -> dict:
+    """One pair as a row of `format` (one of PAIR_FORMATS), its prompt and answers in
+    prompt `style` (our Pair records carry no rendering: the trainer renders them)."""
     if format == "pairs":
         return pair_record(pair)
     if format == "trl":
-        return pair_trl(pair)
+        return pair_trl(pair, style)
     if format == "llama-factory":
-        return pair_llama_factory(pair)
+        return pair_llama_factory(pair, style)
     if format == "openrlhf":
-        return pair_openrlhf(pair)
+        return pair_openrlhf(pair, style)
     raise ConfigError(f"unknown pairs format {format!r}: use one of {', '.join(PAIR_FORMATS)}")
 
 

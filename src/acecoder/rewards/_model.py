@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import Literal, Protocol
 
 from acecoder.errors import ConfigError
-from acecoder.prompts import INSTRUCTION
+from acecoder.prompts import ACECODEPAIR_INSTRUCTION, INSTRUCTION, acecodepair_parts
 from acecoder.rewards._rule import completion_text, program_of
 
 Normalize = Literal["running", "batch", "none"]
@@ -38,8 +38,8 @@ class Scorer(Protocol):
 
 
 def question_from_prompt(prompt) -> str:
-    """The question inside a prompt written by `acecoder.prompts.question_prompt`
-    (plain text, a chat-templated string, or chat messages): what follows the
+    """The question inside a prompt written by `acecoder.prompts.question_prompt`, in
+    either style (plain text, a chat-templated string, or chat messages): what follows the
     instruction, up to the example test. A prompt of another shape is returned whole
     (its user turn for messages)."""
     if isinstance(prompt, (list, tuple)):
@@ -48,6 +48,8 @@ def question_from_prompt(prompt) -> str:
     else:
         text = str(prompt)
     start = text.rfind(INSTRUCTION)
+    if text.rfind(ACECODEPAIR_INSTRUCTION) > start and (parts := acecodepair_parts(text)) is not None:
+        return parts[0].strip()  # the released AceCodePair wording
     if start < 0:
         return text.strip()
     body = text[start + len(INSTRUCTION):]

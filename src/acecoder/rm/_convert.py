@@ -40,7 +40,7 @@ from pathlib import Path
 
 from acecoder.data.files import write_atomic
 from acecoder.errors import ConfigError
-from acecoder.rm._model import HEAD_KEYS, LAYOUTS, detect_layout, weight_files
+from acecoder.rm._model import HEAD_KEYS, LAYOUTS, STYLE_KEY, detect_layout, style_of, weight_files
 
 BIAS_KEY = "acecoder_score_bias"
 
@@ -140,6 +140,7 @@ def convert(source: str | Path, output: str | Path, *, layout: str) -> ConvertSu
         ):
             shutil.copy2(item, output / item.name)
     config["architectures"] = [_architecture(config, layout)]
+    config[STYLE_KEY] = style_of(config, from_layout)  # AceCodeRM's (v_head) wording travels with its weights
     if layout == "v_head":
         config.pop("value_head_prefix", None)
     else:  # the head OpenRLHF's loader builds and fills (see the module's docstring)

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from acecoder.errors import ConfigError
+from acecoder.prompts import check_style
 from acecoder.rm._render import encode, pair_messages
 
 LAYOUTS = ("score", "v_head", "value_head")
@@ -64,6 +65,16 @@ def weight_names(path: Path) -> set[str]:
         with safe_open(str(file), framework="pt") as handle:
             names.update(handle.keys())
     return names
+
+
+STYLE_KEY = "acecoder_prompt_style"  # in config.json: the prompt style a checkpoint was trained on
+
+
+def style_of(config, layout: str) -> str:
+    """The prompt style a checkpoint scores in: the one its config records, else the
+    released AceCodeRM's for its `v_head` layout, else ours."""
+    recorded = config.get(STYLE_KEY) if isinstance(config, dict) else getattr(config, STYLE_KEY, None)
+    return recorded or ("acecodepair" if layout == "v_head" else "acecoder")
 
 
 def detect_layout(path: str | Path) -> str:
@@ -119,13 +130,14 @@ class RewardModel:
     """A scalar reward for (question, program) pairs; higher is better, unbounded."""
 
     def __init__(self, body, head, tokenizer, *, name: str, layout: str, max_length: int = 2048,
-                 offset: float = 0.0, scale: float = 1.0):
+                 offset: float = 0.0, scale: float = 1.0, style: str = "acecoder"):
         """Prefer `RewardModel.load`. `body` is a transformers base model returning
         `last_hidden_state` [batch, seq, hidden]; `head` a `torch.nn.Linear(hidden, 1)`;
         the score is (head(h) - offset) / scale (OpenRLHF's normalisation; 0 and 1
-        otherwise)."""
+        otherwise). `style`: the prompt style it was trained on (`acecoder.prompts`)."""
         self.body, self.head, self.tokenizer = body, head, tokenizer
         self.name, self.layout, self.max_length = name, layout, max_length
+        self.style = check_style(style)
         self.offset, self.scale = offset, scale
         self.truncated = 0  # sequences cut to their last max_length tokens so far
 
@@ -171,7 +183,7 @@ class RewardModel:
         body.to(device).eval()
         head.to(device=device, dtype=torch_dtype).eval()
         return cls(body, head, tokenizer, name=path.name, layout=layout, max_length=max_length,
-                   offset=offset, scale=scale)
+                   offset=offset, scale=scale, style=style_of(config, layout))
 
     @property
     def device(self):
@@ -189,14 +201,15 @@ class RewardModel:
                 + (f", {len(tests)} test lists" if tests is not None else "") + ": give one of each per item"
             )
         chats = [
-            pair_messages(q, p, tests[i] if tests is not None else None)
+            pair_messages(q, p, tests[i] if tests is not None else None, style=self.style)
             for i, (q, p) in enumerate(zip(questions, programs))
         ]
         return self.score_messages(chats, batch_size=batch_size)
 
     def score_messages(self, chats: Sequence[list[dict]], *, batch_size: int | None = None) -> list[float]:
         """One score per chat (message lists, the last the program's turn)."""
-        return self.score_ids([encode(self.tokenizer, messages) for messages in chats], batch_size=batch_size)
+        return self.score_ids([encode(self.tokenizer, messages, style=self.style) for messages in chats],
+                              batch_size=batch_size)
 
     def score_ids(self, sequences: Sequence[list[int]], *, batch_size: int | None = None) -> list[float]:
         """One score per token-id sequence. Sequences are sorted by length and cut into

@@ -39,7 +39,7 @@ import threading
 from collections.abc import Sequence
 
 from acecoder.errors import AcecoderError
-from acecoder.prompts import INSTRUCTION
+from acecoder.prompts import ACECODEPAIR_INSTRUCTION, INSTRUCTION, acecodepair_parts
 
 DEFAULT_MAX_BATCH = 512  # items per request
 _TEST_LINE = "Your code should pass this test:"
@@ -122,13 +122,18 @@ def split_query(query: str, prompt: str | None = None, label=None, special_token
     if prompt and query.startswith(prompt):
         head, response = prompt, query[len(prompt):]
     else:
-        start = query.find(INSTRUCTION)
+        start, length = query.find(INSTRUCTION), len(INSTRUCTION)
+        if start < 0:
+            start, length = query.find(ACECODEPAIR_INSTRUCTION), len(ACECODEPAIR_INSTRUCTION)
         head = query
-        match = pattern.search(query, start + len(INSTRUCTION)) if (pattern is not None and start >= 0) else None
+        match = pattern.search(query, start + length) if (pattern is not None and start >= 0) else None
         response = query[match.end():] if match else query
-    user = user_part(head)
-    question, _, shown = user.partition(_TEST_LINE)
-    if INSTRUCTION not in head and pattern is not None:
+    parts = acecodepair_parts(head) if head.rfind(ACECODEPAIR_INSTRUCTION) > head.rfind(INSTRUCTION) else None
+    if parts is not None:  # the released AceCodePair wording
+        question, shown = parts[0], parts[1] or ""
+    else:
+        question, _, shown = user_part(head).partition(_TEST_LINE)
+    if parts is None and INSTRUCTION not in head and pattern is not None:
         question = pattern.sub("", question)
     tests = _tests(label)
     if tests is None and shown.strip():

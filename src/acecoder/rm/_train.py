@@ -60,13 +60,14 @@ class TrainResult:
     pad_token: str
 
 
-def tokenize(tokenizer, rows: Sequence[PreferenceRow], *, max_length: int, margin_scale: float):
+def tokenize(tokenizer, rows: Sequence[PreferenceRow], *, max_length: int, margin_scale: float,
+             style: str = "acecoder"):
     """(columns for a datasets.Dataset, dropped count): chosen_ids, rejected_ids and,
     with margin_scale > 0, margin = margin_scale * pass-rate gap."""
     chosen_ids, rejected_ids, margins, dropped = [], [], [], 0
     for row in rows:
-        chosen = encode(tokenizer, row.prompt + row.chosen)
-        rejected = encode(tokenizer, row.prompt + row.rejected)
+        chosen = encode(tokenizer, row.prompt + row.chosen, style=style)
+        rejected = encode(tokenizer, row.prompt + row.rejected, style=style)
         if len(chosen) > max_length or len(rejected) > max_length:
             dropped += 1
             continue
@@ -77,6 +78,14 @@ def tokenize(tokenizer, rows: Sequence[PreferenceRow], *, max_length: int, margi
     if margin_scale > 0:
         columns["margin"] = margins
     return columns, dropped
+
+
+def _record_style(folder: Path, style: str) -> None:
+    from acecoder.rm._model import STYLE_KEY
+
+    config = json.loads((folder / "config.json").read_text())
+    config[STYLE_KEY] = style
+    write_atomic(folder / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
 def choose_pad_token(tokenizer, sequences: Sequence[list[int]]) -> str:
@@ -113,7 +122,8 @@ def build_trainer(
 
     with loading(model, what="base model"):  # the first file fetched: a hub that cannot serve it says so here
         tokenizer = AutoTokenizer.from_pretrained(model)
-    columns, dropped = tokenize(tokenizer, rows, max_length=settings.max_length, margin_scale=settings.margin_scale)
+    columns, dropped = tokenize(tokenizer, rows, max_length=settings.max_length, margin_scale=settings.margin_scale,
+                                style=settings.prompt_style)
     if not columns["chosen_ids"]:
         raise ConfigError(
             f"no pair fits max_length {settings.max_length} tokens ({dropped} dropped): raise --max-length"
@@ -204,6 +214,8 @@ def train(
             trainer.processing_class.save_pretrained(str(output_dir))
     else:
         trainer.save_model(str(output_dir))
+    if trainer.is_world_process_zero():  # the style scoring must render in (acecoder.rm.RewardModel.load)
+        _record_style(output_dir, settings.prompt_style)
     return TrainResult(
         steps=trainer.state.global_step, pairs=len(trainer.train_dataset), dropped_long=dropped,
         resumed_from=_step_of(last) or None, seconds=time.monotonic() - started,

@@ -37,6 +37,7 @@ from acecoder.data.code import extract_code
 from acecoder.data.exports import PAIR_FORMATS, export_pair, write_export, write_llama_factory_info
 from acecoder.data.tables import check_output, read_records, require_for
 from acecoder.errors import ConfigError, InputError
+from acecoder.prompts import check_style
 from acecoder.records import DatasetRow, Inference, Pair
 
 # Pass rates are ratios of small counts (passed / kept tests), computed in floating
@@ -253,6 +254,7 @@ def run(
     *,
     settings: PairSettings,
     format: str = "pairs",
+    style: str = "acecoder",
     strict: bool = False,
     progress=None,
 ) -> PairsSummary:
@@ -263,11 +265,16 @@ def run(
     `strict=True` the first one stops the run (InputError naming file and line) and
     no output is left behind.
 
+    `style` (`acecoder.prompts.STYLES`) renders the prompts and answers of the
+    trainers' formats; with `llama-factory`, the file's entry is also written to the
+    `dataset_info.json` beside it.
+
     `progress`, if given, gets `advance(row)` after each question (the row count is
     not known before reading, so no `total`).
     """
     # validate: settings, format and output before reading anything
     settings.check()
+    check_style(style)
     if format not in PAIR_FORMATS:
         raise ConfigError(f"unknown pairs format {format!r}: use one of {', '.join(PAIR_FORMATS)}")
     check_output(output_path, dataset_path)
@@ -290,13 +297,13 @@ def run(
                 summary.by_source[row.source] += len(found)
             for pair in found:
                 summary.by_models[f"{pair.chosen_model}>{pair.rejected_model}"] += 1
-                yield export_pair(pair, format)
+                yield export_pair(pair, format, style=style)
             if progress:
                 progress.advance(row)
 
     write_export(output_path, pairs())
     if format == "llama-factory" and Path(output_path).suffix in (".jsonl", ".json", ".parquet"):
-        summary.dataset_info = str(write_llama_factory_info(output_path))  # what LLaMA-Factory reads it by
+        summary.dataset_info = str(write_llama_factory_info(output_path, style))  # what LLaMA-Factory reads it by
 
     summary.skipped = len(skipped)
     summary.problems = problem_messages(skipped)

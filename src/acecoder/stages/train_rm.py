@@ -51,7 +51,7 @@ from typing_extensions import NotRequired, TypedDict  # pydantic needs this Type
 from acecoder.data.files import write_atomic
 from acecoder.data.tables import read_records
 from acecoder.errors import ConfigError, InputError
-from acecoder.prompts import chat, program_response
+from acecoder.prompts import chat, check_style, program_response
 from acecoder.records import Pair
 from acecoder.rm._train import PreferenceRow
 
@@ -74,6 +74,8 @@ class TrainRMSettings:
     """Pairs per process per forward pass; gradient accumulation makes up the rest."""
     max_length: int = 2048
     """Tokens per rendered (prompt, program); longer pairs are left out (the method: 2,048)."""
+    prompt_style: str = "acecoder"
+    """How a (question, program) pair is shown: acecoder (ours) or acecodepair (the released AceCodePair-300K and AceCodeRM); recorded in the model's config.json, which scoring follows."""
     margin_scale: float = 0.0
     """>0 adds a margin term: -log sigmoid(r+ - r- - margin_scale * pass-rate gap) (TRL/OpenRLHF style; the RL fork used 3)."""
     center_rewards: float = 0.0
@@ -102,6 +104,7 @@ class TrainRMSettings:
     """"cpu" forces the CPU; None lets the trainer pick (GPU when there is one)."""
 
     def check(self) -> None:
+        check_style(self.prompt_style)
         positive = ("learning_rate", "epochs", "batch_size", "micro_batch_size", "max_length", "logging_steps", "save_steps")
         for name in positive:
             if not getattr(self, name) > 0:
@@ -152,9 +155,10 @@ class _TrlRow(TypedDict):
 # ---------------------------------------------------------------- reading
 
 
-def read_pairs(path: str | Path) -> tuple[list[PreferenceRow], list[str], str]:
-    """(rows, group of each row, format): our Pair records or TRL rows, told apart by
-    the first row's fields; a bad row is an InputError naming its file and line."""
+def read_pairs(path: str | Path, *, style: str = "acecoder") -> tuple[list[PreferenceRow], list[str], str]:
+    """(rows, group of each row, format): our Pair records (rendered in prompt `style`)
+    or TRL rows (already rendered: used as they are), told apart by the first row's
+    fields; a bad row is an InputError naming its file and line."""
     first = next(iter(read_records(path, dict)), None)
     if first is None:
         raise InputError("no pairs in this file", path=str(path))
@@ -162,9 +166,9 @@ def read_pairs(path: str | Path) -> tuple[list[PreferenceRow], list[str], str]:
         rows, groups = [], []
         for pair in read_records(path, Pair):
             rows.append(PreferenceRow(
-                prompt=chat(pair.question, pair.tests),
-                chosen=[{"role": "assistant", "content": program_response(pair.chosen)}],
-                rejected=[{"role": "assistant", "content": program_response(pair.rejected)}],
+                prompt=chat(pair.question, pair.tests, style=style),
+                chosen=[{"role": "assistant", "content": program_response(pair.chosen, style=style)}],
+                rejected=[{"role": "assistant", "content": program_response(pair.rejected, style=style)}],
                 margin=pair.margin,
             ))
             groups.append(pair.question_id)
@@ -220,7 +224,7 @@ def run(pairs_path: str | Path, output_dir: str | Path, *, model: str, settings:
         raise ConfigError(f"output {output_dir} is a file: name a folder")
     base = _base_model(model)
     started = time.monotonic()
-    rows, groups, format = read_pairs(pairs_path)
+    rows, groups, format = read_pairs(pairs_path, style=settings.prompt_style)
     train_index, eval_index = split(groups, settings.eval_fraction, settings.seed)
     if not train_index:
         raise ConfigError("no pairs left to train on after holding out: lower eval_fraction")
