@@ -73,6 +73,20 @@ def chat(question: str, tests: list[str] | None = None, *, style: str = "acecode
     return [user]
 
 
+# RL prompts: the method's is the bare question (the released AceCode-87K's
+# `context_messages`); `acecoder` shows our instruction and the first test too.
+RL_PROMPTS = ("question", "acecoder")
+
+
+def rl_prompt(question: str, tests: list[str] | None = None, *, prompt: str = "question") -> list[dict]:
+    """The messages a policy is asked in RL, as `prompt` (one of RL_PROMPTS) says."""
+    if prompt == "question":
+        return [{"role": "user", "content": question}]
+    if prompt == "acecoder":
+        return chat(question, tests)
+    raise ConfigError(f"RL prompt {prompt!r}: use one of {', '.join(RL_PROMPTS)}")
+
+
 _PAIR_BLOCK = re.compile(re.escape(ACECODEPAIR_INSTRUCTION) + r'\n```\n"""\n(.*?)\n"""\n', re.S)
 
 

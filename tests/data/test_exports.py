@@ -94,7 +94,7 @@ def test_rows_format_is_the_row_unchanged():
 
 
 def test_trl_row_format():
-    assert export_row(ROW, "trl", index=0) == {
+    assert export_row(ROW, "trl", index=0, prompt="acecoder") == {
         "prompt": [{"role": "user", "content": PROMPT}],
         "tests": TESTS,
         "id": "oss_1",
@@ -102,7 +102,7 @@ def test_trl_row_format():
 
 
 def test_verl_row_format():
-    row = export_row(ROW, "verl", index=7)
+    row = export_row(ROW, "verl", index=7, prompt="acecoder")
     assert row == {
         "data_source": "acecoder/oss",
         "prompt": [{"role": "user", "content": PROMPT}],
@@ -114,11 +114,17 @@ def test_verl_row_format():
 
 
 def test_openrlhf_row_format():
-    assert export_row(ROW, "openrlhf", index=0) == {
+    assert export_row(ROW, "openrlhf", index=0, prompt="acecoder") == {
         "context_messages": [{"role": "user", "content": PROMPT}],
         "tests": TESTS,
         "id": "oss_1",
     }
+
+
+def test_the_rl_prompt_is_the_bare_question_by_default():
+    """The method's RL prompt: the released AceCode-87K's context_messages, the question alone."""
+    for format, key in (("trl", "prompt"), ("verl", "prompt"), ("openrlhf", "context_messages")):
+        assert export_row(ROW, format, index=0)[key] == [{"role": "user", "content": ROW.question}]
 
 
 def test_exports_do_not_share_lists_with_the_records():

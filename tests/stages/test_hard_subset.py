@@ -173,10 +173,10 @@ def test_run_rows_and_summary(tmp_path):
 def test_run_trl_and_openrlhf(tmp_path):
     data = write_dataset(tmp_path / "data.jsonl", hand_rows())
     run(data, tmp_path / "trl.jsonl", settings=HardSubsetSettings(), format="trl")
-    run(data, tmp_path / "orl.jsonl", settings=HardSubsetSettings(), format="openrlhf")
+    run(data, tmp_path / "orl.jsonl", settings=HardSubsetSettings(), format="openrlhf", prompt="acecoder")
     tests = ["assert 'q3'", "assert 1"]
-    assert read_jsonl(tmp_path / "trl.jsonl")[0] == {
-        "prompt": chat("Question q3.", tests),
+    assert read_jsonl(tmp_path / "trl.jsonl")[0] == {  # the method's RL prompt: the bare question
+        "prompt": [{"role": "user", "content": "Question q3."}],
         "tests": tests,
         "id": "q3",
     }
@@ -185,6 +185,8 @@ def test_run_trl_and_openrlhf(tmp_path):
         "tests": tests,
         "id": "q3",
     }
+    with pytest.raises(ConfigError, match="RL prompt 'first_test'"):
+        run(data, tmp_path / "x.jsonl", settings=HardSubsetSettings(), format="trl", prompt="first_test")
 
 
 def test_run_verl_parquet_reads_back(tmp_path):
@@ -204,7 +206,7 @@ def test_run_verl_parquet_reads_back(tmp_path):
     }
     assert json.loads(rows[0]["reward_model"]["ground_truth"]) == ["assert 'q3'", "assert 1"]
     assert (
-        rows[0]["prompt"] == chat("Question q3.", ["assert 'q3'", "assert 1"])
+        rows[0]["prompt"] == [{"role": "user", "content": "Question q3."}]
         and rows[0]["ability"] == "code"
     )
 

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from acecoder.data.exports import PAIR_FORMATS, ROW_FORMATS
-from acecoder.prompts import STYLES
+from acecoder.prompts import RL_PROMPTS, STYLES
 
 from acecoder.cli._app import app
 
@@ -23,6 +23,7 @@ class Pick(str, enum.Enum):
 PairFormat = enum.Enum("PairFormat", {name: name for name in PAIR_FORMATS}, type=str)
 RowFormat = enum.Enum("RowFormat", {name: name for name in ROW_FORMATS}, type=str)
 PromptStyle = enum.Enum("PromptStyle", {name: name for name in STYLES}, type=str)
+RLPrompt = enum.Enum("RLPrompt", {name: name for name in RL_PROMPTS}, type=str)
 
 
 @app.command()
@@ -239,6 +240,7 @@ def hard_subset(
     dataset: Annotated[str, typer.Argument(help="The filtered dataset: .jsonl, .parquet, a datasets folder or hf:NAME.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="The RL prompts: .jsonl, .parquet (verl) or a datasets folder.")],
     format: Annotated[RowFormat, typer.Option(help="Dataset rows, or an RL trainer's format.")] = RowFormat("rows"),
+    prompt: Annotated[RLPrompt, typer.Option(help="What the RL formats ask the policy: the bare question (the released context_messages: the method's), or acecoder (our instruction, the question and its first test).")] = RLPrompt("question"),
     mean_quantile: Annotated[float, typer.Option(help="Keep questions whose mean pass rate is at most this quantile.", min=0, max=1)] = 0.5,
     std_quantile: Annotated[float, typer.Option(help="Of those, keep the ones whose spread is at least this quantile.", min=0, max=1)] = 0.5,
     model: Annotated[Optional[list[str]], typer.Option(help="Count only this model's samples (repeatable).")] = None,
@@ -252,7 +254,8 @@ def hard_subset(
     settings = stage.HardSubsetSettings(mean_quantile=mean_quantile, std_quantile=std_quantile, models=model or None)
     try:
         with progress_bar("hard-subset", unit="questions") as bar:
-            summary = stage.run(dataset, output, settings=settings, format=format.value, strict=strict, progress=bar)
+            summary = stage.run(dataset, output, settings=settings, format=format.value, prompt=prompt.value,
+                                strict=strict, progress=bar)
     except AcecoderError as error:
         fail(error)
     def shown(value):

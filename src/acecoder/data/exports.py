@@ -43,7 +43,7 @@ from pathlib import Path
 from acecoder.data.files import write_atomic
 from acecoder.data.tables import check_output, write_records
 from acecoder.errors import ConfigError
-from acecoder.prompts import ACECODEPAIR_SYSTEM, chat, program_response, question_prompt
+from acecoder.prompts import ACECODEPAIR_SYSTEM, chat, program_response, question_prompt, rl_prompt
 from acecoder.records import DatasetRow, Pair
 
 __all__ = [
@@ -156,39 +156,40 @@ def row_record(row: DatasetRow) -> dict:
     return dataclasses.asdict(row)
 
 
-def row_trl(row: DatasetRow) -> dict:
-    return {"prompt": chat(row.question, row.test_cases), "tests": list(row.test_cases), "id": row.id}
+def row_trl(row: DatasetRow, prompt: str = "question") -> dict:
+    return {"prompt": rl_prompt(row.question, row.test_cases, prompt=prompt), "tests": list(row.test_cases), "id": row.id}
 
 
-def row_verl(row: DatasetRow, index: int) -> dict:
+def row_verl(row: DatasetRow, index: int, prompt: str = "question") -> dict:
     return {
         "data_source": f"acecoder/{row.source}",
-        "prompt": chat(row.question, row.test_cases),
+        "prompt": rl_prompt(row.question, row.test_cases, prompt=prompt),
         "ability": "code",
         "reward_model": {"style": "rule", "ground_truth": json.dumps(row.test_cases, ensure_ascii=False)},
         "extra_info": {"id": row.id, "index": index},
     }
 
 
-def row_openrlhf(row: DatasetRow) -> dict:
+def row_openrlhf(row: DatasetRow, prompt: str = "question") -> dict:
     return {
-        "context_messages": chat(row.question, row.test_cases),
+        "context_messages": rl_prompt(row.question, row.test_cases, prompt=prompt),
         "tests": list(row.test_cases),
         "id": row.id,
     }
 
 
-def export_row(row: DatasetRow, format: str, *, index: int) -> dict:
+def export_row(row: DatasetRow, format: str, *, index: int, prompt: str = "question") -> dict:
     """One question as a row of `format` (one of ROW_FORMATS); `index` is its
-    position in the output, from 0 (verl's `extra_info.index`)."""
+    position in the output, from 0 (verl's `extra_info.index`); `prompt` (one of
+    `acecoder.prompts.RL_PROMPTS`) what the trainers' formats ask the policy."""
     if format == "rows":
         return row_record(row)
     if format == "trl":
-        return row_trl(row)
+        return row_trl(row, prompt)
     if format == "verl":
-        return row_verl(row, index)
+        return row_verl(row, index, prompt)
     if format == "openrlhf":
-        return row_openrlhf(row)
+        return row_openrlhf(row, prompt)
     raise ConfigError(f"unknown hard-subset format {format!r}: use one of {', '.join(ROW_FORMATS)}")
 
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from acecoder.data.exports import ROW_FORMATS, export_row, write_export
+from acecoder.prompts import RL_PROMPTS
 from acecoder.data.tables import check_output, require_for
 from acecoder.errors import ConfigError, InputError
 from acecoder.records import DatasetRow
@@ -146,6 +147,7 @@ def run(
     *,
     settings: HardSubsetSettings,
     format: str = "rows",
+    prompt: str = "question",
     strict: bool = False,
     progress=None,
 ) -> HardSubsetSummary:
@@ -163,6 +165,8 @@ def run(
     settings.check()
     if format not in ROW_FORMATS:
         raise ConfigError(f"unknown hard-subset format {format!r}: use one of {', '.join(ROW_FORMATS)}")
+    if prompt not in RL_PROMPTS:
+        raise ConfigError(f"RL prompt {prompt!r}: use one of {', '.join(RL_PROMPTS)}")
     check_output(output_path, dataset_path)
     require_for(output_path)
 
@@ -195,7 +199,7 @@ def run(
                 progress.advance(row)
             if position in wanted:
                 summary.by_source[row.source] += 1
-                yield export_row(row, format, index=index)
+                yield export_row(row, format, index=index, prompt=prompt)
                 index += 1
 
     if progress:

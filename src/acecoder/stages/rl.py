@@ -51,7 +51,7 @@ from acecoder._transformers_args import warmup
 from acecoder.data.files import write_atomic
 from acecoder.data.tables import read_records
 from acecoder.errors import ConfigError, InputError
-from acecoder.prompts import chat
+from acecoder.prompts import rl_prompt
 from acecoder.rewards._rule import R1_SYSTEM_PROMPT
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,7 @@ class RLSettings(BaseModel):
     output_dir: str = Field("runs/rl", description="Checkpoints, metrics.jsonl and the final model.")
     algorithm: Literal["grpo", "reinforce_pp"] = Field("reinforce_pp", description="grpo: group-std scaled advantages; reinforce_pp: batch-std scaled (the paper's REINFORCE++, approximated on GRPOTrainer).")
     style: Literal["instruct", "r1"] = Field("instruct", description="instruct: the question as the user turn; r1: a system prompt asking for reasoning in <think> tags, then the program in a fenced block (for base models).")
+    prompt: Literal["question", "acecoder"] = Field("question", description="What the policy is asked: the bare question (the released AceCode-87K's context_messages: the method's), or acecoder (our instruction, the question and its first test).")
     system_prompt: str | None = Field(None, description="Overrides the system prompt (default: none for instruct, the R1 prompt for r1).")
     reward: Literal["binary", "pass_rate", "signed"] = Field("binary", description="Test reward: 1 when all tests pass else 0 (the paper's), the pass rate, or +1/-1.")
     format_weight: float = Field(0.0, ge=0.0, description="Added when the completion has the R1 format (think block, then a fenced block); 0 disables.")
@@ -203,9 +204,10 @@ def read_questions(settings: RLSettings) -> list[dict]:
     rows, system = [], system_prompt(settings)
     for number, row in enumerate(read_records(settings.data, dict), start=1):
         if "test_cases" in row and "question" in row:  # DatasetRow
-            tests, messages = row["test_cases"], chat(row["question"], row["test_cases"])
+            tests = row["test_cases"]
+            messages = rl_prompt(row["question"], tests, prompt=settings.prompt)
         elif "question" in row and "tests" in row:  # Question
-            tests, messages = row["tests"], chat(row["question"], row["tests"])
+            tests, messages = row["tests"], rl_prompt(row["question"], row["tests"], prompt=settings.prompt)
         elif "prompt" in row and "tests" in row:  # the trl export
             tests, messages = row["tests"], [m for m in row["prompt"] if m.get("role") != "system"]
         else:
