@@ -9,26 +9,27 @@ its bias and the presence of `lm_head` differ (see `_model.py`). The conversion
 renames tensors shard by shard (a 7B checkpoint never sits in memory whole), copies
 the tokenizer and other files, and rewrites `config.json`:
 
-- to `score`: transformers' `score` has no bias. We keep a head's bias in
-  `config.acecoder_score_bias`, which `RewardModel.load` adds back, so our scores
-  are unchanged; `AutoModelForSequenceClassification` ignores that key, so its scores
-  are ours minus that constant (every comparison between programs, best-of-N
-  included, is unchanged). `lm_head` is dropped (a classifier has none).
+- to `score`: `score.weight`, and `score.bias` when the head has a nonzero bias. Who
+  reads what: AceCoder's OpenRLHF fork (jdf-prog/OpenRLHF at b2e2cdb, 0.5.7-based,
+  the one its RL scripts run) builds `nn.Linear(hidden, 1, bias=True)` under
+  `value_head_prefix` (default `score`) and reads both, so its scores are ours;
+  transformers' `AutoModelForSequenceClassification` and mainline OpenRLHF (0.6 and
+  later; tested with 0.11.2) have no bias there and ignore it, so their scores are
+  ours minus that constant (every comparison between programs, best-of-N included,
+  is unchanged). `lm_head` is dropped (a classifier has none).
 - to `v_head`: tools that load AceCodeRM build a causal LM, so the checkpoint needs
   `lm_head.weight`. The reward never reads it; when the source has none (a
   classifier), we write a copy of the input embeddings (the tied-embedding choice).
-- to `value_head`: `value_head.weight`, `config.value_head_prefix = "value_head"`
-  (mainline OpenRLHF's `get_llm_for_sequence_regression` names its head by that key,
-  defaulting to `score`: without it, it would build a fresh `score` head and only
-  warn) and, when the source head has a nonzero bias, `value_head.bias`, which only
-  AceCoder's OpenRLHF fork reads: mainline's head, `nn.Linear(hidden, 1, bias=False)`,
-  scores lower by that constant (every comparison unchanged). OpenRLHF's reward
-  normalisation (`normalize_reward`, `mean`, `std` in the config) is carried to and
-  from the other layouts by folding it into the head: (w·h + b - mean) / std.
+- to `value_head`: the same head named `value_head` (with `value_head.bias` when
+  nonzero), and `config.value_head_prefix = "value_head"`: both OpenRLHF lines name
+  their head by that key, and without it would build a fresh `score` head and only
+  warn. OpenRLHF's reward normalisation (`normalize_reward`, `mean`, `std` in the
+  config) is carried to and from the other layouts by folding it into the head:
+  (w·h + b - mean) / std.
 
-Mainline OpenRLHF (0.6 and later; tested with 0.11.2) also loads the `score` layout as
-it is (its default prefix, `value_head_prefix = "score"` written to say so), with the
-same bias caveat.
+Every layout but `v_head` records `value_head_prefix`, and every layout records the
+prompt style its scores are for (`acecoder_prompt_style`: a `v_head` source, the
+released AceCodeRM, is `acecodepair`).
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def convert(source: str | Path, output: str | Path, *, layout: str) -> ConvertSu
                 elif name.endswith("embed_tokens.weight") and embed is None:
                     embed = name
     bias = bias or 0.0
-    if from_layout == "score":
+    if from_layout == "score":  # where conversions before score.bias kept it
         bias += float(config.pop(BIAS_KEY, 0.0) or 0.0)
     if from_layout == "value_head" and config.get("normalize_reward"):
         mean, std = float(config.get("mean", 0.0)), float(config.get("std", 1.0))
@@ -126,7 +127,7 @@ def convert(source: str | Path, output: str | Path, *, layout: str) -> ConvertSu
                 raise ConfigError(f"{source}: no embed_tokens weight to stand in for lm_head")
             with safe_open(str(source / _shard_of(source, embed)), framework="pt") as handle:
                 head["lm_head.weight"] = handle.get_tensor(embed).clone()
-    elif layout == "value_head" and bias != 0.0:
+    elif bias != 0.0:  # score and value_head: read by AceCoder's fork, ignored by heads without a bias
         head[f"{new_prefix}.bias"] = torch.tensor([bias], dtype=dtype)
     save_file(head, str(output / head_file), metadata={"format": "pt"})
     weight_map.update(dict.fromkeys(head, head_file))
@@ -148,8 +149,6 @@ def convert(source: str | Path, output: str | Path, *, layout: str) -> ConvertSu
     if layout == "score":
         config["num_labels"] = 1
         config["id2label"], config["label2id"] = {"0": "LABEL_0"}, {"LABEL_0": 0}
-        if bias != 0.0:
-            config[BIAS_KEY] = bias
     write_atomic(output / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
     return ConvertSummary(
         source=str(source), source_layout=from_layout, output=str(output), layout=layout,

@@ -3,14 +3,18 @@
 The layouts (see `_convert.py` for moving between them) share the transformer body
 (`model.*` weights) and differ in the scalar head:
 
-- `score`: transformers' sequence classification (`score.weight` [1, hidden], no
-  bias): what `acecoder train-rm` writes. A bias carried over from another layout
-  is kept in `config.acecoder_score_bias` and added back here.
+- `score`: transformers' sequence classification (`score.weight` [1, hidden]): what
+  `acecoder train-rm` writes (no bias) and mainline OpenRLHF's default head; a bias
+  carried over from another layout is `score.bias`, which AceCoder's OpenRLHF fork
+  reads too (older conversions kept it in `config.acecoder_score_bias`: added back).
 - `v_head`: the released AceCodeRM checkpoints: a causal LM (`model.*`, `lm_head.*`)
   plus `v_head.summary.weight` [1, hidden] and `v_head.summary.bias` [1].
-- `value_head`: OpenRLHF's reward models: `model.*` plus `value_head.weight` (and
-  `value_head.bias` in AceCoder's fork); `config.normalize_reward` with
-  `config.mean` / `config.std` standardises the score, as OpenRLHF does.
+- `value_head`: an OpenRLHF head named `value_head` (`config.value_head_prefix`), with
+  its bias if it has one; `config.normalize_reward` with `config.mean` / `config.std`
+  standardises the score, as OpenRLHF does.
+
+A checkpoint's prompt style (`acecoder.prompts`) is `config.acecoder_prompt_style`;
+a `v_head` checkpoint without one is the released AceCodeRM: `acecodepair`.
 
 Whatever the layout, the score is head(hidden state of the last non-padding token),
 the token that ends the rendering of `_render.encode`. We run the bare transformer
