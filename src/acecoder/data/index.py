@@ -39,7 +39,7 @@ class SampleIndex:
         self.path = Path(path)
         self._db = sqlite3.connect(self.path)
         # Scratch data, rebuilt from the inputs by any rerun: no journal, no fsync.
-        self._db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-65536;" + _TABLES)
+        self._db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-8192;" + _TABLES)
 
     def __enter__(self) -> Self:
         return self

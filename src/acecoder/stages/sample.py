@@ -36,6 +36,7 @@ import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Literal
 
 from acecoder import prompts
@@ -205,17 +206,24 @@ def run(
         cache=str(cache_path or ""),
     )
     skipped: list[InputError] = []
-    questions = _read_questions(questions_path, strict=strict, skipped=skipped, limit=settings.limit)
-    summary.questions, summary.skipped = len(questions), len(skipped)
-    summary.problems = [str(problem) for problem in skipped[:MAX_PROBLEMS]]
-
     n = settings.sampling()["n"]
-    with JsonlWriter(output_path, resume=resume) as writer:  # resume: cuts a torn last line
-        written = _written_ids(output_path) if resume else set()
-        todo = [q for q in questions if not all(f"{q.id}/{settings.model}/{i}" in written for i in range(n))]
-        summary.already_done = len(questions) - len(todo)
+    with JsonlWriter(output_path, resume=resume, key=None) as writer:  # resume: cuts a torn last line
+        written = _written_ids(output_path, settings.model) if resume else set()
+
+        def done(question: Question) -> bool:
+            return all(f"{question.id}/{settings.model}/{i}" in written for i in range(n))
+
+        # Two passes over the questions, none held: one counts (and checks) them, the
+        # other feeds the requests' sliding window.
+        for question in _read_questions(questions_path, strict=strict, skipped=skipped, limit=settings.limit):
+            summary.questions += 1
+            summary.already_done += done(question)
+        summary.skipped = len(skipped)
+        summary.problems = [str(problem) for problem in skipped[:MAX_PROBLEMS]]
         if progress:
-            progress.total(len(todo))
+            progress.total(summary.questions - summary.already_done)
+        todo = (question for question in _read_questions(questions_path, strict=False, skipped=[], limit=settings.limit)
+                if not done(question))
         asyncio.run(_sample(todo, settings, backend, cache_path, writer, written, summary, progress))
     summary.seconds = time.monotonic() - started
     return summary
@@ -224,21 +232,21 @@ def run(
 # ---------------------------------------------------------------- plumbing: input and resume
 
 
-def _read_questions(path, *, strict: bool, skipped: list[InputError], limit: int | None) -> list[Question]:
+def _read_questions(path, *, strict: bool, skipped: list[InputError], limit: int | None) -> Iterator[Question]:
     """The valid questions, each id once (a repeated id would give colliding sample ids)."""
-    questions = []
-    for question in read_records(path, Question, strict=strict, skipped=skipped, unique="id"):
-        questions.append(question)
-        if limit is not None and len(questions) == limit:
-            break
-    return questions
+    for count, question in enumerate(read_records(path, Question, strict=strict, skipped=skipped, unique="id"), 1):
+        yield question
+        if limit is not None and count == limit:
+            return
 
 
-def _written_ids(path: Path) -> set[str]:
-    """Sample ids already in the output; a garbled line counts as not written."""
+def _written_ids(path: Path, model: str) -> set[str]:
+    """Ids of the samples of `model` already in the output (other models sharing the
+    file are not this run's business); a garbled line counts as not written."""
     ids = set()
     for _, row in read_jsonl(path, bad_lines=[]):
-        ids.add(f"{row.get('question_id')}/{row.get('model')}/{row.get('sample_index')}")
+        if row.get("model") == model:
+            ids.add(f"{row.get('question_id')}/{model}/{row.get('sample_index')}")
     return ids
 
 
