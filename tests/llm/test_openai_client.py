@@ -214,7 +214,7 @@ def test_public_names_and_the_cli_does_not_import_the_llm_layer():
     assert sorted(acecoder.llm.__all__) == [
         "ChatRequest", "ChatResult", "Choice", "FailureGuard", "Fault", "FaultPlan", "LLMBackend", "LLMError", "LlamaCppServer",
         "OpenAIClient", "ResponseCache", "ServerDied", "StubServer", "TransformersBackend", "Usage", "VLLMBackend",
-        "embedded_model", "open_backend", "record_failure", "request_key", "resolve_kind",
+        "check_model", "embedded_model", "open_backend", "record_failure", "request_key", "resolve_kind", "resolve_model",
     ]  # fmt: skip
     code = "import sys, acecoder.cli; assert 'acecoder.llm' not in sys.modules and 'httpx' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -189,8 +189,10 @@ def test_one_local_model_can_be_policy_and_oracle_under_two_names(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["configs/pipeline.yaml", "src/acecoder/pipeline/demo.yaml"])
-def test_the_shipped_configs_are_valid(name):
+def test_the_shipped_configs_are_valid(name, monkeypatch):
     from acecoder.pipeline.steps import build_steps
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")  # the full-size config names hub models: valid where the hub is reachable
 
     root = Path(__file__).resolve().parents[2]
     config, _ = load_config(root / name)
@@ -212,7 +214,8 @@ def test_without_an_oracle_model_the_seed_programs_are_the_oracle(tmp_path, stub
 
 def test_a_run_with_no_pair_trains_no_reward_model_and_says_why(tmp_path, stub):
     path = write_config(tmp_path, stub.base_url, pairs={"min_gap": 1.0})  # rejected must pass > 0: no pair
-    path.write_text(path.read_text().replace("- hard-subset", "- train-rm\n- hard-subset"))
+    # the backbone must be a model that loads (the policy "policy" is only an endpoint's name)
+    path.write_text(path.read_text().replace("- hard-subset", "- train-rm\n- hard-subset") + "train_rm:\n  model: smollm2-135m\n")
     outcomes = run(path)
     folder = tmp_path / "run"
     assert (folder / "pairs.jsonl").read_text() == ""
