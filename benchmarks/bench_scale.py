@@ -157,11 +157,11 @@ def run_size(seeds: int, folder: Path, plan: FaultPlan, *, kill: bool) -> tuple[
 
 def faults(text: str) -> str:
     """The stage's own count of faults: retried ones by reason, then those that failed for good."""
-    retried = re.findall(r"requests \((\d+ retries[^)]*)\)", text)
+    retried = re.findall(r"requests \d+ \((retries [^)]*)\)", text)
     failed = re.findall(r"failed requests: ([^;\]]+)", text)
     if not retried and not failed:
         return "-"
-    return f"{retried[-1] if retried else '0 retries'}; failed for good: {failed[-1].strip() if failed else 0}"
+    return f"{retried[-1] if retried else 'retries 0'}; failed for good: {failed[-1].strip() if failed else 0}"
 
 
 def main() -> None:

@@ -192,11 +192,18 @@ def print_rows_summary(what: str, count: int, summary, extra: list[str]) -> None
     console.print("\n".join(lines), highlight=False, soft_wrap=True)
 
 
+def _retries(count: int, reasons: dict) -> str:
+    """"retries 17: http_429 4, reset 3, ..." (the faults met, each retried)."""
+    if not reasons:
+        return f"retries {count}"
+    return f"retries {count}: " + ", ".join(f"{_plain(str(reason))} {n}" for reason, n in sorted(reasons.items()))
+
+
 def print_sample_summary(summary) -> None:
     lines = [
         f"[bold green]done[/] {summary.samples} samples for {summary.sampled} questions in {summary.seconds:.1f} s"
         f" ({summary.already_done} questions already done)",
-        f"  requests {summary.requests} (retries {summary.retries}), cache hits {summary.cache_hits}, "
+        f"  requests {summary.requests} ({_retries(summary.retries, summary.retried)}), cache hits {summary.cache_hits}, "
         f"tokens {summary.prompt_tokens:,} in / {summary.completion_tokens:,} out"
         + (f", cost ${summary.cost:.4f}" if summary.cost else ""),
     ]
@@ -221,7 +228,8 @@ def print_synth_summary(summary) -> None:
         f"  seeds dropped: {counts(summary.seed_drops)}",
         f"  answers failed: {counts(summary.failed)}",
         f"  tests dropped: {counts(summary.test_drops)}",
-        f"  requests {usage.get('requests', 0)}, cache hits {usage.get('cache_hits', 0)}",
+        f"  requests {usage.get('requests', 0)} ({_retries(usage.get('retries', 0), usage.get('errors') or {})}), "
+        f"cache hits {usage.get('cache_hits', 0)}",
     ]
     if summary.failed_requests:
         lines.append(_failed_requests(summary.failed_requests, summary.failed_request_examples))

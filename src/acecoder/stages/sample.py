@@ -142,6 +142,7 @@ class SampleSummary:
     truncated: int = 0  # of those, completions that hit max_tokens (finish_reason "length")
     requests: int = 0  # HTTP requests sent, retries included
     retries: int = 0
+    retried: dict = field(default_factory=dict)  # the faults that were retried, by reason (http_429, timeout, ...)
     prompt_tokens: int = 0  # as the server reports them
     completion_tokens: int = 0
     cache_hits: int = 0  # samples answered from the cache, with no request
@@ -355,4 +356,6 @@ def _write(question: Question, result, settings: SampleSettings, writer, written
 def _count_usage(summary: SampleSummary, before, after) -> None:
     for name in ("requests", "retries", "prompt_tokens", "completion_tokens", "cache_hits"):
         setattr(summary, name, getattr(after, name) - getattr(before, name))
+    summary.retried = {reason: n - before.errors.get(reason, 0) for reason, n in sorted(after.errors.items())
+                       if n > before.errors.get(reason, 0)}
     summary.cost = after.cost - before.cost
