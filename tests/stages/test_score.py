@@ -94,7 +94,7 @@ def test_bad_inputs_are_named(classifier, tmp_path):
     with pytest.raises(InputError, match="samples.jsonl:6: .*question 'q9' is not in"):
         score.run(orphan, tmp_path / "s.jsonl", questions_path=questions, model=str(classifier), settings=score.ScoreSettings())
     odd = write(tmp_path / "odd.jsonl", [{"id": "x", "text": "?"}])
-    with pytest.raises(InputError, match="expected Question records"):
+    with pytest.raises(InputError, match="Question records"):
         score.run(orphan, tmp_path / "s.jsonl", questions_path=odd, model=str(classifier), settings=score.ScoreSettings())
     with pytest.raises(ConfigError, match="also an input"):
         score.run(orphan, orphan, questions_path=questions, model=str(classifier), settings=score.ScoreSettings())
@@ -116,3 +116,20 @@ def test_the_command(classifier, tmp_path):
     result = subprocess.run(command,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 2 and "no config.json" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_filtered_dataset_shows_the_first_kept_test_as_training_did(classifier, tmp_path):
+    """The dataset's test_cases are the kept tests: its first is the one train-rm's pairs show."""
+    kept = ["assert add(0, 0) == 0"]  # the oracle dropped the first synthesized test
+    rows = [{"id": "q1", "source": "oss", "question": "Write add(a, b).", "test_cases": kept, "inferences": [],
+             "context_messages": []}]
+    dataset = write(tmp_path / "dataset.jsonl", rows)
+    program = PROGRAMS["q1"][0]
+    samples_path = write(tmp_path / "samples.jsonl", [s for s in samples() if s["question_id"] == "q1"][:1])
+    score.run(samples_path, tmp_path / "scores.jsonl", questions_path=dataset, model=str(classifier),
+              settings=score.ScoreSettings(batch_size=1, device="cpu"))
+    written = json.loads((tmp_path / "scores.jsonl").read_text().splitlines()[0])
+    model = RewardModel.load(classifier, device="cpu")
+    assert written["score"] == pytest.approx(model.score(["Write add(a, b)."], [program], [kept])[0], abs=1e-5)
+    assert written["score"] != pytest.approx(model.score(["Write add(a, b)."], [program], [QUESTIONS[0]["tests"]])[0],
+                                             abs=1e-5)

@@ -89,7 +89,7 @@ def train_rm(
 @app.command()
 def score(
     samples: Annotated[Path, typer.Argument(help="Samples (Sample records): .jsonl, .parquet or a datasets folder.")],
-    questions: Annotated[Path, typer.Option(help="Their questions: Question records, or benchmark Problem records.")],
+    questions: Annotated[Path, typer.Option(help="Their questions: the filtered dataset (the first kept test shown, as in training), Question records, or benchmark Problem records.")],
     model: Annotated[str, typer.Option(help="A reward model folder (any layout) or the URL of an `acecoder serve-rm` server.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Scores (Score records), .jsonl, streamed.")],
     batch_size: Annotated[int, typer.Option(help="Sequences per forward pass.", min=1)] = 16,

@@ -25,7 +25,7 @@ from acecoder.data.jsonl import JsonlWriter, read_jsonl
 from acecoder.data.streams import chunks
 from acecoder.data.tables import check_output, read_records
 from acecoder.errors import ConfigError, InputError
-from acecoder.records import Problem, Question, Sample, Score
+from acecoder.records import DatasetRow, Problem, Question, Sample, Score
 
 CHUNK_BATCHES = 8  # batches per chunk: more sorts better, fewer flushes; a kill loses at most one chunk
 
@@ -67,17 +67,22 @@ class ScoreSummary:
 
 
 def read_questions(path: str | Path) -> dict[str, tuple[str, list[str] | None]]:
-    """question id -> (question text, tests shown or None), from Question or Problem records."""
+    """question id -> (question text, tests whose first is shown, or None), from the
+    filtered dataset (DatasetRow: its kept tests, as training showed them), Question
+    records (their synthesized tests: the first may be one the oracle rejected) or
+    Problem records (no test shown)."""
     first = next(iter(read_records(path, dict)), None)
     if first is None:
         raise InputError("no questions in this file", path=str(path))
+    if "test_cases" in first and "question" in first:
+        return {row.id: (row.question, row.test_cases) for row in read_records(path, DatasetRow, unique="id")}
     if "question" in first:
         return {q.id: (q.question, q.tests) for q in read_records(path, Question, unique="id")}
     if "prompt" in first and "benchmark" in first:
         return {p.id: (p.prompt, None) for p in read_records(path, Problem, unique="id")}
     raise InputError(
-        f"line 1 has fields {sorted(first)}: expected Question records (id, question, tests, ...) "
-        "or Problem records (id, benchmark, prompt, ...)",
+        f"line 1 has fields {sorted(first)}: expected dataset rows (id, question, test_cases, ...), "
+        "Question records (id, question, tests, ...) or Problem records (id, benchmark, prompt, ...)",
         path=str(path),
     )
 
