@@ -95,7 +95,7 @@ def test_the_command(acecoderm, items, tmp_path, head_bias):
     result = subprocess.run([sys.executable, "-m", "acecoder.cli", "convert-rm", str(acecoderm), "-o", str(out), "--to", "score"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "v_head -> score" in result.stderr and "acecoder_score_bias" in result.stderr
+    assert "v_head -> score" in result.stderr and "score.bias" in result.stderr and "prompt style acecodepair" in result.stderr
     assert scores(out, items) == pytest.approx(scores(acecoderm, items), abs=1e-5)
     result = subprocess.run([sys.executable, "-m", "acecoder.cli", "convert-rm", str(tmp_path / "none"), "-o", str(tmp_path / "x"), "--to", "v_head"],
                             capture_output=True, text=True, timeout=120)

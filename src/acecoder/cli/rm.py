@@ -178,9 +178,9 @@ def convert_rm(
         summary = convert(source, output, layout=to.value)
     except AcecoderError as error:
         fail(error)
-    note = ""
-    if to is Layout.score and summary.bias:
-        note = (f"\n  head bias {summary.bias:+.4f} kept in config.acecoder_score_bias: RewardModel adds it back;"
-                " AutoModelForSequenceClassification scores are lower by it (rankings unchanged)")
+    note = f"\n  prompt style {summary.style} (recorded in config.json; scoring renders in it)"
+    if to is not Layout.v_head and summary.bias:
+        note += (f"\n  head bias {summary.bias:+.4f} kept as {to.value}.bias: RewardModel and AceCoder's OpenRLHF fork"
+                 " read it; transformers and mainline OpenRLHF score lower by it (rankings unchanged)")
     console.print(f"[bold green]done[/] {summary.source_layout} -> {summary.layout}: wrote {summary.output} "
                   f"({summary.tensors} tensors){note}", highlight=False, soft_wrap=True)

@@ -54,6 +54,7 @@ class ConvertSummary:
     layout: str
     bias: float  # the head's bias, as carried over
     tensors: int  # tensors written
+    style: str = "acecoder"  # the prompt style recorded in the output's config
 
 
 def convert(source: str | Path, output: str | Path, *, layout: str) -> ConvertSummary:
@@ -152,7 +153,7 @@ def convert(source: str | Path, output: str | Path, *, layout: str) -> ConvertSu
     write_atomic(output / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
     return ConvertSummary(
         source=str(source), source_layout=from_layout, output=str(output), layout=layout,
-        bias=bias, tensors=len(weight_map),
+        bias=bias, tensors=len(weight_map), style=config[STYLE_KEY],
     )
 
 
