@@ -12,9 +12,10 @@ In:
 - for the agreement selector (CodeT): generated tests per problem, a file of
   `Question` records (id = problem id, tests = asserts on the entry point), or asserts
   the backend writes (`generate_tests` per problem, parsed by `acecoder.synth.parse`);
-- greedy: the programs of `greedy_model` (in the samples file or a greedy file; when
-  sampling, one greedy program per problem is sampled into `greedy.jsonl`), or, with
-  no greedy model, each problem's sample 0 (a random sample unless that run was greedy).
+- greedy: the programs of `greedy_model` (in the samples file or a greedy file); when
+  sampling, one greedy program per problem of `greedy_model` (by default the sampled
+  model) into `greedy.jsonl`, the paper's baseline. Given a samples file and no greedy
+  model, there is no greedy line (a temperature sample is not a greedy program).
 
 Out, in the output folder (what the pipeline report reads):
 - `bon.json`: {"benchmark", "model", "n": [1, 2, 4, ...], "pass@1": {"reward_model":
@@ -76,7 +77,7 @@ class BonSettings:
     seed: int = 0
     """Seed of those draws."""
     greedy_model: str | None = None
-    """The model name of the greedy programs; None: each problem's sample 0 stands for greedy."""
+    """The model name of the greedy programs; None: when sampling, the sampled model's; else no greedy line."""
     generate_tests: int = 0
     """Asserts to ask the backend for per problem (agreement), when no tests file is given; 0: none."""
     test_max_tokens: int = 384
@@ -181,10 +182,12 @@ def run(
     if samples_path is None:
         samples_path = sample_problems(problems, output_dir, sample_settings, backend=backend, resume=resume,
                                        progress=progress)
-        if settings.greedy_model:
-            greedy_settings = dataclasses.replace(sample_settings, model=settings.greedy_model, oracle=True)
-            greedy_path = sample_problems(problems, output_dir, greedy_settings, backend=backend, resume=resume,
-                                          name="greedy.jsonl", progress=progress)
+        # The paper's greedy baseline is a real greedy program per problem: of the sampled
+        # model unless another is named.
+        settings.greedy_model = settings.greedy_model or sample_settings.model
+        greedy_settings = dataclasses.replace(sample_settings, model=settings.greedy_model, oracle=True)
+        greedy_path = sample_problems(problems, output_dir, greedy_settings, backend=backend, resume=resume,
+                                      name="greedy.jsonl", progress=progress)
         settings.model = settings.model or sample_settings.model
         step("sampling")
     samples, model = read_samples(samples_path, model=settings.model, skipped=[])
@@ -250,8 +253,8 @@ def run(
 def _greedy(settings, problems, samples, correct, samples_path, greedy_path, output_dir, resume):
     """problem id -> the greedy program's correctness, and where it came from."""
     name = settings.benchmark
-    if not settings.greedy_model:
-        return {pid: verdicts[0] for (_, pid), verdicts in correct.items()}, "sample 0 of each problem"
+    if not settings.greedy_model:  # no greedy program: no greedy line (a temperature sample is not one)
+        return {}, "none (no greedy program: set greedy_model, or let bon sample)"
     greedy_samples, _ = read_samples(greedy_path or samples_path, model=settings.greedy_model, skipped=[])
     greedy_samples = {pid: found[:1] for pid, found in greedy_samples.items() if pid in samples}
     # A file of their own: a greedy run of the same model has the same sample ids.
