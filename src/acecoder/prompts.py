@@ -74,16 +74,17 @@ def chat(question: str, tests: list[str] | None = None, *, style: str = "acecode
 
 
 # RL prompts: the method's is the bare question (the released AceCode-87K's
-# `context_messages`); `acecoder` shows our instruction and the first test too.
-RL_PROMPTS = ("question", "acecoder")
+# `context_messages`); `acecoder` and `acecodepair` are those styles' user turns (with
+# the first test).
+RL_PROMPTS = ("question", "acecoder", "acecodepair")
 
 
 def rl_prompt(question: str, tests: list[str] | None = None, *, prompt: str = "question") -> list[dict]:
     """The messages a policy is asked in RL, as `prompt` (one of RL_PROMPTS) says."""
     if prompt == "question":
         return [{"role": "user", "content": question}]
-    if prompt == "acecoder":
-        return chat(question, tests)
+    if prompt in STYLES:
+        return chat(question, tests, style=prompt)
     raise ConfigError(f"RL prompt {prompt!r}: use one of {', '.join(RL_PROMPTS)}")
 
 

@@ -172,3 +172,34 @@ def test_openrlhf_loads_and_calls_our_python_file_reward(gpu_only_imports, monke
     ))
     assert [float(a["rewards"]) for a in answers] == [1.0, 0.0]
     assert [a["extra_logs"]["pass_rate"].flatten()[0].item() for a in answers] == [1.0, 0.0]
+
+
+def test_openrlhf_reward_client_against_serve_rm(gpu_only_imports, classifier):
+    """serve-rm's /get_reward, asked by OpenRLHF's own client with a query in the policy's
+    chat rendering, scores the (question, program, tests) the reward model scores directly."""
+    import threading
+
+    import uvicorn
+    from openrlhf.utils.agent import SingleTurnAgentExecutor
+
+    from acecoder.prompts import chat
+    from acecoder.rm import create_app
+
+    model = RewardModel.load(classifier, device="cpu")
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(model), host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        tokenizer = transformers.AutoTokenizer.from_pretrained(classifier)
+        question, program = "Write add(a, b).", "def add(a, b):\n    return a + b"
+        prompt = tokenizer.apply_chat_template(chat(question, TESTS), tokenize=False, add_generation_prompt=True)
+        query = prompt + f"Sure.\n```python\n{program}\n```<|im_end|>"
+        executor = SingleTurnAgentExecutor(f"http://127.0.0.1:{port}/get_reward")
+        (answer,) = asyncio.run(executor._fetch_rewards_via_http([query], [prompt], [TESTS]))
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert answer["rewards"] == pytest.approx(model.score([question], [program], [TESTS]), abs=1e-5)

@@ -7,8 +7,8 @@ Endpoints of `create_app(model, max_batch=...)` (served by `acecoder serve-rm`):
   -> `{"scores": [float], "model": name}`, one score per item, in order. What
   `RemoteRewardModel.score` sends, and what the RL issue's verl and TRL reward
   adapters call.
-- `POST /get_reward`: OpenRLHF's remote reward model (`--remote_rm_url
-  http://HOST:PORT/get_reward`). OpenRLHF posts `{"query": [str], "prompts": [str],
+- `POST /get_reward`: OpenRLHF's remote reward model (`--reward.remote_url
+  http://HOST:PORT/get_reward`; `--remote_rm_url` before 0.10.2). OpenRLHF posts `{"query": [str], "prompts": [str],
   "labels": [...]}` (older versions: `query` only); each query is the prompt and the
   policy's response as one text, rendered by the policy's chat template. It reads
   `{"rewards": [float]}`. A query becomes a (question, program) pair so that it is
@@ -19,8 +19,8 @@ Endpoints of `create_app(model, max_batch=...)` (served by `acecoder serve-rm`):
       last python block; the reasoning of R1-style answers is dropped);
     - the question: the text between our instruction line (`acecoder.prompts`) and
       "Your code should pass this test:" (or the end of the user turn, the first
-      special token); a prompt without our instruction counts whole, special tokens
-      removed;
+      special token), or inside the triple-quoted block of the released AceCodePair wording;
+      a prompt of neither style counts whole, special tokens removed;
     - the tests: `labels[i]` when it is a list of asserts or a JSON-encoded one (what
       `acecoder hard-subset` exports), else the test the prompt shows.
 

@@ -72,7 +72,7 @@ class RLSettings(BaseModel):
     output_dir: str = Field("runs/rl", description="Checkpoints, metrics.jsonl and the final model.")
     algorithm: Literal["grpo", "reinforce_pp"] = Field("reinforce_pp", description="grpo: group-std scaled advantages; reinforce_pp: batch-std scaled (the paper's REINFORCE++, approximated on GRPOTrainer).")
     style: Literal["instruct", "r1"] = Field("instruct", description="instruct: the question as the user turn; r1: a system prompt asking for reasoning in <think> tags, then the program in a fenced block (for base models).")
-    prompt: Literal["question", "acecoder"] = Field("question", description="What the policy is asked: the bare question (the released AceCode-87K's context_messages: the method's), or acecoder (our instruction, the question and its first test).")
+    prompt: Literal["question", "acecoder", "acecodepair"] = Field("question", description="What the policy is asked: the bare question (the released AceCode-87K's context_messages: the method's), or a prompt style's user turn with the question's first test (acecoder: ours; acecodepair: the released AceCodePair wording).")
     system_prompt: str | None = Field(None, description="Overrides the system prompt (default: none for instruct, the R1 prompt for r1).")
     reward: Literal["binary", "pass_rate", "signed"] = Field("binary", description="Test reward: 1 when all tests pass else 0 (the paper's), the pass rate, or +1/-1.")
     format_weight: float = Field(0.0, ge=0.0, description="Added when the completion has the R1 format (think block, then a fenced block); 0 disables.")
