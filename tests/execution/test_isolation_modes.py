@@ -72,3 +72,48 @@ def test_each_mode_confines_the_program(mode, tmp_path):
     while sleepers(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert sleepers(marker) == []
+
+
+VENV_PROBE = """
+import subprocess, sys
+def again():
+    # the interpreter this program runs on, started again: a venv's own python and its pyvenv.cfg
+    result = subprocess.run([sys.executable, "-c", "import sys; print(sys.prefix != sys.base_prefix)"],
+                            capture_output=True, text=True)
+    return result.stdout.strip() or result.stderr.strip()[-200:]
+def write_into_it():
+    try:
+        open(sys.prefix + "/hacked", "w").write("x")
+        return "wrote"
+    except OSError as error:
+        return type(error).__name__
+"""
+
+
+@pytest.mark.parametrize("mode", ["sandbox uid", "user namespace"])
+def test_a_venv_under_tmp_stays_visible_read_only(mode, tmp_path):
+    """A virtualenv under /tmp (CI runners put them there) is covered by the sandbox's
+    private /tmp unless it is bound back in: sys.executable must still start, inside its
+    venv, and nothing in it may be written."""
+    import subprocess
+    import sys
+    import venv
+    from pathlib import Path
+
+    assert str(tmp_path).startswith("/tmp/")
+    venv.create(tmp_path / "venv", with_pip=False)
+    python = tmp_path / "venv" / "bin" / "python"
+    script = (
+        "from acecoder.execution import Engine, ExecutionJob\n"
+        f"with Engine(workers=1, timeout=10.0, **{MODES[mode]!r}) as engine:\n"
+        f"    job = ExecutionJob(id='v', program={VENV_PROBE!r}, tests=[\"assert again() == 'True', again()\", "
+        "\"assert write_into_it() == 'OSError' or write_into_it().endswith('Error'), write_into_it()\"])\n"
+        "    result = engine.run([job])[0]\n"
+        "    print([str(o) for o in result.outcomes], result.messages, engine.isolation)\n"
+    )
+    source = Path(__file__).parents[2] / "src"
+    done = subprocess.run([str(python), "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(source)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("['pass', 'pass']"), done.stdout
+    assert not (tmp_path / "venv" / "hacked").exists()

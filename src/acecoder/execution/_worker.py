@@ -132,6 +132,7 @@ def enter_namespaces(settings):
         )
         done += ["mount", "read-only root"]
         size = f"size={settings['tmpfs_mb']}m,mode=1777".encode()
+        KEPT.hold()  # before the tmpfs covers them
         for target in (b"/tmp", b"/dev/shm"):
             if os.path.isdir(target):
                 _check(
@@ -139,12 +140,51 @@ def enter_namespaces(settings):
                     f"tmpfs on {target.decode()}",
                 )
         done.append("private tmpfs")
+        if KEPT.attach():
+            done.append(f"interpreter kept visible in the private tmpfs ({', '.join(KEPT.paths)})")
         if root:
             done += expose(settings["sys_path"])
     except OSError as error:
         done.append(f"no mount isolation ({error.strerror})")
     libc.sethostname(b"sandbox", 7)
     return done
+
+
+class KeptPaths:
+    """The Python installation, where it lives under /tmp or /dev/shm (a venv a CI runner
+    or a throwaway environment put there): the private tmpfs would hide it, and with it
+    `sys.executable` for a program that starts Python again. Each such directory is held
+    open (O_PATH) before the tmpfs goes on, then bind-mounted back, read-only, at its
+    own path, again after every reset of the tmpfs."""
+
+    PRIVATE = ("/tmp", "/dev/shm")
+
+    def __init__(self):
+        self.paths, self._fds = [], []
+
+    def hold(self) -> None:
+        found = set()
+        home = os.path.dirname(sys.executable)
+        venv = os.path.dirname(home) if os.path.exists(os.path.join(os.path.dirname(home), "pyvenv.cfg")) else None
+        for path in (sys.prefix, sys.exec_prefix, sys.base_prefix, home, venv):
+            if not path or not os.path.isdir(path):
+                continue
+            for form in {os.path.abspath(path), os.path.realpath(path)}:
+                if any(form.startswith(place + "/") for place in self.PRIVATE):  # never a whole /tmp
+                    found.add(form)
+        self.paths = sorted(p for p in found if not any(p.startswith(q + "/") for q in found))
+        self._fds = [os.open(path, os.O_PATH | os.O_DIRECTORY) for path in self.paths]
+
+    def attach(self) -> bool:
+        attr = struct.pack("QQQQ", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, 0, 0, 0)
+        for path, fd in zip(self.paths, self._fds):
+            os.makedirs(path, 0o755, exist_ok=True)
+            _check(libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, MS_BIND | MS_REC, None), "bind")
+            _check(libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, path.encode(), AT_RECURSIVE, attr, len(attr)), "ro")
+        return bool(self.paths)
+
+
+KEPT = KeptPaths()
 
 
 def expose(paths):
@@ -560,6 +600,7 @@ class Scratch:
                 for place in self.places:
                     libc.umount2(place.encode(), 2)  # MNT_DETACH
                     _check(libc.mount(b"tmpfs", place.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, self.size), "tmpfs")
+                KEPT.attach()
             else:
                 remove(self.workdir)
             self._make_workdir()
