@@ -260,7 +260,7 @@ async def _sample(todo, settings, backend, cache_path, writer, written, summary,
         from acecoder.llm import OpenAIClient  # loads httpx: only when sampling
 
         backend = OpenAIClient.from_settings(settings, cache_path=cache_path)
-    before = dataclasses.replace(backend.usage)
+    before = dataclasses.replace(backend.usage, errors=dict(backend.usage.errors))  # a snapshot, not the live counts
     try:
         await _stream(todo, settings, backend, writer, written, summary, progress)
     except Exception as error:
