@@ -78,12 +78,18 @@ def program_for(problem: Problem, program: str) -> str:
     """The code the engine loads for a model's `program` (the code extracted from its
     answer): completion-style benchmarks put the prompt in front when the program
     does not define the entry point itself; stdin problems run in a harness."""
-    if problem.metadata.get("kind") == "stdin":
+    kind = problem.metadata.get("kind")
+    if kind == "stdin":
         from acecoder.benchmarks.livecodebench import stdio_harness
 
         return stdio_harness(program)
     name = problem.metadata.get("defines") or problem.entry_point
-    return assemble(program, problem.metadata.get("code_prompt"), name)
+    code = assemble(program, problem.metadata.get("code_prompt"), name)
+    if kind == "functional":
+        from acecoder.benchmarks.livecodebench import functional_program
+
+        return functional_program(code)
+    return code
 
 
 def to_job(problem: Problem, program: str, *, id: str) -> ExecutionJob:

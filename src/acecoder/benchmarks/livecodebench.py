@@ -7,16 +7,34 @@ Format: the release `livecodebench/code_generation_lite` (`test.jsonl`, `test2.j
 `private_test_cases` (JSON text, the private ones usually base64 of zlib of a pickled
 JSON string), `metadata` (JSON text with `func_name` for LeetCode problems).
 
-Two kinds of tests, both judged by the engine on plain values:
+Judged as LiveCodeBench's own grader judges (`livecodebench/evaluation/testing_util.py`,
+nvidia-livecodebench 26.3; `tests/conformance/test_livecodebench_grader.py` compares the
+verdicts sample by sample): every program runs after the grader's import prelude
+(`PRELUDE`: star imports of string, re, collections, heapq, math, itertools, typing...,
+recursion limit 50,000; and the 50,000-digit int-to-str limit its metrics module sets).
 
 - stdin (AtCoder, Codeforces): the program reads stdin at top level, so it cannot be
   the program the engine loads. The engine loads a small harness instead, holding the
-  program's source compiled; each test calls `__acecoder_stdio__(input)`, which runs
-  the source as `__main__` with that stdin and returns its stdout as lines of
-  whitespace-separated tokens, compared with the expected output cut the same way
-  (LiveCodeBench compares stripped lines; tokens also forgive repeated spaces).
-- functional (LeetCode): `assert Solution().<func_name>(*args) == expected`, the
-  arguments and the answer decoded from their JSON lines.
+  program's source compiled; each test runs it as `__main__` with that stdin and
+  compares its stdout as the grader does: stripped lines, as many as expected, each
+  equal as text or else every token on both sides numeric and equal as Decimals
+  (`1.0` is `1`; `a  b` is not `a b`).
+- functional (LeetCode): `__acecoder_call__(func_name, *args) == expected`, the
+  arguments and the answer decoded from their JSON lines: one `Solution()` for every
+  test of the program (a top-level function where there is no Solution class), a
+  returned tuple read as a list.
+
+Differences from that grader that remain, on purpose:
+- It wraps a stdin program's statements in a function (`make_function`), so a program
+  using `global`, `sys.stdin.buffer` or `sys.stdout.buffer`, or printing through
+  `from sys import stdout`, fails there and passes here: those are correct programs,
+  and the wrapping is an artefact of how it captures output.
+- It stops at the first failing test and its sandbox (`reliability_guard`) disables
+  functions such as `os.getcwd` and `subprocess.Popen`; ours runs every test in its own
+  sandbox (the verdict of a program is the same: all pass or not).
+- It skips no blank line among a functional test's JSON lines (any such row fails every
+  sample there); ours skips them.
+- `exit()` exists there (site's), not in our worker (`python -S`): call `sys.exit()`.
 
 Time limit: 6 s per test (LiveCodeBench's default). Settings: `start_date` and
 `end_date` (inclusive, "YYYY-MM-DD") keep the problems whose contest date is inside
@@ -44,8 +62,23 @@ STDIN_PROMPT = (
 )
 FUNCTIONAL_PROMPT = "{content}\n\nUse this starter code and complete it in one code block:\n\n```python\n{starter}\n```"
 
+# LiveCodeBench's grader puts this in front of every program (`import_string` of its
+# evaluation/testing_util.py, as nvidia-livecodebench 26.3 ships it), and importing its
+# metrics raises the int-to-str digit limit: programs that lean on either pass there.
+PRELUDE = (
+    "from string import *\nfrom re import *\nfrom datetime import *\nfrom collections import *\n"
+    "from heapq import *\nfrom bisect import *\nfrom copy import *\nfrom math import *\nfrom random import *\n"
+    "from statistics import *\nfrom itertools import *\nfrom functools import *\nfrom operator import *\n"
+    "from io import *\nfrom sys import *\nfrom json import *\nfrom builtins import *\nfrom typing import *\n"
+    "import string\nimport re\nimport datetime\nimport collections\nimport heapq\nimport bisect\nimport copy\n"
+    "import math\nimport random\nimport statistics\nimport itertools\nimport functools\nimport operator\n"
+    "import io\nimport sys\nimport json\nsys.setrecursionlimit(50000)\n"
+    "sys.set_int_max_str_digits(50000)\n"
+)
+
 HARNESS = '''import io as __acecoder_io
 import sys as __acecoder_sys
+from decimal import Decimal as __acecoder_Decimal
 __acecoder_code__ = compile({source!r}, "<program>", "exec")
 
 
@@ -61,18 +94,55 @@ def __acecoder_stdio__(stdin):
     finally:
         __acecoder_sys.stdin, __acecoder_sys.stdout = saved
     out.flush()
-    text = out.buffer.getvalue().decode("utf-8", "replace")
-    return [line.split() for line in text.strip().splitlines()]
+    return out.buffer.getvalue().decode("utf-8", "replace")
+
+
+def __acecoder_judge__(stdin, expected):
+    """LiveCodeBench's comparison: stripped lines, as many as expected; each equal as
+    text, or else every token of both numeric and equal as Decimals (1.0 is 1)."""
+    got = [line.strip() for line in __acecoder_stdio__(stdin).strip().split("\\n")]
+    want = [line.strip() for line in expected.strip().split("\\n")]
+    if len(got) != len(want):
+        return False
+    for mine, theirs in zip(got, want):
+        if mine == theirs:
+            continue
+        try:
+            if [__acecoder_Decimal(t) for t in mine.split()] != [__acecoder_Decimal(t) for t in theirs.split()]:
+                return False
+        except ArithmeticError:
+            return False
+    return True
+'''
+
+CALL = '''
+
+def __acecoder_call__(name, *args):
+    """LiveCodeBench's call: one Solution() for every test (a top-level function where
+    there is no Solution class), a returned tuple read as a list."""
+    global __acecoder_solution__
+    try:
+        target = __acecoder_solution__
+    except NameError:
+        target = __acecoder_solution__ = Solution() if isinstance(globals().get("Solution"), type) else None
+    result = getattr(target, name)(*args) if target is not None else globals()[name](*args)
+    return list(result) if isinstance(result, tuple) else result
 '''
 
 
 def stdio_harness(program: str) -> str:
     """The program the engine loads for a stdin problem (see the module docstring)."""
-    return HARNESS.format(source=program)
+    return HARNESS.format(source=PRELUDE + program)
+
+
+def functional_program(program: str) -> str:
+    """The program the engine loads for a functional problem: the prelude, the model's
+    code (after the starter's imports, see `program_for`) and the caller."""
+    return PRELUDE + program + CALL
 
 
 def tokens(text: str) -> list[list[str]]:
-    """An expected output cut as `__acecoder_stdio__` cuts the program's."""
+    """An expected output cut into lines of tokens (what the report shows)."""
     return [line.split() for line in text.strip().splitlines()]
 
 
@@ -124,7 +194,7 @@ def _problem(row: dict, source, line: int, timeout: float, public_only: bool) ->
         prompt = FUNCTIONAL_PROMPT.format(content=content.strip(), starter=starter)
     else:
         func = None
-        tests = [f"assert __acecoder_stdio__({c['input']!r}) == {tokens(c['output'])!r}" for c in cases]
+        tests = [f"assert __acecoder_judge__({c['input']!r}, {c['output']!r})" for c in cases]
         prompt = STDIN_PROMPT.format(content=content.strip())
     return Problem(
         id=str(field(row, "question_id", source, line)),
@@ -151,7 +221,7 @@ def _functional_test(case: dict, func: str, source, line: int) -> str:
         expected = json.loads(case["output"])
     except (json.JSONDecodeError, KeyError, AttributeError) as error:
         raise InputError(f"a functional test case is not JSON lines: {error}", path=str(source), line=line) from None
-    return f"assert Solution().{func}({', '.join(map(repr, args))}) == {expected!r}"
+    return f"assert __acecoder_call__({func!r}{''.join(', ' + repr(a) for a in args)}) == {expected!r}"
 
 
 def _cases(value, source, line: int) -> list[dict]:
