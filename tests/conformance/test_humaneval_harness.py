@@ -16,25 +16,26 @@ from acecoder.benchmarks import load_benchmark
 from acecoder.stages.eval import EvalSettings, run
 
 
+SWAPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE,
+         ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq}
+
+
 class _Flip(ast.NodeTransformer):
     """Change the first flippable node: + <-> -, < <-> <=, > <-> >=, == <-> !=, an int n -> n + 1."""
-
-    SWAPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE,
-             ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq}
 
     def __init__(self):
         self.done = False
 
     def visit_BinOp(self, node):
         self.generic_visit(node)
-        if not self.done and type(node.op) in self.SWAPS:
-            node.op, self.done = self.SWAPS[type(node.op)](), True
+        if not self.done and type(node.op) in SWAPS:
+            node.op, self.done = SWAPS[type(node.op)](), True
         return node
 
     def visit_Compare(self, node):
         self.generic_visit(node)
-        if not self.done and type(node.ops[0]) in self.SWAPS:
-            node.ops[0], self.done = self.SWAPS[type(node.ops[0])](), True
+        if not self.done and type(node.ops[0]) in SWAPS:
+            node.ops[0], self.done = SWAPS[type(node.ops[0])](), True
         return node
 
     def visit_Constant(self, node):
