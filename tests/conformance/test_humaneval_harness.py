@@ -15,7 +15,6 @@ import pytest
 from acecoder.benchmarks import load_benchmark
 from acecoder.stages.eval import EvalSettings, run
 
-
 SWAPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE,
          ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq}
 

@@ -19,8 +19,6 @@ import subprocess
 import sys
 import zlib
 
-import pytest
-
 from acecoder.stages.eval import EvalSettings, run
 
 TIMEOUT = 2  # seconds per test on both sides (the grader takes an int)
@@ -69,17 +67,17 @@ SAMPLES = {
     "big": ["print(10 ** 5000)"],  # past Python's 4,300-digit limit
     "lines": ["n = int(input())\nfor i in range(1, n + 1):\n    print(i)", "print(1)\nprint(2)"],
     "two_sum": [
-        "class Solution:\n    def twoSum(self, nums: List[int], target: int) -> List[int]:\n"
+        ("class Solution:\n    def twoSum(self, nums: List[int], target: int) -> List[int]:\n"
         "        seen = {}\n        for i, x in enumerate(nums):\n            if target - x in seen:\n"
-        "                return [seen[target - x], i]\n            seen[x] = i",  # right, List from the prelude
+        "                return [seen[target - x], i]\n            seen[x] = i"),  # right, List from the prelude
         "class Solution:\n    def twoSum(self, nums, target):\n        return (0, 1)",  # a tuple: right only on test 1
-        "class Solution:\n    def twoSum(self, nums, target):\n        seen = {}\n"
+        ("class Solution:\n    def twoSum(self, nums, target):\n        seen = {}\n"
         "        for i, x in enumerate(nums):\n            if target - x in seen:\n"
-        "                return (seen[target - x], i)\n            seen[x] = i",  # right, as a tuple
+        "                return (seen[target - x], i)\n            seen[x] = i"),  # right, as a tuple
     ],
     "add": ["def add(a, b):\n    return a + b", "def add(a, b):\n    return a * b"],  # no Solution class
-    "count": ["class Solution:\n    def __init__(self):\n        self.n = 0\n    def tick(self, x):\n"
-              "        self.n += x\n        return self.n"],  # one instance for every test
+    "count": [("class Solution:\n    def __init__(self):\n        self.n = 0\n    def tick(self, x):\n"
+              "        self.n += x\n        return self.n")],  # one instance for every test
 }
 
 UPSTREAM = """
@@ -94,7 +92,7 @@ sys.__stdout__.write(json.dumps(bool(results) and all(r is True for r in results
 
 
 def upstream_verdict(row: dict, code: str) -> bool:
-    done = subprocess.run([sys.executable, "-c", UPSTREAM, json.dumps([row, code, TIMEOUT])], capture_output=True,
+    done = subprocess.run([sys.executable, "-c", UPSTREAM, json.dumps([row, code, TIMEOUT])], check=False, capture_output=True,
                           text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
