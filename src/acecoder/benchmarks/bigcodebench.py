@@ -14,7 +14,10 @@ local file, pass the file of the subset the name says.
 Tests: one per task. It runs the test module in the program's namespace, runs
 `TestCases` with unittest, and asserts that the list of failed test names is empty,
 a comparison the engine judges on the returned list. A task is solved when every
-test method passes (BigCodeBench's rule). Time limit: 240 s per task, BigCodeBench's
+test method passes (BigCodeBench's rule). A program that defines `task_func` itself
+runs after the whole `code_prompt` and a `pass` body, as BigCodeBench's default
+"calibrated" evaluation runs it (`code_prompt + "\n    pass\n" + solution`): the
+prompt's module-level constants and imports stay defined. Time limit: 240 s per task, BigCodeBench's
 default; tasks need their libraries installed where the sandbox can import them.
 """
 
@@ -69,7 +72,7 @@ def load(name: str, *, path: str | Path | None = None, timeout: float = TIMEOUT)
                 entry_point=row.get("entry_point") or "task_func",
                 reference=code_prompt + row["canonical_solution"] if row.get("canonical_solution") else None,
                 timeout=timeout,
-                metadata={"code_prompt": code_prompt, "libs": row.get("libs")},
+                metadata={"code_prompt": code_prompt, "libs": row.get("libs"), "calibrated": True},
             )
         )
     return problems
