@@ -4,7 +4,7 @@ model's program on each with that benchmark's own test semantics.
     from acecoder.benchmarks import load_benchmark, to_job
 
     problems = load_benchmark("humaneval")                       # shipped: works offline
-    problems = load_benchmark("humaneval+", path="HumanEvalPlus-v0.1.10.jsonl.gz")
+    problems = load_benchmark("humaneval+", path="humanevalplus.jsonl")  # the hub's layout
     problems = load_benchmark("livecodebench", path="test5.jsonl", start_date="2024-08-01")
     job = to_job(problems[0], program, id="HumanEval/0/model/0")  # an ExecutionJob for the engine
 
