@@ -88,7 +88,7 @@ def serve_reward(
     workers: Annotated[Optional[int], typer.Option(help="Sandbox processes (default: one per CPU core).", min=1)] = None,
     memory_mb: Annotated[int, typer.Option(help="Address-space limit per program, MiB.", min=64)] = 2048,
 ) -> None:
-    """Serve rewards to OpenRLHF (--remote_rm_url http://HOST:PORT/get_reward --label_key tests)."""
+    """Serve rewards to OpenRLHF (--reward.remote_url http://HOST:PORT/get_reward --data.label_key tests; before 0.10.2: --remote_rm_url, --label_key)."""
     from acecoder.cli._support import console, fail
     from acecoder.errors import AcecoderError
     from acecoder.rewards import CombinedReward, ModelReward, TestReward
