@@ -10,7 +10,7 @@ import json
 import subprocess
 import sys
 
-from acecoder.stages.eval import EvalSettings, run
+from _verdicts import our_verdicts
 
 TEST = '''import unittest
 
@@ -65,18 +65,7 @@ def upstream_status(task: dict, solution: str) -> str:
 
 
 def test_our_verdicts_equal_bigcodebenchs_calibrated_judging(tmp_path):
-    data = tmp_path / "bigcodebench.jsonl"
-    data.write_text("".join(json.dumps(task) + "\n" for task in TASKS))
-    samples = [{"question_id": tid, "model": "m", "sample_index": i, "completion": code, "program": code}
-               for tid, codes in SAMPLES.items() for i, code in enumerate(codes)]
-    (tmp_path / "samples.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples))
-    settings = EvalSettings(benchmarks=["bigcodebench-complete"], paths={"bigcodebench-complete": str(data)}, k=[1],
-                            workers=2, benchmark_settings={"bigcodebench-complete": {"timeout": 30.0}})
-    run(tmp_path / "eval", settings=settings, samples_path=tmp_path / "samples.jsonl")
-    ours = {}
-    for line in (tmp_path / "eval" / "executions.jsonl").read_text().splitlines():
-        result = json.loads(line)
-        ours[(result["question_id"], result["sample_index"])] = result["correct"]
+    samples, ours = our_verdicts(tmp_path, "bigcodebench-complete", TASKS, SAMPLES, 30.0)
     by_id = {task["task_id"]: task for task in TASKS}
     theirs = {(s["question_id"], s["sample_index"]): upstream_status(by_id[s["question_id"]], s["program"]) == "pass"
               for s in samples}

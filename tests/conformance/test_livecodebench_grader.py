@@ -19,7 +19,7 @@ import subprocess
 import sys
 import zlib
 
-from acecoder.stages.eval import EvalSettings, run
+from _verdicts import our_verdicts
 
 TIMEOUT = 2  # seconds per test on both sides (the grader takes an int)
 
@@ -99,20 +99,7 @@ def upstream_verdict(row: dict, code: str) -> bool:
 
 
 def test_our_verdicts_equal_the_livecodebench_graders(tmp_path):
-    data = tmp_path / "test.jsonl"
-    data.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
-    samples = [
-        {"question_id": qid, "model": "m", "sample_index": i, "completion": code, "program": code}
-        for qid, codes in SAMPLES.items() for i, code in enumerate(codes)
-    ]
-    (tmp_path / "samples.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples))
-    settings = EvalSettings(benchmarks=["livecodebench"], paths={"livecodebench": str(data)}, k=[1], workers=2,
-                            benchmark_settings={"livecodebench": {"timeout": float(TIMEOUT)}})
-    run(tmp_path / "eval", settings=settings, samples_path=tmp_path / "samples.jsonl")
-    ours = {}
-    for line in (tmp_path / "eval" / "executions.jsonl").read_text().splitlines():
-        result = json.loads(line)
-        ours[(result["question_id"], result["sample_index"])] = result["correct"]
+    samples, ours = our_verdicts(tmp_path, "livecodebench", ROWS, SAMPLES, float(TIMEOUT))
 
     by_id = {r["question_id"]: r for r in ROWS}
     theirs = {(s["question_id"], s["sample_index"]): upstream_verdict(by_id[s["question_id"]], s["program"])
