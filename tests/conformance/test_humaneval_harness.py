@@ -99,19 +99,15 @@ def test_our_verdicts_equal_human_evals_check_correctness(tmp_path):
     assert ours_pass1 == pytest.approx(theirs_pass1, abs=1e-12)
 
 
-@pytest.mark.parametrize("name, file", [("humaneval+", "HumanEvalPlus-reconstructed.jsonl"),
-                                        ("mbpp+", "MbppPlus-v0.1.0-era.jsonl")])
+@pytest.mark.parametrize("name, file", [("humaneval+", "HumanEvalPlus-reconstructed.first.jsonl"),
+                                        ("mbpp+", "MbppPlus-v0.1.0-era.first.jsonl")])
 def test_evalplus_release_files_are_refused_not_judged_as_the_base_benchmark(name, file):
-    """The shared EvalPlus release files (`../shared/conformance/evalplus/`): judged on
-    their `test` they would be plain HumanEval (MBPP+ has none): refused, naming why."""
-    import os
+    """Rows of the shared EvalPlus release files (`data/README.md`): judged on their `test`
+    they would be plain HumanEval (MBPP+ has none): refused, naming why."""
     from pathlib import Path
 
     from acecoder.errors import InputError
 
-    # `../shared` beside the checkout (every session and CI has it); ACECODER_SHARED moves it
-    shared = Path(os.environ.get("ACECODER_SHARED") or Path(__file__).resolve().parents[3] / "shared")
-    path = shared / "conformance" / "evalplus" / file
-    assert path.is_file(), f"{path}: the shared conformance data (set ACECODER_SHARED to its folder)"
+    path = Path(__file__).parent / "data" / file
     with pytest.raises(InputError, match=r":1: this row is in EvalPlus's release layout \(base_input, plus_input"):
         load_benchmark(name, path=path)
