@@ -43,6 +43,9 @@ class ExecutionJob:
     id: str
     program: str
     tests: list[str]
+    limits: list[float] | None = None  # seconds per test; None: the engine's `timeout` for each
+    stop_at_timeout: bool = False  # leave the tests after one that timed out or crashed not run
+    capture: bool = False  # return the value of each check-shaped test's expression in `values`
 
 
 @dataclass(slots=True, kw_only=True)
@@ -56,6 +59,9 @@ class ExecutionResult:
     messages: list[str | None] = field(default_factory=list)  # per test, why it did not pass
     error: str | None = None  # why the program did not load
     seconds: float = 0.0  # wall time in the sandbox, restarts included
+    test_cpu_seconds: list[float] = field(default_factory=list)  # per test: user + system, children included
+    test_wall_seconds: list[float] = field(default_factory=list)  # per test
+    values: list | None = None  # per test, its expression's value (jobs with `capture`; None where it had none)
 
     @property
     def passed(self) -> int:

@@ -71,6 +71,39 @@ def test_several_hangs_and_crashes_in_one_program(engine):
     assert result.outcomes == [P, T, P, C, C, P]
 
 
+def test_each_test_has_its_own_limit_and_its_cpu_and_wall_seconds(engine):
+    program = "def burn(n):\n    s = 0\n    for i in range(n):\n        s += i\n    return n\n"
+    tests = ["assert burn(10) == 10", "assert burn(3_000_000) == 3_000_000", "assert burn(3_000_000) == 3_000_000"]
+    result = engine.run([ExecutionJob(id="x", program=program, tests=tests, limits=[0.5, 5.0, 0.01])])[0]
+    assert result.outcomes == [P, P, T]  # 0.1-0.3 s of CPU: within the 5 s of test 2, past the 0.01 s of test 3
+    small, large, cut = result.test_cpu_seconds
+    assert small < 0.01 < large <= result.test_wall_seconds[1] + 0.01
+    assert 0.01 <= result.test_wall_seconds[2] < 0.5 and cut > 0
+    assert len(result.test_wall_seconds) == 3
+
+
+def test_stop_at_timeout_leaves_the_rest_not_run(engine):
+    program = "def f(x):\n    while x == 1:\n        pass\n    return x\n"
+    tests = [f"assert f({i}) == {i}" for i in range(4)]
+    going_on, stopped = engine.run([ExecutionJob(id="a", program=program, tests=tests),
+                                    ExecutionJob(id="b", program=program, tests=tests, stop_at_timeout=True)])
+    assert going_on.outcomes == [P, T, P, P]
+    assert stopped.outcomes == [P, T, N, N]
+
+
+def test_captured_values_come_back_as_plain_data(engine):
+    program = "def f(x):\n    return {'x': (x, [x * 1.5]), 's': {x}}\n"
+    tests = ["assert f(2)", "assert f(2) == 3", "assert f(1)['x'] is None", "assert missing(1)"]
+    result = engine.run([ExecutionJob(id="x", program=program, tests=tests, capture=True)])[0]
+    assert result.values[:2] == [{"x": (2, [3.0]), "s": frozenset({2})}] * 2
+    assert result.values[2:] == [(1, [1.5]), None]  # the operand of `is None`; an error has none
+
+
+def test_limits_must_fit_the_tests(engine):
+    with pytest.raises(ValueError, match="each of its 2 tests"):
+        engine.run([ExecutionJob(id="x", program=ADD, tests=["assert 1", "assert 2"], limits=[1.0])])
+
+
 def test_tests_run_in_the_program_namespace_with_setup_lines(engine):
     tests = ["xs = [3, 1, 2]\nys = sorted(xs)\nassert ys == [1, 2, 3]", "assert VALUE + add(1, 1) == 12", "y = 5\nassert y > 4"]
     result = run_one(engine, ADD + "VALUE = 10\n", tests)

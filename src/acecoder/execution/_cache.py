@@ -75,7 +75,10 @@ class VerdictCache:
 
     @staticmethod
     def key(job: ExecutionJob, conditions: str) -> str:
-        identity = json.dumps([conditions, job.program, list(job.tests)], ensure_ascii=False)
+        identity = [conditions, job.program, list(job.tests)]
+        if job.limits is not None or job.stop_at_timeout:  # else as before: earlier entries stay valid
+            identity += [job.limits, job.stop_at_timeout]
+        identity = json.dumps(identity, ensure_ascii=False)
         return hashlib.sha256(identity.encode()).hexdigest()
 
     def get(self, key: str, job_id: str) -> ExecutionResult | None:
@@ -89,6 +92,7 @@ class VerdictCache:
         return ExecutionResult(
             id=job_id, status=ProgramStatus(data["status"]), outcomes=[TestOutcome(o) for o in data["outcomes"]],
             pass_rate=data["pass_rate"], messages=data["messages"], error=data["error"], seconds=data["seconds"],
+            test_cpu_seconds=data.get("test_cpu_seconds", []), test_wall_seconds=data.get("test_wall_seconds", []),
         )
 
     def put(self, key: str, result: ExecutionResult) -> None:

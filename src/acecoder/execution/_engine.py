@@ -25,11 +25,12 @@ from pathlib import Path
 
 from acecoder.data.streams import chunks
 from acecoder.errors import SandboxError
-from acecoder.execution._plan import Check, TestPlan, compile_tests, judge
+from acecoder.execution._plan import Check, TestPlan, compile_tests, judge, read_values
 from acecoder.records import ExecutionJob, ExecutionResult, ProgramStatus, TestOutcome
 
 WORKER_SCRIPT = Path(__file__).with_name("_worker.py")
 HEADER = struct.Struct("<I")
+TIMING = struct.Struct("<ff")  # after the kind of every test frame: its CPU and wall seconds
 IN_FLIGHT = 2  # jobs queued per worker
 UID_BASE = 1_800_000_000  # far above any real user's uid
 # Loaded once in each zygote, so that programs importing them pay nothing. Each one
@@ -223,7 +224,11 @@ class Engine:
     def _submit_many(self, jobs) -> list[Future]:
         futures, tasks = [], []
         for job in jobs:
-            key = self.verdict_cache.key(job, self._conditions) if self.verdict_cache is not None else None
+            if job.limits is not None and (len(job.limits) != len(job.tests) or not all(t > 0 for t in job.limits)):
+                raise ValueError(f"job {job.id!r}: limits must give a positive number of seconds for each of its "
+                                 f"{len(job.tests)} tests (it has {len(job.limits)})")
+            cacheable = self.verdict_cache is not None and not job.capture  # captured values are not JSON
+            key = self.verdict_cache.key(job, self._conditions) if cacheable else None
             cached = self.verdict_cache.get(key, job.id) if key is not None else None
             if cached is not None:
                 futures.append(Future())
@@ -375,8 +380,11 @@ class _Worker:
         return self.isolation
 
     def send(self, task: _Task, engine: Engine) -> None:
+        job = task.job
+        limits = tuple(float(t) for t in job.limits) if job.limits is not None else engine.timeout
         message = marshal.dumps(
-            (len(self.in_flight), task.job.program, engine.program_timeout, engine.timeout, task.plan.sandbox_blob)
+            (len(self.in_flight), job.program, engine.program_timeout, limits, job.stop_at_timeout,
+             task.plan.sandbox_blob)
         )
         self.outbox += HEADER.pack(len(message)) + message
         self.in_flight.append(task)
@@ -502,22 +510,44 @@ def _result(task: _Task, load: bytes, frames: list, seconds: float) -> Execution
             error = "the program's top level ran past its time limit"
         return ExecutionResult(
             id=job.id, status=status, outcomes=[TestOutcome.NOT_RUN] * n, messages=[None] * n,
-            pass_rate=0.0, error=error, seconds=seconds,
+            pass_rate=0.0, error=error, seconds=seconds, test_cpu_seconds=[0.0] * n, test_wall_seconds=[0.0] * n,
+            values=[None] * n if job.capture else None,
         )
-    outcomes, messages = [], []
+    outcomes, messages, cpu, wall = [], [], [], []
+    values = [] if job.capture else None
     for frame, judge_with in zip(frames, plan.judges):
-        outcome, message = _judge_frame(frame, judge_with)
+        if len(frame) > TIMING.size:
+            kind, (cpu_seconds, wall_seconds), body = frame[:1], TIMING.unpack_from(frame, 1), frame[1 + TIMING.size:]
+            outcome, message = _judge_frame(kind, body, judge_with)
+        else:  # written by the program itself, not by our child code
+            kind, cpu_seconds, wall_seconds, body = b"", 0.0, 0.0, b""
+            outcome, message = TestOutcome.ERROR, "malformed result from the sandbox"
         outcomes.append(outcome)
         messages.append(message)
+        cpu.append(round(cpu_seconds, 6))
+        wall.append(round(wall_seconds, 6))
+        if values is not None:
+            values.append(_captured(kind, body))
     passed = sum(outcome is TestOutcome.PASS for outcome in outcomes)
     return ExecutionResult(
         id=job.id, status=ProgramStatus.OK, outcomes=outcomes, messages=messages,
-        pass_rate=passed / n if n else 0.0, seconds=seconds,
+        pass_rate=passed / n if n else 0.0, seconds=seconds, test_cpu_seconds=cpu, test_wall_seconds=wall,
+        values=values,
     )
 
 
-def _judge_frame(frame: bytes, judge_with) -> tuple[TestOutcome, str | None]:
-    kind, body = frame[:1], frame[1:]
+def _captured(kind: bytes, body: bytes):
+    """The value of a test's first expression that ran in the sandbox, else None."""
+    if kind != b"V":
+        return None
+    try:
+        found = read_values(body)
+    except (ValueError, TypeError, RecursionError, MemoryError):
+        return None
+    return found[0] if isinstance(found, list) and found else None
+
+
+def _judge_frame(kind: bytes, body: bytes, judge_with) -> tuple[TestOutcome, str | None]:
     if isinstance(judge_with, str):  # the test itself is broken
         return TestOutcome.ERROR, judge_with
     if kind == b"V":
@@ -540,5 +570,5 @@ def _lost(task: _Task, why: str) -> ExecutionResult:
     n = len(task.plan)
     return ExecutionResult(
         id=task.job.id, status=ProgramStatus.CRASHED, outcomes=[TestOutcome.CRASHED] * n,
-        messages=[None] * n, pass_rate=0.0, error=why,
+        messages=[None] * n, pass_rate=0.0, error=why, test_cpu_seconds=[0.0] * n, test_wall_seconds=[0.0] * n,
     )

@@ -175,7 +175,7 @@ def judge(check: Check, payload: bytes) -> tuple[bool | None, str | None]:
     if payload == check.expected:
         return True, None
     try:
-        values = json.loads(payload, object_hook=_revive)
+        values = read_values(payload)
         if not isinstance(values, list) or len(values) != sum(not lit for lit, _ in check.operands):
             raise ValueError("malformed result from the sandbox")
         operands = [value if is_literal else values[value] for is_literal, value in check.operands]
@@ -195,6 +195,11 @@ def judge(check: Check, payload: bytes) -> tuple[bool | None, str | None]:
     if check.symbol in ("truth", "not"):
         return False, f"got {_short(operands[0])}"
     return False, f"{_short(operands[0])} {check.symbol} {_short(operands[1])} is false"
+
+
+def read_values(payload: bytes) -> list:
+    """The operand values a check test's sandbox run sent (see `plain` in `_worker.py`)."""
+    return json.loads(payload, object_hook=_revive)
 
 
 class Opaque:

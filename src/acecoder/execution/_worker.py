@@ -52,6 +52,9 @@ LOAD_OK, SYNTAX, IMPORT, RUNTIME, MEMORY = b"L", b"S", b"I", b"R", b"M"
 PASS, FAIL, ERROR, VALUES, INVALID = b"P", b"F", b"E", b"V", b"X"
 # Kinds only the zygote writes, for runs it had to end.
 TIMEOUT, CRASHED, NOT_RUN = b"T", b"C", b"N"
+# Every test frame: its kind, then the test's CPU and wall seconds, then its body.
+TIMING = struct.Struct("<ff")
+NOT_RUN_FRAME = NOT_RUN + TIMING.pack(0.0, 0.0)
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
@@ -338,6 +341,16 @@ def plain_container(value):
     return plain(items)
 
 
+def cpu_seconds():
+    """CPU time (user + system) of the main thread and of the children it waited for.
+
+    Not the process clock: with RLIMIT_CPU set, Linux counts that one in scheduler
+    ticks (0 or 4 ms for a 1 ms test). Threads a program starts are not counted.
+    """
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.thread_time() + children.ru_utime + children.ru_stime
+
+
 def child(job, start, out, settings):
     """Run the program, then tests[start:]; never returns."""
     try:
@@ -347,7 +360,7 @@ def child(job, start, out, settings):
             os.setsid()  # a process group of its own, so that killpg reaches its children
         drop_privileges(settings["uid"])
         os.chdir(settings["workdir"])
-        budget = int(job["program_timeout"] + job["test_timeout"] * len(job["tests"])) + 1
+        budget = int(job["program_timeout"] + sum(job["limits"][start:])) + 1
         resource.setrlimit(resource.RLIMIT_CPU, (budget, budget + 1))
         module = types.ModuleType("solution")
         module.__file__ = os.path.join(settings["workdir"], "solution.py")
@@ -369,27 +382,30 @@ def child(job, start, out, settings):
         for index in range(start, len(tests)):
             test = tests[index]
             if test is None:
-                send(out, INVALID)
+                send(out, INVALID + TIMING.pack(0.0, 0.0))
                 continue
             setup, exprs, container = test
+            wall, cpu = time.perf_counter(), cpu_seconds()
+            timed = False
             try:
                 if setup is not None:
                     exec(setup, scope)
                 if exprs is None:
-                    frame = PASS
+                    kind, body = PASS, b""
                 else:
-                    values = [
-                        (plain_container if i == container else plain)(eval(expr, scope))
-                        for i, expr in enumerate(exprs)
-                    ]
-                    frame = VALUES + json.dumps(values).encode()
-                    if len(frame) > MAX_FRAME:
-                        frame = ERROR + b"result too large to compare"
+                    results = [eval(expr, scope) for expr in exprs]
+                    wall, cpu, timed = time.perf_counter() - wall, cpu_seconds() - cpu, True  # not the conversion
+                    values = [(plain_container if i == container else plain)(v) for i, v in enumerate(results)]
+                    kind, body = VALUES, json.dumps(values).encode()
+                    if len(body) >= MAX_FRAME:
+                        kind, body = ERROR, b"result too large to compare"
             except AssertionError:
-                frame = FAIL
+                kind, body = FAIL, b""
             except BaseException as error:
-                frame = ERROR + describe(error)
-            send(out, frame)
+                kind, body = ERROR, describe(error)
+            if not timed:
+                wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
+            send(out, kind + TIMING.pack(cpu, wall) + body)
     except BaseException:
         pass
     os._exit(0)
@@ -415,6 +431,7 @@ class Run:
         self.buffer = bytearray()
         self.total = 0
         self.exit_status = None
+        self.cpu = 0.0  # user + system seconds of the child and what it waited for, once reaped
 
     def pump(self, want, timeouts):
         """Collect frames until `want` arrived, the child died or a deadline passed.
@@ -466,7 +483,7 @@ class Run:
         buffer, offset, end = self.buffer, 0, len(self.buffer)
         while end - offset >= HEADER.size:  # frames by offset: no copy of the rest per frame
             (size,) = HEADER.unpack_from(buffer, offset)
-            if size > MAX_FRAME + 1:
+            if size > MAX_FRAME + TIMING.size:
                 return None
             if end - offset < HEADER.size + size:
                 break
@@ -484,11 +501,11 @@ class Run:
                 pass
             while True:
                 try:
-                    pid, status = os.waitpid(-1, 0)
+                    pid, status, usage = os.wait4(-1, 0)
                 except ChildProcessError:
                     break
                 if pid == self.pid:
-                    self.exit_status = status
+                    self.exit_status, self.cpu = status, usage.ru_utime + usage.ru_stime
         else:
             try:
                 os.killpg(self.pid, signal.SIGKILL)
@@ -496,7 +513,8 @@ class Run:
                 pass
             kill_orphans()
             try:
-                self.exit_status = os.waitpid(self.pid, 0)[1]
+                _, self.exit_status, usage = os.wait4(self.pid, 0)
+                self.cpu = usage.ru_utime + usage.ru_stime
             except ChildProcessError:
                 pass
         os.close(self.fd)
@@ -523,10 +541,16 @@ def kill_orphans():
 
 
 def run_job(job, settings, is_init):
-    """Run one program against its tests; returns (load frame, test frames, seconds)."""
+    """Run one program against its tests; returns (load frame, test frames, seconds).
+
+    Test i may take `job["limits"][i]` seconds. A test that runs past it, or kills its
+    process, costs only itself: the program is loaded again in a fresh child, which
+    goes on at the next test; with `job["stop"]` the tests after it are not run.
+    """
     started = time.monotonic()
+    limits = job["limits"]
     n = len(job["tests"])
-    results = [NOT_RUN] * n
+    results = [NOT_RUN_FRAME] * n
     try:  # here, not in each child: a fresh fork compiles 10x slower than a warm process
         job["code"] = compile(job["program"], "solution.py", "exec")
     except BaseException as error:  # SyntaxError, ValueError (null bytes), RecursionError
@@ -536,9 +560,10 @@ def run_job(job, settings, is_init):
     while start < n or load is None:
         run = Run(job, start, settings)
         fresh_load = load is None
+        begun = time.monotonic()
 
-        def timeouts(k):
-            return job["program_timeout"] if k == 0 else job["test_timeout"]
+        def timeouts(k, start=start):
+            return job["program_timeout"] if k == 0 else limits[start + k - 1]
 
         state = run.pump(1 + n - start, timeouts)
         run.close(is_init)
@@ -557,11 +582,16 @@ def run_job(job, settings, is_init):
         reached = start + len(frames) - 1
         if reached >= n:
             break
-        results[reached] = ended
+        # The test that did not finish: its share of the child's CPU and wall time is
+        # what the finished tests (and the load, counted in) did not use.
+        used = [TIMING.unpack_from(frame, 1) if len(frame) > TIMING.size else (0.0, 0.0) for frame in frames[1:]]
+        cpu = max(0.0, run.cpu - sum(c for c, _ in used))
+        wall = max(0.0, time.monotonic() - begun - sum(w for _, w in used))
+        results[reached] = ended[:1] + TIMING.pack(cpu, wall) + ended[1:]
+        if job["stop"]:
+            break
         start = reached + 1
     return load, results, time.monotonic() - started
-
-
 def how_it_ended(status):
     if status is None:
         return b"the process vanished"
@@ -666,15 +696,12 @@ def zygote(settings, jobs_fd, results_fd, is_init):
             if not is_init:  # a work directory on the host's own tmpfs: leave nothing behind
                 remove(settings["workdir"])
             os._exit(0)
-        key, program, program_timeout, test_timeout, new_blob = marshal.loads(message)
+        key, program, program_timeout, limits, stop, new_blob = marshal.loads(message)
         if new_blob != blob:  # programs of one question share their tests
             blob, tests = new_blob, marshal.loads(new_blob)
-        job = {
-            "program": program,
-            "tests": tests,
-            "program_timeout": program_timeout,
-            "test_timeout": test_timeout,
-        }
+        if not isinstance(limits, tuple):  # one limit for every test
+            limits = (limits,) * len(tests)
+        job = {"program": program, "tests": tests, "program_timeout": program_timeout, "limits": limits, "stop": stop}
         load, results, seconds = run_job(job, settings, is_init)
         scratch.reset()
         send(results_fd, marshal.dumps((key, load, results, seconds)))
