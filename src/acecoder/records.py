@@ -72,7 +72,10 @@ class ExecutionResult:
         return bool(self.outcomes) and self.passed == len(self.outcomes)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        row = dataclasses.asdict(self)
+        if row["values"] is None:  # only jobs that asked for them have any
+            del row["values"]
+        return row
 
 
 # ---------------------------------------------------------------- questions and programs
@@ -183,4 +186,5 @@ class Problem:
     entry_point: str | None = None  # the function under test, where there is one
     reference: str | None = None  # the benchmark's reference solution, where given
     timeout: float = 3.0  # seconds per test, the benchmark's own limit
+    limits: list[float] | None = None  # seconds per test where the benchmark sets each (EvalPlus), else None
     metadata: dict = field(default_factory=dict)

@@ -78,7 +78,7 @@ def check(candidate):
 
 def test_humaneval_plus_in_the_hub_layout_from_a_gzipped_file(tmp_path, engine):
     """The hub's layout (`test` holds every input as asserts); a release row (inputs
-    beside an original `test`) is refused rather than judged as plain HumanEval."""
+    beside an original `test`) is judged on its inputs, not as plain HumanEval."""
     row = {
         "task_id": "HumanEval/53",
         "prompt": 'def add(x: int, y: int):\n    """Add two numbers."""\n',
@@ -91,8 +91,9 @@ def test_humaneval_plus_in_the_hub_layout_from_a_gzipped_file(tmp_path, engine):
         handle.write(json.dumps(row) + "\n")
     release = tmp_path / "release.jsonl"
     release.write_text(json.dumps({**row, "base_input": [[1, 2]], "plus_input": [[10**6, 1]], "atol": 0}) + "\n")
-    with pytest.raises(InputError, match="release layout"):
-        load_benchmark("humaneval+", path=release)
+    [judged] = load_benchmark("humaneval+", path=release)
+    assert judged.tests[0].startswith("assert __evalplus__(add(*[1, 2]), '3', 0, '', 'null')")
+    assert judged.metadata["base_tests"] == 1 and len(judged.limits) == 2
     [problem] = load_benchmark("humaneval+", path=path)
     assert problem.benchmark == "humaneval+" and len(problem.tests) == 1  # check() is not only asserts
     assert run(engine, problem, "    return x + y\n").all_passed

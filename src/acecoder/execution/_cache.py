@@ -28,7 +28,7 @@ from pathlib import Path
 from acecoder.paths import cache_root
 from acecoder.records import ExecutionJob, ExecutionResult, ProgramStatus, TestOutcome
 
-_SOURCES = ("_engine.py", "_plan.py", "_worker.py")
+_SOURCES = ("_engine.py", "_judges.py", "_plan.py", "_worker.py")
 
 
 def _identity() -> str:

@@ -4,7 +4,7 @@ A test is compiled once per distinct list of tests (programs of one question sha
 it). Its last statement decides its shape:
 
 - check: `assert A <op> B` with one comparison operator, or `assert A`, or
-  `assert not A`. The sandbox runs the statements before it, evaluates the operands
+  `assert not A`, or `assert JUDGE(A, literal, ...)` with a judge of `_judges.py`. The sandbox runs the statements before it, evaluates the operands
   that are not literals, and returns their values as plain data (exact builtin types
   only; see `plain` in `_worker.py`). The engine applies the operator. Literal
   operands never enter the sandbox, so a program can neither read the expected value
@@ -40,6 +40,7 @@ OPERATORS = {
     ast.Is: ("is", operator.is_),
     ast.IsNot: ("is not", operator.is_not),
 }
+SYMBOLS = {symbol for symbol, _ in OPERATORS.values()}
 SINGLETONS = (None, True, False)  # the only values `is` can be judged on outside
 
 
@@ -47,7 +48,7 @@ SINGLETONS = (None, True, False)  # the only values `is` can be judged on outsid
 class Check:
     """How the engine judges a check-shaped test from the operand values it gets back."""
 
-    symbol: str  # "==", ..., "truth" for `assert A`, "not" for `assert not A`
+    symbol: str  # "==", ..., "truth" for `assert A`, "not" for `assert not A`, or a judge's name
     compare: object  # the operator's function; None for truth tests
     operands: tuple  # per operand: (True, literal) or (False, index into the values)
     expected: bytes | None = None  # for `A == literal`: the payload that means "equal"
@@ -96,6 +97,8 @@ def _compile_test(source: str):
                 if position == 1 and symbol in ("in", "not in"):
                     container = len(exprs)  # converted as a container: see plain_container
                 exprs.append(compile(ast.Expression(node), "<test>", "eval", dont_inherit=True))
+        if compare is not None and symbol not in SYMBOLS and not all(lit for lit, _ in operands[1:]):
+            raise ValueError(f"{symbol}'s arguments after the first must be literals")
         sandbox_part = (setup, tuple(exprs), container)
         return sandbox_part, Check(symbol, compare, tuple(operands), _expected(symbol, operands))
     except (SyntaxError, ValueError, MemoryError, RecursionError) as error:
@@ -160,6 +163,11 @@ def _check_shape(node):
         return "not", None, (test.operand,)
     if isinstance(test, ast.Compare):
         return None
+    if isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and test.args and not test.keywords:
+        from acecoder.execution._judges import JUDGES
+
+        if test.func.id in JUDGES:
+            return test.func.id, JUDGES[test.func.id], tuple(test.args)
     return "truth", None, (test,)
 
 
@@ -186,6 +194,8 @@ def judge(check: Check, payload: bytes) -> tuple[bool | None, str | None]:
             ok = _truth(operands[0])
         elif check.symbol == "not":
             ok = not _truth(operands[0])
+        elif check.symbol not in SYMBOLS:  # a judge of _judges.py
+            ok = bool(check.compare(*operands))
         else:
             ok = bool(check.compare(*operands))
     except Exception as error:  # e.g. `<` between a list and an int, as Python would raise
@@ -194,6 +204,8 @@ def judge(check: Check, payload: bytes) -> tuple[bool | None, str | None]:
         return True, None
     if check.symbol in ("truth", "not"):
         return False, f"got {_short(operands[0])}"
+    if check.symbol not in SYMBOLS:
+        return False, f"{check.symbol.strip('_')}: got {_short(operands[0])}"
     return False, f"{_short(operands[0])} {check.symbol} {_short(operands[1])} is false"
 
 

