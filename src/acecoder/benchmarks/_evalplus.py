@@ -194,7 +194,8 @@ def _ground_truth(path, digest: str, tasks: list[_Task], dataset: str) -> dict:
                 return truth
         except (OSError, ValueError):
             pass  # computed again below
-    log.info("%s: running the canonical solutions on %d inputs for the expected outputs (once: cached in %s)",
+    log.warning("%s: first use: running the canonical solutions on %d inputs for the expected outputs "
+                "(about 1 min per 40 K inputs; cached in %s)",
              Path(path).name, sum(len(t.inputs) for t in tasks), cache)
     truth = _run_canonical(path, tasks, dataset)
     cache.parent.mkdir(parents=True, exist_ok=True)

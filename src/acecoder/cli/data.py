@@ -30,7 +30,7 @@ RLPrompt = enum.Enum("RLPrompt", {name: name for name in RL_PROMPTS}, type=str)
 def execute(
     input: Annotated[Path, typer.Argument(help="JSONL: one {id, program, tests} per line.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="JSONL of verdicts, one per program.")],
-    timeout: Annotated[float, typer.Option(help="Seconds each test may run (wall clock).", min=0.01)] = 3.0,
+    timeout: Annotated[float, typer.Option(help="CPU seconds each test may run (5x that in wall time at most).", min=0.01)] = 3.0,
     workers: Annotated[Optional[int], typer.Option(help="Sandbox processes in parallel [default: CPU cores].", min=1)] = None,
     memory_mb: Annotated[int, typer.Option(help="Address-space limit per program, MiB.", min=64)] = 2048,
     extract: Annotated[bool, typer.Option(help="Lines carry 'completion' (raw model output): pull the code out of it.")] = False,
@@ -171,7 +171,7 @@ def filter_(
     oracle: Annotated[str, typer.Option(help="The model whose samples are the oracle's programs.")],
     min_oracle_passes: Annotated[int, typer.Option(help="Drop a question whose oracle passes fewer tests.", min=0)] = 4,
     min_tests: Annotated[int, typer.Option(help="Drop a question with fewer tests left.", min=1)] = 5,
-    timeout: Annotated[float, typer.Option(help="Seconds each test may run (wall clock).", min=0.01)] = 3.0,
+    timeout: Annotated[float, typer.Option(help="CPU seconds each test may run (5x that in wall time at most).", min=0.01)] = 3.0,
     workers: Annotated[Optional[int], typer.Option(help="Sandbox processes in parallel [default: CPU cores].", min=1)] = None,
     memory_mb: Annotated[int, typer.Option(help="Address-space limit per program, MiB.", min=64)] = 2048,
     report_dir: Annotated[Optional[Path], typer.Option(help="Write the quality report (JSON and PNG figures) here.")] = None,

@@ -84,7 +84,7 @@ def serve_reward(
     reward_model: Annotated[Optional[str], typer.Option(help="Reward-model checkpoint, or the URL of acecoder serve-rm.")] = None,
     model_weight: Annotated[float, typer.Option(help="Weight of the normalised reward-model reward.", min=0)] = 1.0,
     normalize: Annotated[Normalize, typer.Option(help="Reward-model normalisation: running mean/std of all scores so far, per batch, or none.")] = Normalize.running,
-    timeout: Annotated[float, typer.Option(help="Seconds each test may run (wall clock).", min=0.01)] = 3.0,
+    timeout: Annotated[float, typer.Option(help="CPU seconds each test may run (5x that in wall time at most).", min=0.01)] = 3.0,
     workers: Annotated[Optional[int], typer.Option(help="Sandbox processes (default: one per CPU core).", min=1)] = None,
     memory_mb: Annotated[int, typer.Option(help="Address-space limit per program, MiB.", min=64)] = 2048,
 ) -> None:

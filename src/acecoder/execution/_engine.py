@@ -86,7 +86,8 @@ class Engine:
             workers: sandbox processes running in parallel (default: `default_workers()`,
                 one per CPU core, shared among the processes of this node under torchrun or
                 accelerate).
-            timeout: wall-clock seconds each test may take.
+            timeout: CPU seconds each test may take (a test that sleeps or blocks is stopped
+                after 5x that in wall time).
             program_timeout: seconds the program's top level may take (default: `timeout`).
             memory_mb: address-space limit of each program's process, in MiB.
             file_mb: largest file a program may write, in MiB.

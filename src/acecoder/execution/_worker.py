@@ -18,8 +18,9 @@ What holds, where the kernel allows it (see `isolation` in the hello message):
   mounts and an unprivileged uid), no signals to processes outside the namespace.
 - Limits on address space, file size, open files, processes and CPU time.
 - A hang, crash or exit in one test costs only that test: the zygote kills the
-  child on a wall-clock deadline, then re-runs the program in a fresh child and
-  continues at the next test.
+  child once it used the test's CPU time (read from the child's CPU clock; a
+  wall-clock backstop, 5x the limit, ends tests that sleep or block), then re-runs
+  the program in a fresh child and continues at the next test.
 
 What does not hold: the child can write anything into its own result pipe, so a
 test that the child judges itself ("plain" tests, see `_plan.py`) can be forged by
@@ -46,6 +47,9 @@ MAX_FRAME = 1 << 20  # bytes one test may report (a value's JSON); more is an er
 MAX_TOTAL = 16 << 20  # bytes one program run may report in all
 MAX_ITEMS = 1_000_000  # items of a container converted for an `in` test
 POLL_INTERVAL = 0.002  # seconds between looks at a running child's progress
+# Wall-clock time a test may take, in multiples of its CPU limit: a CPU-bound test starved
+# to a fifth of a core still ends on its CPU time, a test that sleeps or blocks ends here.
+BACKSTOP = 5
 
 # Frame kinds. The child writes the load frame once, then one frame per test.
 LOAD_OK, SYNTAX, IMPORT, RUNTIME, MEMORY = b"L", b"S", b"I", b"R", b"M"
@@ -431,26 +435,31 @@ class Run:
         self.buffer = bytearray()
         self.total = 0
         self.exit_status = None
-        self.cpu = 0.0  # user + system seconds of the child and what it waited for, once reaped
+        self.cpu_used = 0.0  # user + system seconds of the child and what it waited for, once reaped
 
-    def pump(self, want, timeouts):
-        """Collect frames until `want` arrived, the child died or a deadline passed.
+    def pump(self, want, limits):
+        """Collect frames until `want` arrived, the child died or ran past a limit.
 
-        `timeouts(k)` is the time allowed for frame k, counted from frame k-1. We
-        wake on the child's exit and otherwise every few milliseconds, not on every
-        frame: a fast program costs one wake-up, and a frame's arrival time is known
-        to within one interval. Returns "done", "dead" or "timeout".
+        `limits(k)` is the CPU time allowed for frame k (the load for k = 0, then each
+        test), counted from the arrival of frame k-1 on the child's own CPU clock: a
+        test's verdict does not depend on how busy the machine is. Time spent not
+        running (sleeping, blocked, or starved of a core) is bounded by a wall-clock
+        backstop of BACKSTOP times the limit. We wake on the child's exit and
+        otherwise every few milliseconds, not on every frame: a fast program costs
+        one wake-up. Returns "done", "dead" or "timeout".
         """
-        deadline = time.monotonic() + timeouts(0)
+        limit = limits(0)
+        since, spent = time.monotonic(), self.cpu()
         interval = POLL_INTERVAL
         poller = select.poll()
         poller.register(self.pidfd, select.POLLIN)
         while True:
             now = time.monotonic()
-            if now >= deadline:
+            backstop = since + BACKSTOP * limit
+            if now >= backstop or self.cpu() - spent >= limit:
                 self.drain()
                 return "done" if len(self.frames) >= want else "timeout"
-            exited = bool(poller.poll(min(deadline - now, interval) * 1000))
+            exited = bool(poller.poll(min(backstop - now, interval) * 1000))
             got = self.drain()
             if got is None:
                 return "dead"  # reported more than allowed
@@ -459,10 +468,19 @@ class Run:
             if exited:
                 return "dead"
             if got:
-                deadline = time.monotonic() + timeouts(len(self.frames))
+                limit = limits(len(self.frames))
+                since, spent = time.monotonic(), self.cpu()
                 interval = POLL_INTERVAL
             else:  # nothing new: back off, a hang needs no fine-grained watching
                 interval = min(interval * 2, 0.05)
+
+    def cpu(self):
+        """CPU seconds the child has used (its own, not its children's), read from its
+        process clock: Linux gives every process one, `(~pid << 3) | 2`."""
+        try:
+            return time.clock_gettime((~self.pid << 3) | 2)
+        except OSError:  # gone: the next poll sees it
+            return 0.0
 
     def drain(self):
         """Read what is in the pipe; returns frames added, or None on abuse."""
@@ -505,7 +523,7 @@ class Run:
                 except ChildProcessError:
                     break
                 if pid == self.pid:
-                    self.exit_status, self.cpu = status, usage.ru_utime + usage.ru_stime
+                    self.exit_status, self.cpu_used = status, usage.ru_utime + usage.ru_stime
         else:
             try:
                 os.killpg(self.pid, signal.SIGKILL)
@@ -514,7 +532,7 @@ class Run:
             kill_orphans()
             try:
                 _, self.exit_status, usage = os.wait4(self.pid, 0)
-                self.cpu = usage.ru_utime + usage.ru_stime
+                self.cpu_used = usage.ru_utime + usage.ru_stime
             except ChildProcessError:
                 pass
         os.close(self.fd)
@@ -562,10 +580,10 @@ def run_job(job, settings, is_init):
         fresh_load = load is None
         begun = time.monotonic()
 
-        def timeouts(k, start=start):
+        def allowed(k, start=start):
             return job["program_timeout"] if k == 0 else limits[start + k - 1]
 
-        state = run.pump(1 + n - start, timeouts)
+        state = run.pump(1 + n - start, allowed)
         run.close(is_init)
         frames = run.frames[: 1 + n - start]  # a program that forked may send more
         ended = TIMEOUT if state == "timeout" else CRASHED + how_it_ended(run.exit_status)
@@ -585,7 +603,7 @@ def run_job(job, settings, is_init):
         # The test that did not finish: its share of the child's CPU and wall time is
         # what the finished tests (and the load, counted in) did not use.
         used = [TIMING.unpack_from(frame, 1) if len(frame) > TIMING.size else (0.0, 0.0) for frame in frames[1:]]
-        cpu = max(0.0, run.cpu - sum(c for c, _ in used))
+        cpu = max(0.0, run.cpu_used - sum(c for c, _ in used))
         wall = max(0.0, time.monotonic() - begun - sum(w for _, w in used))
         results[reached] = ended[:1] + TIMING.pack(cpu, wall) + ended[1:]
         if job["stop"]:

@@ -98,7 +98,7 @@ class RayExecutor:
             pool: "actors" (long-lived engines) or "tasks" (an engine per batch).
             attempts: runs of one batch, Ray's retries included, before the run stops
                 (1: no retry).
-            timeout: wall-clock seconds each test may take (as in `Engine`).
+            timeout: CPU seconds each test may take (as in `Engine`).
             program_timeout: seconds the program's top level may take (default: `timeout`).
             memory_mb: address-space limit of each program's process, in MiB.
         """

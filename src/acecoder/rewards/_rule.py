@@ -149,7 +149,8 @@ class TestReward:
             engine: an `acecoder.execution.Engine` to share; by default one is started
                 on first use and closed by `close()`.
             workers: sandbox processes of the default engine (default: CPU cores).
-            timeout: wall-clock seconds each test may take.
+            timeout: CPU seconds each test may take (a test that sleeps or blocks is stopped
+                after 5x that in wall time).
             memory_mb: address-space limit per program, MiB.
         """
         if kind not in KINDS:

@@ -107,7 +107,7 @@ class FilterSettings:
     oracle: str  # the `model` of the oracle's samples (the method: Qwen2.5-Coder-32B-Instruct, greedy), or "reference"
     min_oracle_passes: int = 4  # drop a question whose oracle passes fewer tests (§5: drops at 3 or fewer)
     min_tests: int = 5  # drop a question with fewer kept tests (§5); at least 1
-    timeout: float = 3.0  # seconds each test may run (wall clock)
+    timeout: float = 3.0  # CPU seconds each test may run (5x that in wall time at most)
     workers: int | None = None  # sandbox processes in parallel; None: one per CPU core
     memory_mb: int = 2048  # address-space limit per program, MiB
     ray_address: str | None = None  # run the programs on a Ray cluster ("local", "auto", ray://...); None: here
