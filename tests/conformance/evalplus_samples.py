@@ -1,7 +1,8 @@
 """Samples that tell EvalPlus's judging apart from a looser one, and the upstream side of
 the comparison: `evalplus.evaluate.evaluate` itself, in a child process.
 
-Used by tests/conformance/test_evalplus_judge.py and benchmarks/bench_evalplus.py.
+Used by tests/conformance/test_evalplus_judge.py, test_humaneval_harness.py (`flip`) and
+benchmarks/bench_evalplus.py.
 Every sample is a whole program (EvalPlus's `solution`): the canonical solution, or
 the canonical solution under another name wrapped by a function that changes what it
 returns on some inputs only:
@@ -52,13 +53,14 @@ class _Flip(ast.NodeTransformer):
         return node
 
     def visit_Constant(self, node):
-        if not self.done and type(node.value) is int and not isinstance(node.value, bool):
+        if not self.done and type(node.value) is int:
             self.done = True
             return ast.Constant(node.value + 1)
         return node
 
 
-def _flip(solution: str, entry: str) -> str | None:
+def flip(solution: str, entry: str) -> str | None:
+    """The solution with the first `+`/`-`, comparison or int constant of `entry` changed; None if none."""
     try:
         tree = ast.parse(solution)
     except SyntaxError:
@@ -86,7 +88,7 @@ def samples_for(row: dict) -> dict[str, str]:
     solution = row["prompt"] + row["canonical_solution"]
     longest = max((len(repr(tuple(i))) for i in row["base_input"]), default=0)
     out = {"canonical": solution}
-    flipped = _flip(solution, entry)
+    flipped = flip(solution, entry)
     if flipped:
         out["flip"] = flipped
     out["plus_only"] = _wrapped(solution, entry, f"if len(repr(args)) > {longest}:\n    out = (out, 'wrong')")

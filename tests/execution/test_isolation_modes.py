@@ -96,7 +96,6 @@ def test_a_venv_under_tmp_stays_visible_read_only(mode, tmp_path):
     private /tmp unless it is bound back in: sys.executable must still start, inside its
     venv, and nothing in it may be written."""
     import subprocess
-    import sys
     import venv
     from pathlib import Path
 
