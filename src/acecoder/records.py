@@ -133,6 +133,7 @@ class DatasetRow:
     test_cases: list[str]  # the tests the oracle passes
     inferences: list[Inference]
     context_messages: list[dict]  # [{"role": "user", "content": question}]
+    test_seconds: list[float] | None = None  # the oracle's CPU seconds on each test (acecoder's filter; not in AceCode-87K)
 
 
 @dataclass(slots=True, kw_only=True)

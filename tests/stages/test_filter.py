@@ -707,7 +707,15 @@ def test_verdicts_outlive_the_run_and_its_settings_but_not_a_change_of_engine(tm
     monkeypatch.setattr(_cache, "ENGINE_IDENTITY", "another-engine")
     changed = run(questions, samples, tmp_path / "d.jsonl", settings=FilterSettings(**SETTINGS))
     assert changed.programs == 15 and changed.reused == 0
-    assert (tmp_path / "d.jsonl").read_bytes() == (tmp_path / "a.jsonl").read_bytes()
+    assert without_times(tmp_path / "d.jsonl") == without_times(tmp_path / "a.jsonl")  # the oracle's times were measured again
+
+
+def without_times(path) -> list[dict]:
+    """The rows of a dataset without the oracle's measured CPU seconds (which two runs never share)."""
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    for row in rows:
+        assert len(row.pop("test_seconds")) == len(row["test_cases"])
+    return rows
 
 
 def test_the_streaming_stage_writes_what_the_rule_gives_in_memory(tmp_path):
@@ -743,7 +751,7 @@ def test_the_streaming_stage_writes_what_the_rule_gives_in_memory(tmp_path):
     samples_path = write_jsonl(tmp_path / "samples.jsonl", samples)
 
     summary = run(questions_path, samples_path, tmp_path / "out.jsonl", settings=FilterSettings(**SETTINGS))
-    written = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    written = without_times(tmp_path / "out.jsonl")
 
     # in memory: every program once against every test, then the rule
     by_question = {q["id"]: q for q in questions}
@@ -781,3 +789,34 @@ def test_the_streaming_stage_writes_what_the_rule_gives_in_memory(tmp_path):
     assert (summary.kept, sum(summary.dropped.values())) == (len(expected), dropped)
     assert [row["id"] for row in written] == sorted(row["id"] for row in written)
     assert not list(tmp_path.glob(".out.jsonl.index*"))  # the scratch index is gone
+
+
+def test_limits_follow_the_oracles_time_on_each_test(tmp_path):
+    """With limit_floor, a sample's test may take max(floor, factor x the oracle's CPU time
+    on it): a program that loops pays the floor per test, not `timeout`; the dataset keeps
+    the oracle's seconds beside its tests."""
+    import time
+
+    burn = "def f(x):\n    s = 0\n    for i in range(x * 20_000):\n        s += i\n    return x\n"
+    tests = [f"assert f({x}) == {x}" for x in (1, 2, 50, 100, 200)]
+    questions = write_jsonl(tmp_path / "q.jsonl", [{"id": "q", "source": "oss", "question": "f", "tests": tests}])
+    samples = write_jsonl(tmp_path / "s.jsonl", [
+        sample("q", "oracle", 0, burn),
+        sample("q", "policy", 0, burn.replace("x * 20_000", "x * 60_000")),  # 3x slower, correct
+        sample("q", "policy", 1, "def f(x):\n    while True:\n        pass\n"),
+    ])
+    settings = FilterSettings(**{**SETTINGS, "timeout": 3.0, "limit_floor": 0.1, "limit_factor": 10.0})
+    started = time.monotonic()
+    run(questions, samples, tmp_path / "d.jsonl", settings=settings)
+    elapsed = time.monotonic() - started
+    [row] = read_records(tmp_path / "d.jsonl", DatasetRow)
+    assert len(row.test_seconds) == 5 and row.test_seconds[0] < row.test_seconds[-1]
+    slow, loops = row.inferences
+    assert slow.pass_rate == 1.0 and loops.test_results == ["timeout"] * 5
+    assert elapsed < 8.0  # five timeouts at 0.1-0.5 s of CPU each, not 3 s each (15 s)
+    executions = [json.loads(line) for line in (tmp_path / "d.jsonl.executions.jsonl").read_text().splitlines()]
+    looped = next(e for e in executions if e["id"] == "q/policy/1")
+    assert all(0.09 < t < 2.0 for t in looped["test_cpu_seconds"])
+
+    with pytest.raises(ConfigError, match="limit_floor"):
+        run(questions, samples, tmp_path / "e.jsonl", settings=FilterSettings(**{**SETTINGS, "limit_floor": -1.0}))

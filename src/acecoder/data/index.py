@@ -26,7 +26,8 @@ CREATE TABLE samples (question_id TEXT, model TEXT, sample_index INTEGER, record
                       PRIMARY KEY (question_id, model, sample_index)) WITHOUT ROWID;
 CREATE TABLE notes (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE claims (key TEXT PRIMARY KEY) WITHOUT ROWID;
-CREATE TABLE verdicts (job TEXT, digest TEXT, outcomes TEXT NOT NULL, PRIMARY KEY (job, digest)) WITHOUT ROWID;
+CREATE TABLE verdicts (job TEXT, digest TEXT, outcomes TEXT NOT NULL, seconds TEXT,
+                       PRIMARY KEY (job, digest)) WITHOUT ROWID;
 """
 
 
@@ -89,14 +90,18 @@ class SampleIndex:
                 return key
         return None
 
-    def add_verdicts(self, job: str, digest: str, outcomes: list[str]) -> None:
-        self._db.execute("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?)", (job, digest, json.dumps(outcomes)))
+    def add_verdicts(self, job: str, digest: str, outcomes: list[str], seconds: list[float] | None = None) -> None:
+        """A job's verdicts, and each test's CPU seconds where known."""
+        self._db.execute("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?)",
+                         (job, digest, json.dumps(outcomes), None if seconds is None else json.dumps(seconds)))
 
     # ------------------------------------------------------------ reading
 
-    def verdicts(self, job: str, digest: str) -> list[str] | None:
-        row = self._db.execute("SELECT outcomes FROM verdicts WHERE job = ? AND digest = ?", (job, digest)).fetchone()
-        return None if row is None else json.loads(row[0])
+    def verdicts(self, job: str, digest: str) -> tuple[list[str], list[float] | None] | None:
+        """(verdicts, CPU seconds per test or None) of a job, if known."""
+        row = self._db.execute("SELECT outcomes, seconds FROM verdicts WHERE job = ? AND digest = ?",
+                               (job, digest)).fetchone()
+        return None if row is None else (json.loads(row[0]), None if row[1] is None else json.loads(row[1]))
 
     def questions(self) -> Iterator[Question]:
         for (record,) in self._db.execute("SELECT record FROM questions ORDER BY id"):

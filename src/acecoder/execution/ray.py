@@ -172,7 +172,7 @@ class RayExecutor:
         ray = self._ray
         if self._closed:
             raise SandboxError("the Ray executor is closed")
-        batches = enumerate(chunks(((job.id, job.program, list(job.tests)) for job in jobs), self.programs_per_task))
+        batches = enumerate(chunks((_wire(job) for job in jobs), self.programs_per_task))
         pending: dict = {}  # ObjectRef -> (index, batch, actor index or None)
         finished: dict[int, list[ExecutionResult]] = {}
         load = collections.Counter()  # actor index -> batches queued on it
@@ -272,15 +272,24 @@ class _EngineHost:
         return self.engine.isolation
 
     def run(self, batch: list[tuple]) -> tuple[list[str], list[ExecutionResult]]:
-        jobs = [ExecutionJob(id=id_, program=program, tests=tests) for id_, program, tests in batch]
-        return self.engine.isolation, self.engine.run(jobs)
+        return self.engine.isolation, self.engine.run([_unwire(fields) for fields in batch])
 
 
 def _run_batch(batch: list[tuple], options: dict) -> tuple[list[str], list[ExecutionResult]]:
     """The body of one stateless task: an engine for this batch only."""
-    jobs = [ExecutionJob(id=id_, program=program, tests=tests) for id_, program, tests in batch]
     with Engine(**options) as engine:
-        return engine.isolation, engine.run(jobs)
+        return engine.isolation, engine.run([_unwire(fields) for fields in batch])
+
+
+def _wire(job: ExecutionJob) -> tuple:
+    """A job as plain fields (cheaper for Ray to pickle than the dataclass), limits included."""
+    return (job.id, job.program, list(job.tests), job.limits, job.stop_at_timeout, job.capture)
+
+
+def _unwire(fields: tuple) -> ExecutionJob:
+    id_, program, tests, limits, stop_at_timeout, capture = fields
+    return ExecutionJob(id=id_, program=program, tests=tests, limits=limits, stop_at_timeout=stop_at_timeout,
+                        capture=capture)
 
 
 def _check_reachable(address: str | None) -> None:

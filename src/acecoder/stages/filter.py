@@ -108,6 +108,10 @@ class FilterSettings:
     min_oracle_passes: int = 4  # drop a question whose oracle passes fewer tests (§5: drops at 3 or fewer)
     min_tests: int = 5  # drop a question with fewer kept tests (§5); at least 1
     timeout: float = 3.0  # CPU seconds each test may run (5x that in wall time at most)
+    # Limits from the oracle: a sample's run of kept test i may take max(limit_floor,
+    # limit_factor x the oracle's CPU seconds on it), at most `timeout`; None: `timeout`.
+    limit_floor: float | None = None
+    limit_factor: float = 10.0
     workers: int | None = None  # sandbox processes in parallel; None: one per CPU core
     memory_mb: int = 2048  # address-space limit per program, MiB
     ray_address: str | None = None  # run the programs on a Ray cluster ("local", "auto", ray://...); None: here
@@ -192,6 +196,9 @@ def validate(settings: FilterSettings) -> None:
         )
     if not settings.timeout > 0:
         raise ConfigError(f"timeout must be a positive number of seconds, not {settings.timeout}")
+    if settings.limit_floor is not None and not (settings.limit_floor > 0 and settings.limit_factor >= 1):
+        raise ConfigError(f"limit_floor must be a positive number of seconds and limit_factor at least 1, "
+                          f"not {settings.limit_floor} and {settings.limit_factor}")
     if settings.workers is not None and settings.workers < 1:
         raise ConfigError(f"workers must be 1 or more (or None for one per core), not {settings.workers}")
     if settings.memory_mb < 64:
@@ -265,18 +272,27 @@ def phase_one(question: Question, samples: list[Sample], oracle: str) -> list[Ex
     return jobs
 
 
-def phase_two(question: Question, samples: list[Sample], oracle: str, kept: list[int]) -> list[ExecutionJob]:
-    """The other samples against the kept tests, every sample against the reference tests."""
+def phase_two(question: Question, samples: list[Sample], oracle: str, kept: list[int],
+              limits: list[float] | None = None) -> list[ExecutionJob]:
+    """The other samples against the kept tests (each under its limit in `limits`, if
+    given), every sample against the reference tests."""
     oracle_program = oracle_sample(samples, oracle)
     kept_texts = [question.tests[i] for i in kept]
     jobs = []
     for sample in samples:  # by model, then index
         if sample is not oracle_program:
-            jobs.append(ExecutionJob(id=sample.id, program=sample.program, tests=kept_texts))
+            jobs.append(ExecutionJob(id=sample.id, program=sample.program, tests=kept_texts, limits=limits))
         if question.reference_tests:
             jobs.append(ExecutionJob(id=f"{sample.id}/reference_tests", program=sample.program,
                                      tests=list(question.reference_tests)))
     return jobs
+
+
+def calibrated(oracle_seconds: list[float], settings: FilterSettings) -> list[float] | None:
+    """Each kept test's limit from the oracle's CPU time on it (see FilterSettings)."""
+    if settings.limit_floor is None:
+        return None
+    return [min(settings.timeout, max(settings.limit_floor, settings.limit_factor * t)) for t in oracle_seconds]
 
 
 def job_ids(question: Question, samples: list[Sample], oracle: str) -> list[str]:
@@ -333,9 +349,10 @@ class Runner:
                 "not started: every verdict reused" if self.jobs else "not started: nothing to run"
             ]
 
-    def run(self, units: Callable[[], Iterator[tuple]]) -> Iterator[tuple[tuple, dict[str, list[TestOutcome]]]]:
-        """(unit, outcomes per job id) for each unit of one phase, in order; `units()`
-        yields (..., jobs) tuples, the same each time it is called.
+    def run(self, units: Callable[[], Iterator[tuple]]) -> Iterator[tuple[tuple, dict, dict]]:
+        """(unit, outcomes per job id, CPU seconds per test per job id) for each unit of
+        one phase, in order; `units()` yields (..., jobs) tuples, the same each time it
+        is called.
 
         Three walks over the units, none holding more than one: one counts the jobs to
         run (the progress total), one feeds the engine the jobs it must run, and the
@@ -346,28 +363,30 @@ class Runner:
             self.progress.total(self.planned)
         results = self._execute(job for *_, jobs in units() for job in jobs if self._known(job) is None)
         for unit in units():
-            outcomes = {}
+            outcomes, seconds = {}, {}
             for job in unit[-1]:
                 self.jobs += 1
-                verdicts = self._known(job)
-                if verdicts is None:
-                    verdicts = next(results).outcomes
+                known = self._known(job)
+                if known is None:
+                    result = next(results)
+                    known = result.outcomes, result.test_cpu_seconds
                 else:
                     self.summary.reused += 1
-                outcomes[job.id] = verdicts
-            yield unit, outcomes
+                outcomes[job.id], seconds[job.id] = known
+            yield unit, outcomes, seconds
         if todo:
             results.close()  # every result is in: the engine's stream ends here
             self._settle()
 
-    def _known(self, job: ExecutionJob) -> list[TestOutcome] | None:
-        """The job's verdicts from the executions file of an earlier run, if there."""
+    def _known(self, job: ExecutionJob) -> tuple[list[TestOutcome], list[float] | None] | None:
+        """The job's verdicts (and CPU seconds per test) from the executions file of an
+        earlier run, if there."""
         if not self.resume:
             return None
-        verdicts = self.index.verdicts(job.id, _digest(job, self.settings))
-        if verdicts is None or len(verdicts) != len(job.tests):
+        known = self.index.verdicts(job.id, _digest(job, self.settings))
+        if known is None or len(known[0]) != len(job.tests):
             return None
-        return [TestOutcome(value) for value in verdicts]
+        return [TestOutcome(value) for value in known[0]], known[1]
 
     def _execute(self, jobs: Iterator[ExecutionJob]) -> Iterator[ExecutionResult]:
         if self._engine is None:
@@ -417,7 +436,10 @@ def _digest(job: ExecutionJob, settings: FilterSettings) -> str:
     limits, judged by the same engine code."""
     from acecoder.execution import ENGINE_IDENTITY
 
-    key = json.dumps([job.program, job.tests, settings.timeout, settings.memory_mb, ENGINE_IDENTITY], ensure_ascii=False)
+    key = [job.program, job.tests, settings.timeout, settings.memory_mb, ENGINE_IDENTITY]
+    if job.limits is not None:
+        key.append(job.limits)
+    key = json.dumps(key, ensure_ascii=False)
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -429,8 +451,12 @@ def _known_verdicts(sidecar: Path, index: SampleIndex) -> None:
         job, digest, outcomes = row.get("job"), row.get("digest"), row.get("outcomes")
         if not (isinstance(job, str) and isinstance(digest, str) and isinstance(outcomes, list)):
             continue
+        seconds = row.get("test_cpu_seconds")
+        if not (isinstance(seconds, list) and len(seconds) == len(outcomes)
+                and all(isinstance(t, (int, float)) for t in seconds)):
+            seconds = None  # an older file: the verdicts still count
         try:
-            index.add_verdicts(job, digest, [str(TestOutcome(value)) for value in outcomes])
+            index.add_verdicts(job, digest, [str(TestOutcome(value)) for value in outcomes], seconds)
         except (TypeError, ValueError):
             continue
     index.commit()
@@ -461,9 +487,11 @@ def judge(
     samples: list[Sample],
     outcomes: dict[str, list[TestOutcome]],
     settings: FilterSettings,
+    oracle_seconds: list[float] | None = None,
 ) -> tuple[DatasetRow | None, Judged]:
     """The question's row (None when dropped) and its verdict for the report, from the
-    outcomes of both phases (a sample's are over the kept tests only)."""
+    outcomes of both phases (a sample's are over the kept tests only); `oracle_seconds`:
+    the oracle's CPU seconds on each kept test, for the row."""
     oracle = oracle_sample(samples, settings.oracle)
     oracle_outcomes, kept, reason = decide(question, samples, outcomes, settings)
     judged = Judged(
@@ -507,6 +535,7 @@ def judge(
         source=question.source,
         question=question.question,
         test_cases=[question.tests[i] for i in kept],
+        test_seconds=oracle_seconds,
         inferences=inferences,
         context_messages=[{"role": "user", "content": question.question}],  # the released layout (§5)
     )
@@ -601,10 +630,13 @@ def _filter(index: SampleIndex, questions_path: Path, samples_path: Path, output
             for question, samples, _ in index.groups():
                 yield question, samples, phase_one(question, samples, settings.oracle)
 
-        for (question, samples, _), outcomes in runner.run(first):
+        for (question, samples, _), outcomes, seconds in runner.run(first):
             _, kept, reason = decide(question, samples, outcomes, settings)
             if reason is None:
-                index.note(question.id, {"kept": kept, "outcomes": {k: [str(v) for v in o] for k, o in outcomes.items()}})
+                oracle = seconds[oracle_sample(samples, settings.oracle).id]
+                # to the millisecond, all a limit needs: a rerun then mostly writes the same row again
+                index.note(question.id, {"kept": kept, "outcomes": {k: [str(v) for v in o] for k, o in outcomes.items()},
+                                         "seconds": [round(oracle[i], 3) for i in kept] if oracle is not None else None})
             else:
                 drop(judge(question, samples, outcomes, settings)[1])
         index.commit()
@@ -612,12 +644,13 @@ def _filter(index: SampleIndex, questions_path: Path, samples_path: Path, output
         # phase 2: the samples of kept questions; rows by id, written as they are judged
         def second():
             for question, samples, note in index.groups(noted=True):
-                yield question, samples, note, phase_two(question, samples, settings.oracle, note["kept"])
+                limits = calibrated(note["seconds"], settings) if note["seconds"] is not None else None
+                yield question, samples, note, phase_two(question, samples, settings.oracle, note["kept"], limits)
 
         def rows() -> Iterator[DatasetRow]:
-            for (question, samples, note, _), outcomes in runner.run(second):
+            for (question, samples, note, _), outcomes, _ in runner.run(second):
                 earlier = {k: [TestOutcome(v) for v in o] for k, o in note["outcomes"].items()}
-                row, verdict = judge(question, samples, {**earlier, **outcomes}, settings)
+                row, verdict = judge(question, samples, {**earlier, **outcomes}, settings, note["seconds"])
                 tally.add(verdict)
                 summary.kept += 1
                 yield row
