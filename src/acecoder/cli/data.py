@@ -172,7 +172,7 @@ def filter_(
     min_oracle_passes: Annotated[int, typer.Option(help="Drop a question whose oracle passes fewer tests.", min=0)] = 4,
     min_tests: Annotated[int, typer.Option(help="Drop a question with fewer tests left.", min=1)] = 5,
     timeout: Annotated[float, typer.Option(help="CPU seconds each test may run (5x that in wall time at most).", min=0.01)] = 3.0,
-    limit_floor: Annotated[Optional[float], typer.Option(help="Limits from the oracle: a sample's test may take max(FLOOR, FACTOR x the oracle's CPU time on it), at most --timeout [default: --timeout for every test].", min=0.001)] = None,
+    limit_floor: Annotated[float, typer.Option(help="Limits from the oracle: a sample's test may take max(FLOOR, FACTOR x the oracle's CPU time on it), at most --timeout; 0: --timeout for every test.", min=0)] = 0.1,
     limit_factor: Annotated[float, typer.Option(help="See --limit-floor.", min=1)] = 10.0,
     workers: Annotated[Optional[int], typer.Option(help="Sandbox processes in parallel [default: CPU cores].", min=1)] = None,
     memory_mb: Annotated[int, typer.Option(help="Address-space limit per program, MiB.", min=64)] = 2048,
@@ -187,7 +187,7 @@ def filter_(
 
     settings = stage.FilterSettings(
         oracle=oracle, min_oracle_passes=min_oracle_passes, min_tests=min_tests,
-        timeout=timeout, limit_floor=limit_floor, limit_factor=limit_factor, workers=workers, memory_mb=memory_mb,
+        timeout=timeout, limit_floor=limit_floor or None, limit_factor=limit_factor, workers=workers, memory_mb=memory_mb,
     )
     try:
         with progress_bar("filter") as bar:

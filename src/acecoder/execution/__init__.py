@@ -15,10 +15,17 @@ from acecoder.execution._engine import Engine
 from acecoder.records import ExecutionJob, ExecutionResult, ProgramStatus, TestOutcome
 
 __all__ = ["ENGINE_IDENTITY", "Engine", "ExecutionJob", "ExecutionResult", "ProgramStatus", "TestOutcome",
-           "VerdictCache", "execute"]
+           "VerdictCache", "execute", "limits_from_reference"]
 
 
 def execute(jobs, **options) -> list[ExecutionResult]:
     """Run `jobs` (ExecutionJob records) on a temporary Engine(**options); results in order."""
     with Engine(**options) as engine:
         return engine.run(jobs)
+
+
+def limits_from_reference(seconds: list[float], *, floor: float, factor: float, cap: float) -> list[float]:
+    """Each test's limit from a reference program's CPU seconds on it (the oracle's, a
+    canonical solution's): max(floor, factor x its time), at most `cap`. EvalPlus's
+    rule has the same form (floor 1 s, factor 4, no cap)."""
+    return [min(cap, max(floor, factor * t)) for t in seconds]

@@ -83,7 +83,7 @@ class Filter(Section):
     min_oracle_passes: int = Field(4, ge=0, description="Drop a question whose oracle passes fewer tests (the method drops at 3 or fewer).")
     min_tests: int = Field(5, ge=1, description="Drop a question with fewer tests left (the method: 5).")
     timeout: float = Field(3.0, gt=0, description="CPU seconds each test may run (5x that in wall time at most).")
-    limit_floor: float | None = Field(None, gt=0, description="Limits from the oracle: a sample's test may take max(limit_floor, limit_factor x the oracle's CPU time on it), at most timeout [default: timeout for every test].")
+    limit_floor: float | None = Field(0.1, gt=0, description="Limits from the oracle: a sample's test may take max(limit_floor, limit_factor x the oracle's CPU time on it), at most timeout; null: timeout for every test.")
     limit_factor: float = Field(10.0, ge=1, description="See limit_floor.")
     memory_mb: int = Field(2048, ge=64, description="Address-space limit per program, MiB.")
     workers: int | None = Field(None, ge=1, description="Sandbox processes [default: CPU cores; with ray: every CPU of the cluster].")

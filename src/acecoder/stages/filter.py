@@ -109,8 +109,11 @@ class FilterSettings:
     min_tests: int = 5  # drop a question with fewer kept tests (§5); at least 1
     timeout: float = 3.0  # CPU seconds each test may run (5x that in wall time at most)
     # Limits from the oracle: a sample's run of kept test i may take max(limit_floor,
-    # limit_factor x the oracle's CPU seconds on it), at most `timeout`; None: `timeout`.
-    limit_floor: float | None = None
+    # limit_factor x the oracle's CPU seconds on it), at most `timeout`; None: `timeout`
+    # for every test. The defaults: benchmarks/bench_limits.py (14x fewer sandbox
+    # core-seconds than a fixed 3 s on a realistic mix, every verdict as with 30 s; a
+    # floor of 0.05 s cut a 20x-slower right program short).
+    limit_floor: float | None = 0.1
     limit_factor: float = 10.0
     workers: int | None = None  # sandbox processes in parallel; None: one per CPU core
     memory_mb: int = 2048  # address-space limit per program, MiB
@@ -292,7 +295,10 @@ def calibrated(oracle_seconds: list[float], settings: FilterSettings) -> list[fl
     """Each kept test's limit from the oracle's CPU time on it (see FilterSettings)."""
     if settings.limit_floor is None:
         return None
-    return [min(settings.timeout, max(settings.limit_floor, settings.limit_factor * t)) for t in oracle_seconds]
+    from acecoder.execution import limits_from_reference
+
+    return limits_from_reference(oracle_seconds, floor=settings.limit_floor, factor=settings.limit_factor,
+                                 cap=settings.timeout)
 
 
 def job_ids(question: Question, samples: list[Sample], oracle: str) -> list[str]:
