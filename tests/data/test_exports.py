@@ -1,12 +1,13 @@
 """Each export's exact shape, rendered through the one prompt template, and all-or-nothing writing."""
 
+import dataclasses
 import json
 
 import pytest
 
 from acecoder.data import exports
 from acecoder.data.exports import PAIR_FORMATS, ROW_FORMATS, export_pair, export_row, write_export
-from acecoder.errors import ConfigError
+from acecoder.errors import ConfigError, InputError
 from acecoder.prompts import INSTRUCTION
 from acecoder.records import DatasetRow, Inference, Pair
 
@@ -111,6 +112,27 @@ def test_verl_row_format():
         "extra_info": {"id": "oss_1", "index": 7},
     }
     assert json.loads(row["reward_model"]["ground_truth"]) == TESTS
+
+
+def test_rows_the_filter_timed_carry_limits_to_trl_and_verl():
+    """Each test's limit, max(0.1 s, 10 x the oracle's CPU time), at most 3 s; verl's
+    ground_truth becomes an object, which the reward reads as it reads the list."""
+    from acecoder.rewards import parse_tests
+    from acecoder.rewards._combined import parse_suite
+
+    timed = dataclasses.replace(ROW, test_seconds=[0.001, 0.05])
+    assert export_row(timed, "trl", index=0)["limits"] == [0.1, 0.5]
+    truth = export_row(timed, "verl", index=0)["reward_model"]["ground_truth"]
+    assert json.loads(truth) == {"tests": TESTS, "limits": [0.1, 0.5]}
+    assert parse_suite(truth) == (TESTS, [0.1, 0.5]) and parse_tests(truth) == TESTS
+    assert parse_suite(json.dumps(TESTS)) == (TESTS, None)
+    from acecoder.rewards.openrlhf import labels_as_suites
+
+    suite = export_row(timed, "openrlhf", index=0)["suite"]  # OpenRLHF's --data.label_key suite
+    assert labels_as_suites([suite, TESTS]) == ([TESTS, TESTS], [[0.1, 0.5], None])
+    assert "suite" not in export_row(ROW, "openrlhf", index=0)
+    with pytest.raises(InputError, match="limits must be a positive number of seconds for each of its 2 tests"):
+        parse_suite({"tests": TESTS, "limits": [1.0]})
 
 
 def test_openrlhf_row_format():

@@ -55,6 +55,13 @@ def test_trl_reward_function_reads_the_tests_column_and_logs_metrics():
     assert logged["acecoder/zero_std_groups"] == 1.0  # rewards 1,1,1 and 0,0,0: no signal in either group
     assert logged["acecoder/reward_seconds"] > 0
 
+    with TestReward(workers=2, timeout=2.0) as reward:  # a `limits` column (hard-subset --format trl) bounds each test
+        func = test_reward_func(reward)
+        func(prompts=prompts[:2], completions=[[{"role": "assistant", "content": HANG}]] * 2, completion_ids=None,
+             tests=[TESTS] * 2, limits=[[0.1] * len(TESTS), None])
+        bounded, unbounded = func.last.results
+        assert max(bounded.test_cpu_seconds) < 1.0 < min(unbounded.test_cpu_seconds)
+
 
 def test_trl_async_functions_are_awaitable_and_trl_sees_them_as_async():
     import inspect
@@ -125,9 +132,15 @@ def test_verl_reads_the_hard_subset_export(tmp_path):
 
     row = row_verl(DatasetRow(id="q", source="oss", question="Add.", test_cases=TESTS, inferences=[],
                               context_messages=[]), 0)
+    timed = row_verl(DatasetRow(id="q", source="oss", question="Add.", test_cases=TESTS, inferences=[],
+                                context_messages=[], test_seconds=[0.0] * len(TESTS)), 0)
     try:
         assert verl.compute_score(row["data_source"], RIGHT, row["reward_model"]["ground_truth"],
                                   row["extra_info"], workers=1)["score"] == 1.0
+        started = time.monotonic()  # the timed row's limits (0.1 s each) bound the loop, not the 3 s timeout
+        assert verl.compute_score(timed["data_source"], HANG, timed["reward_model"]["ground_truth"],
+                                  timed["extra_info"], workers=1)["score"] == 0.0
+        assert time.monotonic() - started < 0.5 * len(TESTS) + 2
     finally:
         verl.close()
 
@@ -193,9 +206,9 @@ def test_openrlhf_retried_request_runs_its_programs_once():
     executed = []
     evaluate = rule.aevaluate
 
-    async def counted(completions, tests):  # every call runs programs in the sandbox
+    async def counted(completions, tests, limits=None):  # every call runs programs in the sandbox
         executed.extend(completions)
-        return await evaluate(completions, tests)
+        return await evaluate(completions, tests, limits)
 
     rule.aevaluate = counted
     reward = CombinedReward(test=rule)

@@ -59,6 +59,18 @@ def test_a_hanging_and_a_crashing_program_cost_only_their_limit(engine):
     assert elapsed < 15
 
 
+def test_a_rows_limits_bound_each_test(engine):
+    """Limits from the dataset (the oracle's times): a loop pays its row's limit, not the
+    engine's 1.5 s; the same program under other limits is another job."""
+    reward = TestReward(engine=engine)
+    started = time.monotonic()
+    scores = reward.evaluate([HANG, HANG, RIGHT], [TESTS[:2]] * 3, [[0.1, 0.1], None, [0.1, 0.1]])
+    assert scores.rewards == [0.0, 0.0, 1.0] and scores.programs_run == 3
+    assert all(t < 1.0 for t in scores.results[0].test_cpu_seconds)
+    assert all(t > 1.4 for t in scores.results[1].test_cpu_seconds)
+    assert time.monotonic() - started < 15
+
+
 def test_async_scoring_lets_other_work_go_on(engine):
     reward = TestReward(engine=engine)
 

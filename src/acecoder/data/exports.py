@@ -23,12 +23,16 @@ RL questions (`acecoder hard-subset --format ...`):
 
 - `rows`: `DatasetRow` records unchanged.
 - `trl`: `prompt` (chat messages) and `tests`, the column a GRPOTrainer reward
-  function receives as a keyword argument.
+  function receives as a keyword argument, and `limits` (each test's CPU seconds,
+  max(0.1 s, 10 x the oracle's time), at most 3 s) for rows the filter timed.
 - `verl`: verl's RL schema (`data_source`, `prompt`, `ability`, `reward_model`,
-  `extra_info`); the tests travel JSON-encoded in `reward_model.ground_truth`.
+  `extra_info`); the tests travel JSON-encoded in `reward_model.ground_truth`, as
+  {"tests": [...], "limits": [...]} for rows the filter timed, else as a list.
   Write it to a `.parquet` path, which is what verl's RLHFDataset reads.
 - `openrlhf`: `context_messages` for `--input_key context_messages
-  --apply_chat_template`, and `tests` for a remote or custom reward.
+  --apply_chat_template`, and `tests` for a remote or custom reward (`--label_key
+  tests`); for rows the filter timed, also `suite`, the tests with their limits
+  (`--label_key suite`, which acecoder's reward server and reward function read).
 """
 
 from __future__ import annotations
@@ -156,26 +160,46 @@ def row_record(row: DatasetRow) -> dict:
     return dataclasses.asdict(row)
 
 
+def row_limits(row: DatasetRow) -> list[float] | None:
+    """Each test's CPU seconds for the reward, from the oracle's time on it (rows the
+    filter wrote); None for rows without it (AceCode-87K's)."""
+    if not row.test_seconds or len(row.test_seconds) != len(row.test_cases):
+        return None
+    from acecoder.execution import limits_from_reference
+
+    return limits_from_reference(row.test_seconds)
+
+
 def row_trl(row: DatasetRow, prompt: str = "question") -> dict:
-    return {"prompt": rl_prompt(row.question, row.test_cases, prompt=prompt), "tests": list(row.test_cases), "id": row.id}
+    out = {"prompt": rl_prompt(row.question, row.test_cases, prompt=prompt), "tests": list(row.test_cases), "id": row.id}
+    limits = row_limits(row)
+    if limits is not None:
+        out["limits"] = limits
+    return out
 
 
 def row_verl(row: DatasetRow, index: int, prompt: str = "question") -> dict:
+    limits = row_limits(row)
+    truth = list(row.test_cases) if limits is None else {"tests": list(row.test_cases), "limits": limits}
     return {
         "data_source": f"acecoder/{row.source}",
         "prompt": rl_prompt(row.question, row.test_cases, prompt=prompt),
         "ability": "code",
-        "reward_model": {"style": "rule", "ground_truth": json.dumps(row.test_cases, ensure_ascii=False)},
+        "reward_model": {"style": "rule", "ground_truth": json.dumps(truth, ensure_ascii=False)},
         "extra_info": {"id": row.id, "index": index},
     }
 
 
 def row_openrlhf(row: DatasetRow, prompt: str = "question") -> dict:
-    return {
+    out = {
         "context_messages": rl_prompt(row.question, row.test_cases, prompt=prompt),
         "tests": list(row.test_cases),
         "id": row.id,
     }
+    limits = row_limits(row)
+    if limits is not None:  # the label for `--data.label_key suite`: the tests with their limits
+        out["suite"] = {"tests": list(row.test_cases), "limits": limits}
+    return out
 
 
 def export_row(row: DatasetRow, format: str, *, index: int, prompt: str = "question") -> dict:

@@ -15,7 +15,7 @@ from acecoder.execution._engine import Engine
 from acecoder.records import ExecutionJob, ExecutionResult, ProgramStatus, TestOutcome
 
 __all__ = ["ENGINE_IDENTITY", "Engine", "ExecutionJob", "ExecutionResult", "ProgramStatus", "TestOutcome",
-           "VerdictCache", "execute", "limits_from_reference"]
+           "VerdictCache", "execute", "limits_from_reference", "LIMIT_CAP", "LIMIT_FACTOR", "LIMIT_FLOOR"]
 
 
 def execute(jobs, **options) -> list[ExecutionResult]:
@@ -24,7 +24,13 @@ def execute(jobs, **options) -> list[ExecutionResult]:
         return engine.run(jobs)
 
 
-def limits_from_reference(seconds: list[float], *, floor: float, factor: float, cap: float) -> list[float]:
+# The filter's defaults for limits from the oracle (benchmarks/bench_limits.py), which the RL
+# exports apply too, capped at the engine's default 3 s.
+LIMIT_FLOOR, LIMIT_FACTOR, LIMIT_CAP = 0.1, 10.0, 3.0
+
+
+def limits_from_reference(seconds: list[float], *, floor: float = LIMIT_FLOOR, factor: float = LIMIT_FACTOR,
+                          cap: float = LIMIT_CAP) -> list[float]:
     """Each test's limit from a reference program's CPU seconds on it (the oracle's, a
     canonical solution's): max(floor, factor x its time), at most `cap`. EvalPlus's
     rule has the same form (floor 1 s, factor 4, no cap)."""

@@ -18,18 +18,32 @@ from acecoder.rewards._rule import RuleScores, TestReward
 
 
 def parse_tests(value, *, where: str = "tests") -> list[str]:
-    """A question's tests from a column: a list of assert strings, or that list
-    JSON-encoded (verl's `reward_model.ground_truth`)."""
+    """A question's tests from a column (see `parse_suite`), without their limits."""
+    return parse_suite(value, where=where)[0]
+
+
+def parse_suite(value, *, where: str = "tests") -> tuple[list[str], list[float] | None]:
+    """(tests, seconds per test or None) from a column: a list of assert strings, an
+    object {"tests": [...], "limits": [...]}, or either JSON-encoded (verl's
+    `reward_model.ground_truth`)."""
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except json.JSONDecodeError as error:
             raise InputError(f"{where} is not a JSON list of tests ({error.msg} at character {error.pos})") from None
+    limits = None
+    if isinstance(value, dict):
+        value, limits = value.get("tests"), value.get("limits")
     if hasattr(value, "tolist"):  # a numpy array from a parquet column
         value = value.tolist()
     if not isinstance(value, (list, tuple)) or not all(isinstance(t, str) for t in value):
         raise InputError(f"{where} must be a list of assert strings, got {type(value).__name__}")
-    return list(value)
+    if hasattr(limits, "tolist"):
+        limits = limits.tolist()
+    if limits is not None and (not isinstance(limits, (list, tuple)) or len(limits) != len(value)
+                               or not all(isinstance(t, (int, float)) and t > 0 for t in limits)):
+        raise InputError(f"{where}: limits must be a positive number of seconds for each of its {len(value)} tests")
+    return list(value), None if limits is None else [float(t) for t in limits]
 
 
 class CombinedReward:
@@ -52,24 +66,27 @@ class CombinedReward:
         self.test, self.model = test, model
         self.test_weight, self.model_weight = float(test_weight), float(model_weight)
 
-    def score(self, prompts: Sequence, completions: Sequence, tests: Sequence[Sequence[str]] | None) -> list[float | None]:
+    def score(self, prompts: Sequence, completions: Sequence, tests: Sequence[Sequence[str]] | None,
+              limits=None) -> list[float | None]:
         parts = []
         if self.test is not None:
             if tests is None:
                 raise InputError("the test reward needs each completion's tests")
-            parts.append((self.test_weight, self.test.evaluate(completions, tests).rewards))
+            parts.append((self.test_weight, self.test.evaluate(completions, tests, limits).rewards))
         if self.model is not None:
             parts.append((self.model_weight, self.model.score(prompts, completions, tests)))
         return combine(parts)
 
-    async def aevaluate(self, prompts: Sequence, completions: Sequence, tests) -> tuple[list[float | None], RuleScores | None]:
+    async def aevaluate(self, prompts: Sequence, completions: Sequence, tests,
+                        limits=None) -> tuple[list[float | None], RuleScores | None]:
         """The rewards and the rule reward's verdicts (None without a test reward),
-        for asyncio callers: the programs run while the model scores."""
+        for asyncio callers: the programs run while the model scores. `limits`: each
+        completion's test limits, or None (see `TestReward.evaluate`)."""
         jobs = []
         if self.test is not None:
             if tests is None:
                 raise InputError("the test reward needs each completion's tests")
-            jobs.append(self.test.aevaluate(completions, tests))
+            jobs.append(self.test.aevaluate(completions, tests, limits))
         if self.model is not None:
             jobs.append(self.model.ascore(prompts, completions, tests))
         done = list(await asyncio.gather(*jobs))

@@ -210,15 +210,17 @@ class TestReward:
             reward = result.pass_rate
         return reward + (self.format_weight if formatted else 0.0)
 
-    def _plan(self, completions: Sequence, tests: Sequence[Sequence[str]]):
+    def _plan(self, completions: Sequence, tests: Sequence[Sequence[str]], limits=None):
         if len(completions) != len(tests):
             raise ValueError(f"{len(completions)} completions but {len(tests)} test lists: give one per completion")
+        limits = limits if limits is not None else [None] * len(tests)
         keys, jobs, index = [], [], {}
-        for completion, cases in zip(completions, tests):
-            key = (program_of(completion), tuple(cases))
+        for completion, cases, seconds in zip(completions, tests, limits):
+            key = (program_of(completion), tuple(cases), None if seconds is None else tuple(seconds))
             if key not in index:
                 index[key] = len(jobs)
-                jobs.append(ExecutionJob(id=str(len(jobs)), program=key[0], tests=list(cases)))
+                jobs.append(ExecutionJob(id=str(len(jobs)), program=key[0], tests=list(cases),
+                                         limits=None if seconds is None else list(seconds)))
             keys.append(index[key])
         return keys, jobs
 
@@ -234,22 +236,24 @@ class TestReward:
 
     # ------------------------------------------------------------ public API
 
-    def evaluate(self, completions: Sequence, tests: Sequence[Sequence[str]]) -> RuleScores:
-        """Rewards and verdicts of a batch: completion i is judged on tests[i]."""
+    def evaluate(self, completions: Sequence, tests: Sequence[Sequence[str]], limits=None) -> RuleScores:
+        """Rewards and verdicts of a batch: completion i is judged on tests[i], each test
+        under its limit in limits[i] when given (the dataset's, from the oracle; None
+        for a row: `timeout` for each of its tests)."""
         started = time.monotonic()
-        keys, jobs = self._plan(completions, tests)
+        keys, jobs = self._plan(completions, tests, limits)
         verdicts = self._run(jobs)
         return self._finish(completions, keys, verdicts, started)
 
-    def score(self, completions: Sequence, tests: Sequence[Sequence[str]]) -> list[float | None]:
+    def score(self, completions: Sequence, tests: Sequence[Sequence[str]], limits=None) -> list[float | None]:
         """One reward per completion (see `evaluate`)."""
-        return self.evaluate(completions, tests).rewards
+        return self.evaluate(completions, tests, limits).rewards
 
-    async def aevaluate(self, completions: Sequence, tests: Sequence[Sequence[str]]) -> RuleScores:
+    async def aevaluate(self, completions: Sequence, tests: Sequence[Sequence[str]], limits=None) -> RuleScores:
         """`evaluate` for asyncio callers: the event loop (generation, other rewards)
         goes on while the programs run."""
         started = time.monotonic()
-        keys, jobs = self._plan(completions, tests)
+        keys, jobs = self._plan(completions, tests, limits)
         try:
             verdicts = await self.engine.arun(jobs)
         except SandboxError as error:

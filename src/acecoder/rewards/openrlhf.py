@@ -34,7 +34,7 @@ from collections.abc import Awaitable, Callable
 
 from pydantic import BaseModel
 
-from acecoder.rewards._combined import CombinedReward, parse_tests
+from acecoder.rewards._combined import CombinedReward, parse_suite
 
 ROUTES = ("/get_reward", "/")
 RECENT_REQUESTS = 4096  # answers kept for retried requests, by body
@@ -89,14 +89,11 @@ def response_of(query: str, prompt: str | None) -> str:
     return query
 
 
-def labels_as_tests(labels) -> list[list[str]]:
-    """The tests of each sample from OpenRLHF's labels (a list of asserts, JSON text of one, or {"tests": ...})."""
-    out = []
-    for i, label in enumerate(labels):
-        if isinstance(label, dict):  # a label_key column holding {"tests": [...], ...}
-            label = label.get("tests")
-        out.append(parse_tests(label, where=f"labels[{i}]"))
-    return out
+def labels_as_suites(labels) -> tuple[list[list[str]], list[list[float] | None]]:
+    """The tests of each sample, and their limits where given, from OpenRLHF's labels: a
+    list of asserts, {"tests": [...], "limits": [...]}, or the JSON text of either."""
+    suites = [parse_suite(label, where=f"labels[{i}]") for i, label in enumerate(labels)]
+    return [tests for tests, _ in suites], [limits for _, limits in suites]
 
 
 def create_app(reward: CombinedReward):
@@ -117,9 +114,10 @@ def create_app(reward: CombinedReward):
 
     async def evaluate(request: RewardRequest) -> dict:
         prompts = request.prompts or [None] * len(request.query)
-        tests = labels_as_tests(request.labels) if request.labels is not None else None
+        tests, limits = labels_as_suites(request.labels) if request.labels is not None else (None, None)
         responses = [response_of(q, p) for q, p in zip(request.query, prompts)]
-        rewards, rule = await reward.aevaluate([p or q for p, q in zip(prompts, request.query)], responses, tests)
+        rewards, rule = await reward.aevaluate([p or q for p, q in zip(prompts, request.query)], responses, tests,
+                                               limits)
         rewards = [0.0 if r is None else r for r in rewards]  # an unscorable program gets 0
         logs = {}
         if rule is not None:  # one number per sample, as OpenRLHF merges them

@@ -20,7 +20,7 @@ import os
 import threading
 
 from acecoder.rewards._rule import TestReward
-from acecoder.rewards.openrlhf import labels_as_tests, response_of
+from acecoder.rewards.openrlhf import labels_as_suites, response_of
 
 _reward: TestReward | None = None
 _lock = threading.Lock()
@@ -46,7 +46,7 @@ def reward_func(queries: list[str], prompts: list[str], labels: list) -> dict:
     import torch
 
     responses = [response_of(query, prompt) for query, prompt in zip(queries, prompts)]
-    scores = _shared().evaluate(responses, labels_as_tests(labels))
+    scores = _shared().evaluate(responses, *labels_as_suites(labels))
     rewards = torch.tensor([0.0 if r is None else r for r in scores.rewards], dtype=torch.float32)
     return {
         "rewards": rewards,

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from acecoder.rewards._combined import parse_tests
+from acecoder.rewards._combined import parse_suite, parse_tests
 from acecoder.rewards._model import ModelReward
 from acecoder.rewards._rule import RuleScores, TestReward
 
@@ -77,6 +77,16 @@ def _tests(tests, column: str) -> list[list[str]]:
     return [parse_tests(t, where=f"column {column!r}, row {i}") for i, t in enumerate(tests)]
 
 
+def _suites(kwargs: dict, column: str) -> tuple[list[list[str]], list | None]:
+    """Each row's tests and, from the `limits` column where the dataset has one, their limits."""
+    tests = _tests(kwargs[column], column)
+    limits = kwargs.get("limits")
+    if limits is None:
+        return tests, None
+    return tests, [parse_suite({"tests": t, "limits": s}, where=f"column 'limits', row {i}")[1]
+                   if s is not None else None for i, (t, s) in enumerate(zip(tests, limits))]
+
+
 class TestRewardFunc:
     """A GRPOTrainer reward function: the rule reward of each completion on the
     tests of its row. Build it with `test_reward_func`."""
@@ -88,7 +98,7 @@ class TestRewardFunc:
         self.last: RuleScores | None = None
 
     def __call__(self, prompts, completions, log_metric=None, **kwargs) -> list[float | None]:
-        self.last = self.reward.evaluate(completions, _tests(kwargs[self.column], self.column))
+        self.last = self.reward.evaluate(completions, *_suites(kwargs, self.column))
         if log_metric is not None:
             for name, value in batch_metrics(self.last, _keys(prompts, kwargs)).items():
                 log_metric(name, value)
@@ -100,7 +110,7 @@ class AsyncTestRewardFunc(TestRewardFunc):
     reward functions (the reward model), so both score at once."""
 
     async def __call__(self, prompts, completions, log_metric=None, **kwargs) -> list[float | None]:
-        self.last = await self.reward.aevaluate(completions, _tests(kwargs[self.column], self.column))
+        self.last = await self.reward.aevaluate(completions, *_suites(kwargs, self.column))
         if log_metric is not None:
             for name, value in batch_metrics(self.last, _keys(prompts, kwargs)).items():
                 log_metric(name, value)

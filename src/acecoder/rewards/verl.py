@@ -15,7 +15,8 @@ verl 0.4 to 0.6 (the legacy managers; `batch` scores a whole rollout in one call
 
 The data is what `acecoder hard-subset --format verl` writes: the tests travel
 JSON-encoded in `reward_model.ground_truth`, which verl hands over as
-`ground_truth`. Options (verl's `reward_kwargs`): `kind` ("binary", "pass_rate",
+`ground_truth`: {"tests": [...], "limits": [...]} (each test's CPU seconds, from the
+oracle's time on it), or a plain list of tests (older exports: `timeout` for each). Options (verl's `reward_kwargs`): `kind` ("binary", "pass_rate",
 "signed"), `format_weight` (the R1 format term), `timeout` (seconds per test),
 `workers` (sandbox processes). One engine per set of options serves every call of
 the process (each reward-loop actor has its own) and is closed at exit.
@@ -26,7 +27,7 @@ from __future__ import annotations
 import atexit
 import threading
 
-from acecoder.rewards._combined import parse_tests
+from acecoder.rewards._combined import parse_suite
 from acecoder.rewards._rule import TestReward
 
 _REWARDS: dict[tuple, TestReward] = {}
@@ -65,13 +66,14 @@ def _details(scores, i: int) -> dict:
 def compute_score(data_source, solution_str, ground_truth, extra_info=None, **options) -> dict:
     """One completion's reward: {"score", "pass_rate", "all_passed", "format_ok"}
     (verl logs the extra keys). `options`: see the module docstring."""
-    tests = parse_tests(ground_truth, where="reward_model.ground_truth")
-    scores = _reward(**options).evaluate([solution_str], [tests])
+    tests, limits = parse_suite(ground_truth, where="reward_model.ground_truth")
+    scores = _reward(**options).evaluate([solution_str], [tests], [limits])
     return _details(scores, 0)
 
 
 def compute_score_batch(data_sources, solution_strs, ground_truths, extra_infos=None, **options) -> list[dict]:
     """The rewards of a whole batch in one call (verl's `batch` reward manager)."""
-    tests = [parse_tests(g, where=f"reward_model.ground_truth of item {i}") for i, g in enumerate(ground_truths)]
-    scores = _reward(**options).evaluate(list(solution_strs), tests)
+    suites = [parse_suite(g, where=f"reward_model.ground_truth of item {i}") for i, g in enumerate(ground_truths)]
+    tests = [t for t, _ in suites]
+    scores = _reward(**options).evaluate(list(solution_strs), tests, [limits for _, limits in suites])
     return [_details(scores, i) for i in range(len(tests))]

@@ -72,6 +72,7 @@ from pathlib import Path
 from typing import Self
 
 from acecoder.data.exports import write_export
+from acecoder.execution import LIMIT_FACTOR, LIMIT_FLOOR
 from acecoder.data.index import SampleIndex
 from acecoder.data.jsonl import JsonlWriter, read_jsonl
 from acecoder.data.tables import check_output, read_records, require, require_for
@@ -113,8 +114,8 @@ class FilterSettings:
     # for every test. The defaults: benchmarks/bench_limits.py (14x fewer sandbox
     # core-seconds than a fixed 3 s on a realistic mix, every verdict as with 30 s; a
     # floor of 0.05 s cut a 20x-slower right program short).
-    limit_floor: float | None = 0.1
-    limit_factor: float = 10.0
+    limit_floor: float | None = LIMIT_FLOOR
+    limit_factor: float = LIMIT_FACTOR
     workers: int | None = None  # sandbox processes in parallel; None: one per CPU core
     memory_mb: int = 2048  # address-space limit per program, MiB
     ray_address: str | None = None  # run the programs on a Ray cluster ("local", "auto", ray://...); None: here
