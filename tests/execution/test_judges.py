@@ -34,6 +34,8 @@ def test_evalplus_special_oracles():
     assert evalplus([3, 1, 2], enc({"~t": [1, 2, 3]}), 0, "set", "null")  # compared as sets
     assert not evalplus([3, 1], enc({"~t": [1, 2, 3]}), 0, "set", "null")
     assert evalplus(0, enc(5), 0, "zero", "null") and evalplus("anything", enc(5), 0, "always", "null")
+    assert evalplus("a match", enc(True), 0, "not_none", "null") and not evalplus(None, enc(True), 0, "not_none", "null")
+    assert evalplus(False, enc(False), 0, "not_none", "null")  # a bool output is compared as it is
     assert evalplus(-5.0, enc(None), 1e-6, "poly", enc([[10, 2]]))  # 10 + 2x = 0 at x = -5
     assert not evalplus(-4.0, enc(None), 1e-6, "poly", enc([[10, 2]]))
     assert evalplus(1.0000001, enc(1.0), 1e-6, "", "null") and not evalplus(1, enc(1.0000001), 1e-6, "", "null")
