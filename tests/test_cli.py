@@ -137,7 +137,9 @@ def test_filter_pairs_and_hard_subset_on_the_shipped_example(tmp_path):
     # oss_1 (1, 0, 0, 1, 5/7) 0.543, evol_2 (1, 6/7, 0, 4/7) 0.607, oss_4 (1, 0.8, 0.8) 0.867
     # -> median 0.575 keeps the first two; their population stds 0.434 and 0.455 -> median 0.445 keeps oss_1
     assert [row["extra_info"]["id"] for row in table] == ["oss_1"]
-    assert json.loads(table[0]["reward_model"]["ground_truth"])[0] == "assert two_sum([2, 7, 11, 15], 9) == [0, 1]"
+    truth = json.loads(table[0]["reward_model"]["ground_truth"])  # the tests with their limits from the oracle
+    assert truth["tests"][0] == "assert two_sum([2, 7, 11, 15], 9) == [0, 1]"
+    assert len(truth["limits"]) == len(truth["tests"]) and all(0.1 <= t <= 3.0 for t in truth["limits"])
 
 
 def test_filter_names_a_wrong_oracle(tmp_path):

@@ -5,9 +5,12 @@
     with Engine(timeout=3.0) as engine:
         results = engine.run([ExecutionJob(id="a", program=code, tests=tests)])
 
-`execute(jobs)` does the same with a temporary engine. `Engine(verdict_cache=True)`
-reuses verdicts across runs (`VerdictCache`, keyed by program, tests, limits, the
-engine's code and Python). Importing this package loads no heavy dependency.
+Each test may use `timeout` seconds of CPU (a job's `limits` give each test its own;
+`limits_from_reference` derives them from a reference program's times), and every
+result has each test's CPU and wall seconds. `execute(jobs)` does the same with a
+temporary engine. `Engine(verdict_cache=True)` reuses verdicts across runs
+(`VerdictCache`, keyed by program, tests, limits, the engine's code and Python).
+Importing this package loads no heavy dependency.
 """
 
 from acecoder.execution._cache import ENGINE_IDENTITY, VerdictCache
@@ -15,13 +18,32 @@ from acecoder.execution._engine import Engine
 from acecoder.records import ExecutionJob, ExecutionResult, ProgramStatus, TestOutcome
 
 __all__ = ["ENGINE_IDENTITY", "Engine", "ExecutionJob", "ExecutionResult", "ProgramStatus", "TestOutcome",
-           "VerdictCache", "execute", "limits_from_reference", "LIMIT_CAP", "LIMIT_FACTOR", "LIMIT_FLOOR"]
+           "VerdictCache", "decode_value", "encode_value", "execute", "limits_from_reference", "LIMIT_CAP",
+           "LIMIT_FACTOR", "LIMIT_FLOOR"]
 
 
 def execute(jobs, **options) -> list[ExecutionResult]:
     """Run `jobs` (ExecutionJob records) on a temporary Engine(**options); results in order."""
     with Engine(**options) as engine:
         return engine.run(jobs)
+
+
+def encode_value(value) -> str:
+    """`value` in the engine's plain JSON, the form check tests compare and `capture`
+    returns (tuples, sets, bytes, NaN and huge integers kept as they are); TypeError
+    for an object that is not plain data."""
+    import json
+
+    from acecoder.execution._plan import _plain
+
+    return json.dumps(_plain(value))
+
+
+def decode_value(text: str):
+    """The value `encode_value` wrote."""
+    from acecoder.execution._plan import read_values
+
+    return read_values(text.encode() if isinstance(text, str) else text)
 
 
 # The filter's defaults for limits from the oracle (benchmarks/bench_limits.py), which the RL
