@@ -40,7 +40,6 @@ Where we differ from EvalPlus, and why:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -49,6 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from acecoder.benchmarks._common import field
+from acecoder.data.files import file_sha256
 from acecoder.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ def suites(path, rows: list[tuple[int, dict]], *, dataset: str) -> tuple[dict[st
     "mbpp"), and what eval.json records of the file: name, EvalPlus version (from the
     name), tasks, inputs, the inputs left out, hash."""
     tasks = [_task(row, path, line, dataset) for line, row in rows]
-    digest = _digest(path)
+    digest = file_sha256(path)
     truth = _ground_truth(path, digest, tasks, dataset)
     found = re.search(r"v\d+\.\d+\.\d+", Path(path).name)
     marks = [(f"{t.id}#{i}", e) for t in tasks for i, e in enumerate(truth[t.id]["expected"])]
@@ -300,11 +300,3 @@ def source(value) -> str:
     if t is complex:
         return f"complex({source(value.real)}, {source(value.imag)})"
     return repr(value)  # str, bytes, bool, None
-
-
-def _digest(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

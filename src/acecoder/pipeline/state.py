@@ -23,18 +23,14 @@ import json
 import os
 from pathlib import Path
 
-_CHUNK = 1 << 20
+from acecoder.data.files import file_sha256
 
 
 def content_hash(path: Path) -> str | None:
     """sha256 of a file's bytes, or of a folder's files (names and contents, checkpoints
     of interrupted training excluded); None when it does not exist."""
     if path.is_file():
-        digest = hashlib.sha256()
-        with path.open("rb") as source:
-            while block := source.read(_CHUNK):
-                digest.update(block)
-        return digest.hexdigest()
+        return file_sha256(path)
     if path.is_dir():
         digest = hashlib.sha256()
         for file in sorted(p for p in path.rglob("*") if p.is_file() and not _transient(p.relative_to(path))):

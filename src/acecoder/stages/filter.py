@@ -72,7 +72,7 @@ from pathlib import Path
 from typing import Self
 
 from acecoder.data.exports import write_export
-from acecoder.execution import LIMIT_FACTOR, LIMIT_FLOOR
+from acecoder.execution import LIMIT_FACTOR, LIMIT_FLOOR, limits_from_reference
 from acecoder.data.index import SampleIndex
 from acecoder.data.jsonl import JsonlWriter, read_jsonl
 from acecoder.data.tables import check_output, read_records, require, require_for
@@ -296,8 +296,6 @@ def calibrated(oracle_seconds: list[float], settings: FilterSettings) -> list[fl
     """Each kept test's limit from the oracle's CPU time on it (see FilterSettings)."""
     if settings.limit_floor is None:
         return None
-    from acecoder.execution import limits_from_reference
-
     return limits_from_reference(oracle_seconds, floor=settings.limit_floor, factor=settings.limit_factor,
                                  cap=settings.timeout)
 
