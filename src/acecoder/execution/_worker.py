@@ -9,7 +9,8 @@ library only) and talks to it through two pipes. Process tree, per worker:
          └─ zygote: PID 1 of the new pid namespace; pre-imports common modules, then
             forks one child per program run and watches it
              └─ child: drops to an unprivileged uid (or all capabilities), runs the
-                program once, then its tests in order, one result frame per test
+                program once, then its tests in order, one result frame per test,
+                written into memory it shares with the zygote (`Frames`)
 
 What holds, where the kernel allows it (see `isolation` in the hello message):
 - Every process a program starts dies with it: the zygote is init of its pid
@@ -22,7 +23,7 @@ What holds, where the kernel allows it (see `isolation` in the hello message):
   wall-clock backstop, 5x the limit, ends tests that sleep or block), then re-runs
   the program in a fresh child and continues at the next test.
 
-What does not hold: the child can write anything into its own result pipe, so a
+What does not hold: the child can write anything into its own report region, so a
 test that the child judges itself ("plain" tests, see `_plan.py`) can be forged by
 a program written against this file. Tests of the form `assert <expr> <op> <expr>`
 are judged by the engine on plain values, and the engine never sends expected
@@ -33,6 +34,7 @@ and memory are bounded by rlimits, not by a controller.
 import ctypes
 import json
 import marshal
+import mmap
 import os
 import resource
 import select
@@ -44,7 +46,7 @@ import types
 
 HEADER = struct.Struct("<I")
 MAX_FRAME = 1 << 20  # bytes one test may report (a value's JSON); more is an error
-MAX_TOTAL = 16 << 20  # bytes one program run may report in all
+MAX_TOTAL = 16 << 20  # bytes one program run may report in all (the shared region's size)
 MAX_ITEMS = 1_000_000  # items of a container converted for an `in` test
 POLL_INTERVAL = 0.002  # seconds between looks at a running child's progress
 # Wall-clock time a test may take, in multiples of its CPU limit: a CPU-bound test starved
@@ -104,6 +106,60 @@ def receive(fd):
     if header is None:
         return None
     return read_exact(fd, HEADER.unpack(header)[0])
+
+
+class Frames:
+    """Where a child reports: a memory region it shares with the zygote.
+
+    The child appends frames (a length, then the frame) and after each one updates the
+    counts at the start: bytes used, frames written. The zygote reads the count while
+    the child runs (its progress, for the time limits) and the frames once the child and
+    everything it started are dead, then empties the region for the next run. No system
+    call per test, and what a child wrote survives its being killed. A child can write
+    anything here, as it could into a pipe: `take` refuses what does not parse.
+    """
+
+    COUNTS = struct.Struct("<II")
+    OVERFLOW = 0xFFFFFFFF  # the count a child writes when a frame does not fit
+
+    def __init__(self, size):
+        self.region = mmap.mmap(-1, self.COUNTS.size + size)  # anonymous, MAP_SHARED
+        self.end, self.count = self.COUNTS.size, 0
+
+    def add(self, frame):
+        """In the child."""
+        at, size = self.end, len(frame)
+        if at + HEADER.size + size > len(self.region):
+            self.COUNTS.pack_into(self.region, 0, at, self.OVERFLOW)
+            os._exit(0)
+        HEADER.pack_into(self.region, at, size)
+        self.region[at + HEADER.size : at + HEADER.size + size] = frame
+        self.end, self.count = at + HEADER.size + size, self.count + 1
+        self.COUNTS.pack_into(self.region, 0, self.end, self.count)
+
+    def written(self):
+        """In the zygote, while the child runs: frames so far, or None once it overflowed."""
+        count = self.COUNTS.unpack_from(self.region, 0)[1]
+        return None if count == self.OVERFLOW else count
+
+    def take(self, most):
+        """In the zygote, once no process of the run is left: up to `most` frames, up to
+        the first that does not parse; then the region is emptied for the next run."""
+        end, count = self.COUNTS.unpack_from(self.region, 0)
+        region, frames, at = self.region, [], self.COUNTS.size
+        end = min(end, len(region))
+        while at + HEADER.size <= end and len(frames) < min(count, most):
+            (size,) = HEADER.unpack_from(region, at)
+            if not 0 < size <= MAX_FRAME + TIMING.size or at + HEADER.size + size > end:
+                break
+            frames.append(region[at + HEADER.size : at + HEADER.size + size])
+            at += HEADER.size + size
+        # The next program must not read this one's results.
+        if end > 1 << 20:
+            region.madvise(mmap.MADV_REMOVE)  # and give back the memory of a large report
+        else:
+            region[:end] = bytes(end)
+        return frames
 
 
 # ---------------------------------------------------------------- isolation
@@ -253,18 +309,30 @@ def set_limits(settings, *, nproc):
         resource.setrlimit(kind, (value, value))
 
 
+def seal_capabilities():
+    """In the zygote, once, when it is root in a user namespace: empty the bounding set and
+    lock the securebits (no capabilities through execve, no setuid fix-ups), so that no
+    process of the sandbox can ever regain what its child drops. The zygote keeps its own
+    effective set for its mounts. Done here, the child needs one capset instead of 66
+    calls (a third of a light program's cost)."""
+    libc.prctl(PR_SET_SECUREBITS, 0x2F, 0, 0, 0)  # NOROOT, NO_SETUID_FIXUP, KEEP_CAPS off; locked
+    for cap in range(64):
+        libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
+
+
+CAPSET = 126 if os.uname().machine == "x86_64" else 91  # x86_64; aarch64 and the generic table
+CAP_HEADER = struct.pack("Ii", 0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+CAP_NONE = bytes(24)  # effective, permitted and inheritable sets of both words: empty
+
+
 def drop_privileges(uid):
     """In the child: become `uid` (as root), or shed all capabilities (in a user ns)."""
     if uid is not None:
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
-    elif os.geteuid() == 0:  # root inside a user namespace: no capabilities, ever
-        libc.prctl(PR_SET_SECUREBITS, 0x2F, 0, 0, 0)  # NOROOT, NO_SETUID_FIXUP, locked
-        for cap in range(64):
-            libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
-        header = struct.pack("Ii", 0x20080522, 0)
-        libc.syscall(126 if os.uname().machine == "x86_64" else 91, header, bytes(24))
+    elif os.geteuid() == 0:  # root inside a user namespace, sealed by the zygote
+        libc.syscall(CAPSET, CAP_HEADER, CAP_NONE)
 
 
 # ---------------------------------------------------------------- the child
@@ -345,21 +413,34 @@ def plain_container(value):
     return plain(items)
 
 
-def cpu_seconds():
-    """CPU time (user + system) of the main thread and of the children it waited for.
+def children_cpu():
+    """CPU seconds (user + system) of the children this process waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
-    Not the process clock: with RLIMIT_CPU set, Linux counts that one in scheduler
-    ticks (0 or 4 ms for a 1 ms test). Threads a program starts are not counted.
-    """
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.thread_time() + children.ru_utime + children.ru_stime
+
+def json_encoder():
+    """json.dumps's C encoder, made once: calling it costs a child no Python frames."""
+    import json.encoder
+
+    make = json.encoder.c_make_encoder
+    if make is None:  # a Python built without _json
+        return lambda values: json.dumps(values).encode()
+
+    def refuse(value):
+        raise TypeError(f"{type(value).__name__} is not plain data")
+
+    encode = make(None, refuse, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True)
+    return lambda values: "".join(encode(values, 0)).encode()
+
+
+ENCODE = json_encoder()
 
 
 def child(job, start, out, settings):
-    """Run the program, then tests[start:]; never returns."""
+    """Run the program, then tests[start:], reporting to `out` (Frames); never returns."""
     try:
-        os.closerange(3, out)
-        os.closerange(out + 1, 1 << 16)
+        os.closerange(3, 1 << 16)
         if not settings["pid_ns"]:
             os.setsid()  # a process group of its own, so that killpg reaches its children
         drop_privileges(settings["uid"])
@@ -373,23 +454,27 @@ def child(job, start, out, settings):
         try:
             exec(job["code"], scope)
         except MemoryError as error:
-            send(out, MEMORY + describe(error))
+            out.add(MEMORY + describe(error))
             os._exit(0)
         except ImportError as error:
-            send(out, IMPORT + describe(error))
+            out.add(IMPORT + describe(error))
             os._exit(0)
         except BaseException as error:
-            send(out, RUNTIME + describe(error))
+            out.add(RUNTIME + describe(error))
             os._exit(0)
-        send(out, LOAD_OK)
-        tests = job["tests"]
+        out.add(LOAD_OK)
+        # A test's CPU time: its main thread's clock (not the process clock: with RLIMIT_CPU
+        # set, Linux counts that one in scheduler ticks, 0 or 4 ms for a 1 ms test) plus
+        # the children it waited for. Threads a program starts are not counted.
+        tests, clock, perf = job["tests"], time.thread_time, time.perf_counter
+        waited = children_cpu()
         for index in range(start, len(tests)):
             test = tests[index]
             if test is None:
-                send(out, INVALID + TIMING.pack(0.0, 0.0))
+                out.add(INVALID + TIMING.pack(0.0, 0.0))
                 continue
             setup, exprs, container = test
-            wall, cpu = time.perf_counter(), cpu_seconds()
+            wall, cpu = perf(), clock()
             timed = False
             try:
                 if setup is not None:
@@ -398,9 +483,9 @@ def child(job, start, out, settings):
                     kind, body = PASS, b""
                 else:
                     results = [eval(expr, scope) for expr in exprs]
-                    wall, cpu, timed = time.perf_counter() - wall, cpu_seconds() - cpu, True  # not the conversion
+                    wall, cpu, timed = perf() - wall, clock() - cpu, True  # not the conversion
                     values = [(plain_container if i == container else plain)(v) for i, v in enumerate(results)]
-                    kind, body = VALUES, json.dumps(values).encode()
+                    kind, body = VALUES, ENCODE(values)
                     if len(body) >= MAX_FRAME:
                         kind, body = ERROR, b"result too large to compare"
             except AssertionError:
@@ -408,8 +493,10 @@ def child(job, start, out, settings):
             except BaseException as error:
                 kind, body = ERROR, describe(error)
             if not timed:
-                wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
-            send(out, kind + TIMING.pack(cpu, wall) + body)
+                wall, cpu = perf() - wall, clock() - cpu
+            now = children_cpu()  # children run only inside a test: one reading per test
+            cpu, waited = cpu + now - waited, now
+            out.add(kind + TIMING.pack(cpu, wall) + body)
     except BaseException:
         pass
     os._exit(0)
@@ -421,24 +508,18 @@ def child(job, start, out, settings):
 class Run:
     """One child process running the program and tests[start:], as seen by the zygote."""
 
-    def __init__(self, job, start, settings):
-        read_end, write_end = os.pipe()
+    def __init__(self, job, start, settings, out):
+        self.out = out
         self.pid = os.fork()
         if self.pid == 0:
-            os.close(read_end)
-            child(job, start, write_end, settings)
-        os.close(write_end)
-        os.set_blocking(read_end, False)
-        self.fd = read_end
+            child(job, start, out, settings)
         self.pidfd = os.pidfd_open(self.pid)
-        self.frames = []
-        self.buffer = bytearray()
-        self.total = 0
+        self.frames = []  # what it reported, read once it is dead
         self.exit_status = None
         self.cpu_used = 0.0  # user + system seconds of the child and what it waited for, once reaped
 
     def pump(self, want, limits):
-        """Collect frames until `want` arrived, the child died or ran past a limit.
+        """Wait until `want` frames were written, the child died or ran past a limit.
 
         `limits(k)` is the CPU time allowed for frame k (the load for k = 0, then each
         test), counted from the arrival of frame k-1 on the child's own CPU clock: a
@@ -450,25 +531,25 @@ class Run:
         """
         limit = limits(0)
         since, spent = time.monotonic(), self.cpu()
-        interval = POLL_INTERVAL
+        seen, interval = 0, POLL_INTERVAL
         poller = select.poll()
         poller.register(self.pidfd, select.POLLIN)
         while True:
             now = time.monotonic()
             backstop = since + BACKSTOP * limit
             if now >= backstop or self.cpu() - spent >= limit:
-                self.drain()
-                return "done" if len(self.frames) >= want else "timeout"
+                written = self.out.written()
+                return "done" if written is not None and written >= want else "timeout"
             exited = bool(poller.poll(min(backstop - now, interval) * 1000))
-            got = self.drain()
-            if got is None:
+            written = self.out.written()
+            if written is None:
                 return "dead"  # reported more than allowed
-            if len(self.frames) >= want:
+            if written >= want:
                 return "done"
             if exited:
                 return "dead"
-            if got:
-                limit = limits(len(self.frames))
+            if written > seen:
+                seen, limit = written, limits(written)
                 since, spent = time.monotonic(), self.cpu()
                 interval = POLL_INTERVAL
             else:  # nothing new: back off, a hang needs no fine-grained watching
@@ -482,36 +563,9 @@ class Run:
         except OSError:  # gone: the next poll sees it
             return 0.0
 
-    def drain(self):
-        """Read what is in the pipe; returns frames added, or None on abuse."""
-        before = len(self.frames)
-        while True:
-            try:
-                chunk = os.read(self.fd, 1 << 20)
-            except BlockingIOError:
-                break
-            if not chunk:
-                break
-            self.total += len(chunk)
-            if self.total > MAX_TOTAL:
-                return None
-            self.buffer += chunk
-            if len(chunk) < (1 << 20):
-                break
-        buffer, offset, end = self.buffer, 0, len(self.buffer)
-        while end - offset >= HEADER.size:  # frames by offset: no copy of the rest per frame
-            (size,) = HEADER.unpack_from(buffer, offset)
-            if size > MAX_FRAME + TIMING.size:
-                return None
-            if end - offset < HEADER.size + size:
-                break
-            self.frames.append(bytes(buffer[offset + HEADER.size : offset + HEADER.size + size]))
-            offset += HEADER.size + size
-        del buffer[:offset]
-        return len(self.frames) - before
-
-    def close(self, is_init):
-        """Kill the child and everything it started, and reap them all."""
+    def close(self, is_init, want):
+        """Kill the child and everything it started, reap them all, then read its frames
+        (nothing that could still write them is left), `want` at most."""
         if is_init:
             try:
                 os.kill(-1, signal.SIGKILL)  # as pid 1: every other process in the namespace
@@ -535,8 +589,8 @@ class Run:
                 self.cpu_used = usage.ru_utime + usage.ru_stime
             except ChildProcessError:
                 pass
-        os.close(self.fd)
         os.close(self.pidfd)
+        self.frames = self.out.take(want)
 
 
 def kill_orphans():
@@ -558,7 +612,7 @@ def kill_orphans():
                 pass
 
 
-def run_job(job, settings, is_init):
+def run_job(job, settings, is_init, out):
     """Run one program against its tests; returns (load frame, test frames, seconds).
 
     Test i may take `job["limits"][i]` seconds. A test that runs past it, or kills its
@@ -576,7 +630,7 @@ def run_job(job, settings, is_init):
     load = None
     start = 0
     while start < n or load is None:
-        run = Run(job, start, settings)
+        run = Run(job, start, settings, out)
         fresh_load = load is None
         begun = time.monotonic()
 
@@ -584,8 +638,8 @@ def run_job(job, settings, is_init):
             return job["program_timeout"] if k == 0 else limits[start + k - 1]
 
         state = run.pump(1 + n - start, allowed)
-        run.close(is_init)
-        frames = run.frames[: 1 + n - start]  # a program that forked may send more
+        run.close(is_init, 1 + n - start)  # a program that forked may have sent more
+        frames = run.frames
         ended = TIMEOUT if state == "timeout" else CRASHED + how_it_ended(run.exit_status)
         if not frames:  # died or hung before the program finished loading
             if fresh_load:
@@ -685,7 +739,7 @@ def warm_up():
     """Take the first-call costs of the paths every child uses, once, before forking."""
     scope = {}
     exec(compile("def f(a):\n    return [a, (a,), {a: a}]\n", "w", "exec"), scope)
-    json.dumps(plain(eval(compile("f(1)", "w", "eval"), scope)))
+    ENCODE([plain(eval(compile("f(1)", "w", "eval"), scope))])
     describe(ValueError("warm"))
 
 
@@ -706,6 +760,7 @@ def zygote(settings, jobs_fd, results_fd, is_init):
     scratch = Scratch(settings, private="private tmpfs" in settings["isolation"])
     gc.collect()
     gc.freeze()  # forked children then never touch (and copy) the zygote's objects
+    out = Frames(MAX_TOTAL)
     send(results_fd, marshal.dumps(("ready", settings["isolation"])))
     blob, tests = None, None
     while True:
@@ -720,7 +775,7 @@ def zygote(settings, jobs_fd, results_fd, is_init):
         if not isinstance(limits, tuple):  # one limit for every test
             limits = (limits,) * len(tests)
         job = {"program": program, "tests": tests, "program_timeout": program_timeout, "limits": limits, "stop": stop}
-        load, results, seconds = run_job(job, settings, is_init)
+        load, results, seconds = run_job(job, settings, is_init, out)
         scratch.reset()
         send(results_fd, marshal.dumps((key, load, results, seconds)))
 
@@ -748,6 +803,8 @@ def main():
             isolation.append("stdlib out of the sandbox uid's reach: only preloaded modules import")
     set_limits(settings, nproc=uid is not None)
     libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    if uid is None and os.geteuid() == 0:
+        seal_capabilities()
     settings["isolation"] = isolation
     if not pid_ns:
         zygote(settings, jobs_fd, results_fd, is_init=False)
