@@ -362,6 +362,7 @@ class _Worker:
         self.writing = False
         self.ready = False
         self.keys = itertools.count()
+        self.last_blob = None  # the tests the zygote got last: not sent again
 
     def wait_ready(self, timeout: float = 60.0) -> list[str]:
         deadline = time.monotonic() + timeout
@@ -383,9 +384,13 @@ class _Worker:
     def send(self, task: _Task, engine: Engine) -> None:
         job = task.job
         limits = tuple(float(t) for t in job.limits) if job.limits is not None else engine.timeout
+        blob = task.plan.sandbox_blob
+        if blob is self.last_blob:  # the zygote still holds the tests of this question
+            blob = None
+        else:
+            self.last_blob = blob
         message = marshal.dumps(
-            (len(self.in_flight), job.program, engine.program_timeout, limits, job.stop_at_timeout,
-             task.plan.sandbox_blob)
+            (len(self.in_flight), job.program, engine.program_timeout, limits, job.stop_at_timeout, blob)
         )
         self.outbox += HEADER.pack(len(message)) + message
         self.in_flight.append(task)

@@ -762,16 +762,16 @@ def zygote(settings, jobs_fd, results_fd, is_init):
     gc.freeze()  # forked children then never touch (and copy) the zygote's objects
     out = Frames(MAX_TOTAL)
     send(results_fd, marshal.dumps(("ready", settings["isolation"])))
-    blob, tests = None, None
+    tests = None
     while True:
         message = receive(jobs_fd)
         if message is None:
             if not is_init:  # a work directory on the host's own tmpfs: leave nothing behind
                 remove(settings["workdir"])
             os._exit(0)
-        key, program, program_timeout, limits, stop, new_blob = marshal.loads(message)
-        if new_blob != blob:  # programs of one question share their tests
-            blob, tests = new_blob, marshal.loads(new_blob)
+        key, program, program_timeout, limits, stop, blob = marshal.loads(message)
+        if blob is not None:  # else the tests of the last job: programs of one question share them
+            tests = marshal.loads(blob)
         if not isinstance(limits, tuple):  # one limit for every test
             limits = (limits,) * len(tests)
         job = {"program": program, "tests": tests, "program_timeout": program_timeout, "limits": limits, "stop": stop}
