@@ -109,26 +109,22 @@ def receive(fd):
 
 
 class Frames:
-    """Where a child reports: a memory region shared by the supervisor, the zygote and
-    the child (an anonymous shared mapping: a fork does not write-protect it).
+    """Where a child reports: a memory region it shares with the zygote.
 
     The child appends frames (a length, then the frame) and after each one updates the
-    counts at the start: bytes used, frames written. The zygote puts the child's pid
-    after them. The supervisor reads the count and the pid while the child runs (its
-    progress and its CPU clock, for the time limits) and the frames once the child and
-    everything it started are dead, then empties the region for the next run. No
-    system call per test, and what a child wrote survives its being killed. A child
-    can write anything here, as it could into a pipe: `take` refuses what does not parse.
+    counts at the start: bytes used, frames written. The zygote reads the count while
+    the child runs (its progress, for the time limits) and the frames once the child and
+    everything it started are dead, then empties the region for the next run. No system
+    call per test, and what a child wrote survives its being killed. A child can write
+    anything here, as it could into a pipe: `take` refuses what does not parse.
     """
 
     COUNTS = struct.Struct("<II")
-    PID = struct.Struct("<I")  # at COUNTS.size
-    START = COUNTS.size + PID.size
     OVERFLOW = 0xFFFFFFFF  # the count a child writes when a frame does not fit
 
     def __init__(self, size):
-        self.region = mmap.mmap(-1, self.START + size)  # anonymous, MAP_SHARED
-        self.end, self.count = self.START, 0
+        self.region = mmap.mmap(-1, self.COUNTS.size + size)  # anonymous, MAP_SHARED
+        self.end, self.count = self.COUNTS.size, 0
 
     def add(self, frame):
         """In the child."""
@@ -141,25 +137,17 @@ class Frames:
         self.end, self.count = at + HEADER.size + size, self.count + 1
         self.COUNTS.pack_into(self.region, 0, self.end, self.count)
 
-    def started(self, pid):
-        """In the zygote, after a fork."""
-        self.PID.pack_into(self.region, self.COUNTS.size, pid)
-
     def written(self):
-        """In the supervisor, while the child runs: frames so far, or None once it overflowed."""
+        """In the zygote, while the child runs: frames so far, or None once it overflowed."""
         count = self.COUNTS.unpack_from(self.region, 0)[1]
         return None if count == self.OVERFLOW else count
 
-    def pid(self):
-        """In the supervisor: the running child's pid (0 until the zygote wrote it)."""
-        return self.PID.unpack_from(self.region, self.COUNTS.size)[0]
-
     def take(self, most):
-        """In the supervisor, once no process of the run is left: up to `most` frames, up
-        to the first that does not parse; then the region is emptied for the next run."""
+        """In the zygote, once no process of the run is left: up to `most` frames, up to
+        the first that does not parse; then the region is emptied for the next run."""
         end, count = self.COUNTS.unpack_from(self.region, 0)
-        region, frames, at = self.region, [], self.START
-        end = max(self.START, min(end, len(region)))
+        region, frames, at = self.region, [], self.COUNTS.size
+        end = min(end, len(region))
         while at + HEADER.size <= end and len(frames) < min(count, most):
             (size,) = HEADER.unpack_from(region, at)
             if not 0 < size <= MAX_FRAME + TIMING.size or at + HEADER.size + size > end:
@@ -457,7 +445,7 @@ def child(job, start, out, settings):
             os.setsid()  # a process group of its own, so that killpg reaches its children
         drop_privileges(settings["uid"])
         os.chdir(settings["workdir"])
-        budget = job["budget"]  # whole CPU seconds for the run: a backstop behind the supervisor's limits
+        budget = int(job["program_timeout"] + sum(job["limits"][start:])) + 1
         resource.setrlimit(resource.RLIMIT_CPU, (budget, budget + 1))
         module = types.ModuleType("solution")
         module.__file__ = os.path.join(settings["workdir"], "solution.py")
@@ -516,79 +504,93 @@ def child(job, start, out, settings):
 
 # ---------------------------------------------------------------- the zygote
 
-KILL = struct.Struct("<I")  # supervisor -> zygote, on the control pipe: end this run now
-ENDED = struct.Struct("<Iid")  # zygote -> supervisor: the run, the child's wait status, its CPU seconds
 
+class Run:
+    """One child process running the program and tests[start:], as seen by the zygote."""
 
-def zygote_main(settings, runs_fd, control_fd, ended_fd, out):
-    """The process that forks the programs' children, and does as little else as it can:
-    every page it writes after a fork costs it a copy-on-write fault, so the supervisor
-    compiles, watches and reads the results. Per run: fork, wait for the child to end
-    on its own or for the supervisor to ask, end what the run left, report."""
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # die with the supervisor
-    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # a run's orphans come back to us
-    # Modules most programs import: loaded once here, shared by every fork.
-    for name in settings["preload"]:
-        try:
-            __import__(name)
-        except ImportError:
-            pass
-    import gc
-
-    warm_up()
-    gc.collect()
-    gc.freeze()  # forked children then never touch (and copy) the zygote's objects
-    os.write(ended_fd, ENDED.pack(0, 0, 0.0))  # ready
-    tests = None
-    while True:
-        message = receive(runs_fd)
-        if message is None:
-            os._exit(0)
-        run, code, blob, start, budget = marshal.loads(message)
-        if blob is not None:  # else the tests of the last run: programs of one question share them
-            tests = marshal.loads(blob)
-        job = {"code": marshal.loads(code), "tests": tests, "budget": budget}
-        pid = os.fork()
-        if pid == 0:
+    def __init__(self, job, start, settings, out):
+        self.out = out
+        self.pid = os.fork()
+        if self.pid == 0:
             child(job, start, out, settings)
-        out.started(pid)
-        pidfd = os.pidfd_open(pid)
-        while pidfd not in select.select([pidfd, control_fd], [], [])[0]:
-            if KILL.unpack(os.read(control_fd, KILL.size))[0] == run:  # else a late request, for an ended run
-                break
-        status, cpu = end_run(pid, settings["pid_ns"])
-        os.close(pidfd)
-        os.write(ended_fd, ENDED.pack(run, status, cpu))
+        self.pidfd = os.pidfd_open(self.pid)
+        self.frames = []  # what it reported, read once it is dead
+        self.exit_status = None
+        self.cpu_used = 0.0  # user + system seconds of the child and what it waited for, once reaped
 
+    def pump(self, want, limits):
+        """Wait until `want` frames were written, the child died or ran past a limit.
 
-def end_run(pid, pid_ns):
-    """Kill the child and everything it started, and reap them all; returns the child's
-    wait status and CPU seconds (its own and what it waited for)."""
-    status, cpu = None, 0.0
-    if pid_ns:  # every process of the namespace but init (the supervisor) and us
+        `limits(k)` is the CPU time allowed for frame k (the load for k = 0, then each
+        test), counted from the arrival of frame k-1 on the child's own CPU clock: a
+        test's verdict does not depend on how busy the machine is. Time spent not
+        running (sleeping, blocked, or starved of a core) is bounded by a wall-clock
+        backstop of BACKSTOP times the limit. We wake on the child's exit and
+        otherwise every few milliseconds, not on every frame: a fast program costs
+        one wake-up. Returns "done", "dead" or "timeout".
+        """
+        limit = limits(0)
+        since, spent = time.monotonic(), self.cpu()
+        seen, interval = 0, POLL_INTERVAL
+        poller = select.poll()
+        poller.register(self.pidfd, select.POLLIN)
+        while True:
+            now = time.monotonic()
+            backstop = since + BACKSTOP * limit
+            if now >= backstop or self.cpu() - spent >= limit:
+                written = self.out.written()
+                return "done" if written is not None and written >= want else "timeout"
+            exited = bool(poller.poll(min(backstop - now, interval) * 1000))
+            written = self.out.written()
+            if written is None:
+                return "dead"  # reported more than allowed
+            if written >= want:
+                return "done"
+            if exited:
+                return "dead"
+            if written > seen:
+                seen, limit = written, limits(written)
+                since, spent = time.monotonic(), self.cpu()
+                interval = POLL_INTERVAL
+            else:  # nothing new: back off, a hang needs no fine-grained watching
+                interval = min(interval * 2, 0.05)
+
+    def cpu(self):
+        """CPU seconds the child has used (its own, not its children's), read from its
+        process clock: Linux gives every process one, `(~pid << 3) | 2`."""
         try:
-            os.kill(-1, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        while True:  # ours and the orphans that came back to us: all of the run
+            return time.clock_gettime((~self.pid << 3) | 2)
+        except OSError:  # gone: the next poll sees it
+            return 0.0
+
+    def close(self, is_init, want):
+        """Kill the child and everything it started, reap them all, then read its frames
+        (nothing that could still write them is left), `want` at most."""
+        if is_init:
             try:
-                done, code, usage = os.wait4(-1, 0)
+                os.kill(-1, signal.SIGKILL)  # as pid 1: every other process in the namespace
+            except ProcessLookupError:
+                pass
+            while True:
+                try:
+                    pid, status, usage = os.wait4(-1, 0)
+                except ChildProcessError:
+                    break
+                if pid == self.pid:
+                    self.exit_status, self.cpu_used = status, usage.ru_utime + usage.ru_stime
+        else:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            kill_orphans()
+            try:
+                _, self.exit_status, usage = os.wait4(self.pid, 0)
+                self.cpu_used = usage.ru_utime + usage.ru_stime
             except ChildProcessError:
-                break
-            if done == pid:
-                status, cpu = code, usage.ru_utime + usage.ru_stime
-    else:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        kill_orphans()
-        try:
-            _, status, usage = os.wait4(pid, 0)
-            cpu = usage.ru_utime + usage.ru_stime
-        except ChildProcessError:
-            pass
-    return -1 if status is None else status, cpu
+                pass
+        os.close(self.pidfd)
+        self.frames = self.out.take(want)
 
 
 def kill_orphans():
@@ -610,104 +612,7 @@ def kill_orphans():
                 pass
 
 
-def warm_up():
-    """Take the first-call costs of the paths every child uses, once, before forking."""
-    scope = {}
-    exec(compile("def f(a):\n    return [a, (a,), {a: a}]\n", "w", "exec"), scope)
-    ENCODE([plain(eval(compile("f(1)", "w", "eval"), scope))])
-    describe(ValueError("warm"))
-
-
-# ---------------------------------------------------------------- the supervisor
-
-
-class Zygote:
-    """The supervisor's side of the zygote: hands it runs and watches them."""
-
-    def __init__(self, settings, out):
-        runs_r, self.runs_fd = os.pipe()
-        control_r, self.control_fd = os.pipe()
-        self.ended_fd, ended_w = os.pipe()
-        self.pid = os.fork()
-        if self.pid == 0:
-            for fd in (settings["jobs_fd"], settings["results_fd"], self.runs_fd, self.control_fd, self.ended_fd):
-                os.close(fd)
-            zygote_main(settings, runs_r, control_r, ended_w, out)
-        for fd in (runs_r, control_r, ended_w):
-            os.close(fd)
-        self.out, self.runs = out, 0
-        self.tests = None  # a question's tests (marshalled) the zygote is yet to get: sent with the next run
-        self.poller = select.poll()
-        self.poller.register(self.ended_fd, select.POLLIN)
-        self._ended()  # its greeting, once it is ready to fork
-
-    def run(self, code, start, budget, want, limits):
-        """Run the program (marshalled code) from test `start` until `want` frames were
-        written, the child died or ran past a limit; returns (state, wait status, CPU).
-
-        `limits(k)` is the CPU time allowed for frame k (the load for k = 0, then each
-        test), counted from the arrival of frame k-1 on the child's own CPU clock: a
-        test's verdict does not depend on how busy the machine is. Time spent not
-        running (sleeping, blocked, or starved of a core) is bounded by a wall-clock
-        backstop of BACKSTOP times the limit. We wake when the run ends and otherwise
-        every few milliseconds: a fast program costs no wake-up. The state is "done",
-        "dead" or "timeout".
-        """
-        self.runs += 1
-        send(self.runs_fd, marshal.dumps((self.runs, code, self.tests, start, budget)))
-        self.tests = None
-        out, state = self.out, None
-        limit, since, spent, seen, interval = limits(0), time.monotonic(), 0.0, 0, POLL_INTERVAL
-        while True:
-            wait = -1 if state is not None else max(0.0, min(since + BACKSTOP * limit - time.monotonic(), interval))
-            if self.poller.poll(wait if wait < 0 else wait * 1000):
-                status, cpu = self._ended()
-                if state is None:
-                    written = out.written()
-                    state = "done" if written is not None and written >= want else "dead"
-                return state, status, cpu
-            if state is not None:
-                continue
-            written, now = out.written(), time.monotonic()
-            if written is None:
-                state = "dead"  # reported more than allowed
-            elif written >= want:
-                state = "done"  # and still running: a program that forked, or one forging its count
-            elif written > seen:
-                seen, limit, since, spent = written, limits(written), now, self.cpu()
-                interval = POLL_INTERVAL
-                continue
-            elif now >= since + BACKSTOP * limit or self.cpu() - spent >= limit:
-                state = "timeout"
-            else:  # nothing new: back off, a hang needs no fine-grained watching
-                interval = min(interval * 2, 0.05)
-                continue
-            os.write(self.control_fd, KILL.pack(self.runs))
-
-    def cpu(self):
-        """CPU seconds the running child has used (its own, not its children's), read from
-        its process clock: Linux gives every process one, `(~pid << 3) | 2`."""
-        pid = self.out.pid()
-        try:
-            return time.clock_gettime((~pid << 3) | 2) if pid else 0.0
-        except OSError:  # gone: its end is on the way
-            return 0.0
-
-    def _ended(self):
-        data = read_exact(self.ended_fd, ENDED.size)
-        if data is None:
-            raise SystemExit("the zygote died")  # the engine sees the worker end and starts another
-        run, status, cpu = ENDED.unpack(data)
-        if run != self.runs:
-            raise SystemExit(f"the zygote reported run {run}, not {self.runs}")
-        return (None if status == -1 else status), cpu
-
-    def close(self):
-        os.close(self.runs_fd)
-        os.waitpid(self.pid, 0)
-
-
-def run_job(job, zygote):
+def run_job(job, settings, is_init, out):
     """Run one program against its tests; returns (load frame, test frames, seconds).
 
     Test i may take `job["limits"][i]` seconds. A test that runs past it, or kills its
@@ -715,25 +620,27 @@ def run_job(job, zygote):
     goes on at the next test; with `job["stop"]` the tests after it are not run.
     """
     started = time.monotonic()
-    limits, n = job["limits"], job["n"]
+    limits = job["limits"]
+    n = len(job["tests"])
     results = [NOT_RUN_FRAME] * n
     try:  # here, not in each child: a fresh fork compiles 10x slower than a warm process
-        code = marshal.dumps(compile(job["program"], "solution.py", "exec"))
+        job["code"] = compile(job["program"], "solution.py", "exec")
     except BaseException as error:  # SyntaxError, ValueError (null bytes), RecursionError
         return SYNTAX + describe(error), results, time.monotonic() - started
-    load, start = None, 0
+    load = None
+    start = 0
     while start < n or load is None:
+        run = Run(job, start, settings, out)
         fresh_load = load is None
         begun = time.monotonic()
 
         def allowed(k, start=start):
             return job["program_timeout"] if k == 0 else limits[start + k - 1]
 
-        budget = int(job["program_timeout"] + sum(limits[start:])) + 1
-        want = 1 + n - start
-        state, status, cpu_used = zygote.run(code, start, budget, want, allowed)
-        frames = zygote.out.take(want)  # a program that forked may have sent more
-        ended = TIMEOUT if state == "timeout" else CRASHED + how_it_ended(status)
+        state = run.pump(1 + n - start, allowed)
+        run.close(is_init, 1 + n - start)  # a program that forked may have sent more
+        frames = run.frames
+        ended = TIMEOUT if state == "timeout" else CRASHED + how_it_ended(run.exit_status)
         if not frames:  # died or hung before the program finished loading
             if fresh_load:
                 load = ended
@@ -750,15 +657,13 @@ def run_job(job, zygote):
         # The test that did not finish: its share of the child's CPU and wall time is
         # what the finished tests (and the load, counted in) did not use.
         used = [TIMING.unpack_from(frame, 1) if len(frame) > TIMING.size else (0.0, 0.0) for frame in frames[1:]]
-        cpu = max(0.0, cpu_used - sum(c for c, _ in used))
+        cpu = max(0.0, run.cpu_used - sum(c for c, _ in used))
         wall = max(0.0, time.monotonic() - begun - sum(w for _, w in used))
         results[reached] = ended[:1] + TIMING.pack(cpu, wall) + ended[1:]
         if job["stop"]:
             break
         start = reached + 1
     return load, results, time.monotonic() - started
-
-
 def how_it_ended(status):
     if status is None:
         return b"the process vanished"
@@ -830,32 +735,47 @@ def remove(path):
         os.spawnvp(os.P_WAIT, "rm", ["rm", "-rf", "--one-file-system", path])
 
 
-def supervisor(settings, jobs_fd, results_fd, is_init):
-    """PID 1 of the pid namespace (the outer process without one): talks to the engine,
-    compiles each program, hands it to the zygote, ends each test at its limit, reads
-    the results and empties the scratch space. It forks no program, so none of its
-    work pays copy-on-write faults."""
+def warm_up():
+    """Take the first-call costs of the paths every child uses, once, before forking."""
+    scope = {}
+    exec(compile("def f(a):\n    return [a, (a,), {a: a}]\n", "w", "exec"), scope)
+    ENCODE([plain(eval(compile("f(1)", "w", "eval"), scope))])
+    describe(ValueError("warm"))
+
+
+def zygote(settings, jobs_fd, results_fd, is_init):
+    # Modules most programs import: loaded once here, shared by every fork.
+    for name in settings["preload"]:
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+    import gc
+
+    warm_up()
     if is_init:
         libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
-    settings.update(jobs_fd=jobs_fd, results_fd=results_fd)
+    else:
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     scratch = Scratch(settings, private="private tmpfs" in settings["isolation"])
-    zygote = Zygote(settings, Frames(MAX_TOTAL))
+    gc.collect()
+    gc.freeze()  # forked children then never touch (and copy) the zygote's objects
+    out = Frames(MAX_TOTAL)
     send(results_fd, marshal.dumps(("ready", settings["isolation"])))
-    n = 0
+    tests = None
     while True:
         message = receive(jobs_fd)
         if message is None:
-            zygote.close()
             if not is_init:  # a work directory on the host's own tmpfs: leave nothing behind
                 remove(settings["workdir"])
             os._exit(0)
         key, program, program_timeout, limits, stop, blob = marshal.loads(message)
-        if blob is not None:  # a new question (else the last one's tests)
-            zygote.tests, n = blob, len(marshal.loads(blob))
+        if blob is not None:  # else the tests of the last job: programs of one question share them
+            tests = marshal.loads(blob)
         if not isinstance(limits, tuple):  # one limit for every test
-            limits = (limits,) * n
-        job = {"program": program, "n": n, "program_timeout": program_timeout, "limits": limits, "stop": stop}
-        load, results, seconds = run_job(job, zygote)
+            limits = (limits,) * len(tests)
+        job = {"program": program, "tests": tests, "program_timeout": program_timeout, "limits": limits, "stop": stop}
+        load, results, seconds = run_job(job, settings, is_init, out)
         scratch.reset()
         send(results_fd, marshal.dumps((key, load, results, seconds)))
 
@@ -887,11 +807,11 @@ def main():
         seal_capabilities()
     settings["isolation"] = isolation
     if not pid_ns:
-        supervisor(settings, jobs_fd, results_fd, is_init=False)
+        zygote(settings, jobs_fd, results_fd, is_init=False)
     pid = os.fork()  # the first child in a new pid namespace is its init
     if pid == 0:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        supervisor(settings, jobs_fd, results_fd, is_init=True)
+        zygote(settings, jobs_fd, results_fd, is_init=True)
     os.close(jobs_fd)
     os.close(results_fd)
     _, status = os.waitpid(pid, 0)
