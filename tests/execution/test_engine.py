@@ -117,6 +117,24 @@ def test_results_keep_input_order():
     assert [r.outcomes[0] for r in results] == [F if i % 3 == 0 else P for i in range(60)]
 
 
+def test_each_program_is_judged_on_its_own_questions_tests():
+    # The sandbox gets a question's tests once, with its first program; here that
+    # program does not compile, and the next question's shares the tests' source.
+    one = ["assert f() == 1", "assert f() != 2"]
+    two = ["assert f() == 2", "assert f() != 1", "assert f() == 2"]
+    jobs = [
+        ExecutionJob(id="one", program="def f():\n    return 1\n", tests=one),
+        ExecutionJob(id="broken", program="def f(:\n", tests=two),
+        ExecutionJob(id="two", program="def f():\n    return 2\n", tests=two),
+        ExecutionJob(id="one again", program="def f():\n    return 1\n", tests=one),
+    ]
+    with Engine(workers=1) as own:
+        results = own.run(jobs)
+    assert [r.status for r in results] == [ProgramStatus.OK, ProgramStatus.SYNTAX_ERROR, ProgramStatus.OK, ProgramStatus.OK]
+    assert [r.pass_rate for r in results] == [1.0, 0.0, 1.0, 1.0]
+    assert len(results[2].outcomes) == 3
+
+
 def test_a_program_without_tests_still_gets_a_status(engine):
     assert run_one(engine, "def f(:", []).status is ProgramStatus.SYNTAX_ERROR
     ok = run_one(engine, ADD, [])
