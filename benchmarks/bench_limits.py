@@ -5,6 +5,7 @@ Run from the repository root:
 
     python benchmarks/bench_limits.py                       # 300 programs, 16 tests each
     python benchmarks/bench_limits.py --programs 1000 --floors 0.05,0.1,0.25 --factors 4,10,20
+    python benchmarks/bench_limits.py --through-filter      # the same mix through `acecoder filter`
 
 The mix (seeded): questions whose oracle spends 0.05-20 ms of CPU per test (log-uniform);
 per question 10 programs: 95% as fast as the oracle (right or wrong), 3% right but
@@ -18,15 +19,27 @@ they time out under any limit, and 30 s per test would take hours).
 Printed per run: sandbox core-seconds (CPU of the sandbox processes, from the engine's
 children) per 1,000 programs, the ratio to the fixed limit, and the verdicts that
 differ from the generous run, each listed (a slow program that a limit cut short).
+
+`--through-filter` runs the stage instead: the mix written as questions and samples
+(the oracle's among them), then `acecoder filter` as a user runs it, once with
+`--limit-floor 0` (today's fixed `--timeout` on every test) and once with its defaults
+(limits from the oracle), each with an empty verdict cache. Printed: the CPU of each
+command's whole process tree per 1,000 programs (the oracle's phase and the
+command's own start-up included, the same in both), and every sample whose pass rate
+differs between the two datasets.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import os
 import random
 import resource
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -85,6 +98,53 @@ def run(jobs: list[ExecutionJob], *, workers: int, timeout: float):
     return results, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
+def through_filter(oracles: list[ExecutionJob], jobs: list[ExecutionJob], kinds: list[str], timeout: float,
+                   workers: int) -> None:
+    """The mix through `acecoder filter`, fixed limits against limits from the oracle."""
+    kind_of = {job.id: kind for job, kind in zip(jobs, kinds)}
+    with tempfile.TemporaryDirectory(prefix="bench-limits-") as folder:
+        root = Path(folder)
+        with open(root / "questions.jsonl", "w") as f:
+            for oracle in oracles:
+                q = oracle.id.split("/")[0]
+                f.write(json.dumps({"id": q, "source": "bench", "question": f"Question {q}", "tests": oracle.tests}) + "\n")
+        with open(root / "samples.jsonl", "w") as f:
+            for job in oracles + jobs:
+                q, index = job.id.split("/")
+                model, index = ("oracle", 0) if index == "oracle" else ("policy", int(index))
+                f.write(json.dumps({"question_id": q, "model": model, "sample_index": index,
+                                    "completion": f"```python\n{job.program}```", "program": job.program}) + "\n")
+        runs = {}
+        for name, extra in ((f"fixed {timeout:g} s (--limit-floor 0)", ["--limit-floor", "0"]),
+                            ("limits from the oracle (defaults)", [])):
+            output = root / f"dataset-{len(runs)}.jsonl"
+            command = [str(Path(sys.executable).with_name("acecoder")), "filter", str(root / "questions.jsonl"),
+                       str(root / "samples.jsonl"), "-o", str(output), "--oracle", "oracle", "--timeout", str(timeout),
+                       "--workers", str(workers), *extra]
+            env = {**os.environ, "ACECODER_CACHE": str(root / f"cache-{len(runs)}")}
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            started = time.monotonic()
+            subprocess.run(command, check=True, env=env, capture_output=True)
+            wall = time.monotonic() - started
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            core = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+            with open(output) as f:
+                rates = {(row["id"], inference["completion_id"]): inference["pass_rate"]
+                         for row in map(json.loads, f) for inference in row["inferences"]}
+            runs[name] = (core, wall, rates)
+    (fixed_name, (fixed_core, _, fixed_rates)), (limited_name, (limited_core, _, limited_rates)) = runs.items()
+    per_thousand = 1000 / len(jobs)
+    print(f"through `acecoder filter` ({workers} workers), CPU of the command's process tree:")
+    for name, (core, wall, rates) in runs.items():
+        print(f"  {name:40s} {core * per_thousand:8.1f} core-s / 1,000 programs, {wall:6.1f} s wall, "
+              f"{len(rates)} samples scored")
+    print(f"  {fixed_core / limited_core:.1f}x fewer core-seconds with limits from the oracle")
+    differ = sorted(key for key in fixed_rates if fixed_rates[key] != limited_rates.get(key))
+    print(f"  samples whose pass rate differs: {len(differ)} of {len(fixed_rates)}"
+          + "".join(f"\n    {q}/{i} ({kind_of.get(f'{q}/{i}', '?')}): {fixed_rates[(q, i)]:.3f} -> "
+                    f"{limited_rates.get((q, i))}" for q, i in differ))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--programs", type=int, default=300)
@@ -93,9 +153,13 @@ def main() -> None:
     parser.add_argument("--factors", default="4,10,20")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--through-filter", action="store_true", help="run the mix through `acecoder filter`")
     args = parser.parse_args()
     oracles, jobs, kinds = workload(args.programs, args.seed)
     print(f"{len(jobs)} programs x {TESTS} tests: " + ", ".join(f"{k} {kinds.count(k)}" for k in ("light", "slow", "loops")))
+    if args.through_filter:
+        through_filter(oracles, jobs, kinds, args.timeout, args.workers)
+        return
     oracle_results, _ = run(oracles, workers=args.workers, timeout=GENEROUS)
     seconds = {job.id.split("/")[0]: r.test_cpu_seconds for job, r in zip(oracles, oracle_results)}
     assert all(r.all_passed for r in oracle_results)
