@@ -956,6 +956,18 @@ def test_sabotaged_work_dir_does_not_hurt_other_programs(how):
 # ---------------------------------------------------------------- 13. output flooding
 
 
+def test_results_over_a_runs_share_cost_one_test(own_engine):
+    # 24 results of 0.9 MB each: the 16 MiB a run may report end it at the 18th; the
+    # program is loaded again for the tests after it, as after a crash.
+    program = "def big(i):\n    return str(i) * 900_000\n"
+    tests = [f"assert big({i % 10}) == 'x'" for i in range(24)]
+    result = run1(own_engine, program, tests)
+    assert result.status is ProgramStatus.OK, result
+    assert result.outcomes == [F] * 18 + [C] + [F] * 5, result.outcomes
+    assert result.messages[18] == "the run reported more than 16 MiB of results"
+    healthy(own_engine)
+
+
 def test_output_flood_is_harmless(engine):
     program = """
         import os, sys

@@ -527,7 +527,7 @@ class Run:
         running (sleeping, blocked, or starved of a core) is bounded by a wall-clock
         backstop of BACKSTOP times the limit. We wake on the child's exit and
         otherwise every few milliseconds, not on every frame: a fast program costs
-        one wake-up. Returns "done", "dead" or "timeout".
+        one wake-up. Returns "done", "dead", "overflow" or "timeout".
         """
         limit = limits(0)
         since, spent = time.monotonic(), self.cpu()
@@ -543,7 +543,7 @@ class Run:
             exited = bool(poller.poll(min(backstop - now, interval) * 1000))
             written = self.out.written()
             if written is None:
-                return "dead"  # reported more than allowed
+                return "overflow"  # reported more than a run may
             if written >= want:
                 return "done"
             if exited:
@@ -640,7 +640,10 @@ def run_job(job, settings, is_init, out):
         state = run.pump(1 + n - start, allowed)
         run.close(is_init, 1 + n - start)  # a program that forked may have sent more
         frames = run.frames
-        ended = TIMEOUT if state == "timeout" else CRASHED + how_it_ended(run.exit_status)
+        if state == "overflow":
+            ended = CRASHED + b"the run reported more than %d MiB of results" % (MAX_TOTAL >> 20)
+        else:
+            ended = TIMEOUT if state == "timeout" else CRASHED + how_it_ended(run.exit_status)
         if not frames:  # died or hung before the program finished loading
             if fresh_load:
                 load = ended
