@@ -1,7 +1,8 @@
 """The sandbox worker: the only place where untrusted programs run.
 
 The engine starts this file as a separate, lean interpreter (`python -S -I`, standard
-library only) and talks to it through two pipes. Process tree, per worker:
+library only) and talks to it through two pipes (jobs in, results out). Process
+tree, per worker:
 
     engine (trusted, holds the expected test values)
      └─ outer: enters new pid, net, mount, ipc and uts namespaces, makes every mount
