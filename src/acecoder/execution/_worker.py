@@ -311,11 +311,11 @@ def set_limits(settings, *, nproc):
 
 
 def seal_capabilities():
-    """In the zygote, once, when it is root in a user namespace: empty the bounding set and
-    lock the securebits (no capabilities through execve, no setuid fix-ups), so that no
-    process of the sandbox can ever regain what its child drops. The zygote keeps its own
-    effective set for its mounts. Done here, the child needs one capset instead of 66
-    calls (a third of a light program's cost)."""
+    """Once, before the zygote starts, when the worker is root in a user namespace: empty
+    the bounding set and lock the securebits (no capabilities through execve, no setuid
+    fix-ups), so that no process of the sandbox can ever regain what its child drops. The
+    zygote keeps its own effective set for its mounts; each child then needs one capset
+    instead of 66 calls."""
     libc.prctl(PR_SET_SECUREBITS, 0x2F, 0, 0, 0)  # NOROOT, NO_SETUID_FIXUP, KEEP_CAPS off; locked
     for cap in range(64):
         libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
