@@ -39,6 +39,8 @@ ACECODEPAIR_ANSWER = (
     "Below is a Python script with a self-contained function that solves the problem and passes corresponding tests:"
 )
 ACECODEPAIR_SYSTEM = "You are a helpful assistant."
+EXAMPLE_LINE = "Your code should pass this test:"  # before the first test, shown as an example
+TURN_ENDS = ("<|im_end|>", "<|eot_id|>")  # ChatML's (Qwen, SmolLM) and Llama 3's end of a turn
 
 
 def check_style(style: str) -> str:
@@ -54,7 +56,7 @@ def question_prompt(question: str, tests: list[str] | None = None, *, style: str
         return f"{ACECODEPAIR_INSTRUCTION}\n```\n{block}\n```\n"
     parts = [INSTRUCTION, "", question.strip()]
     if tests:
-        parts += ["", "Your code should pass this test:", "", tests[0].strip()]
+        parts += ["", EXAMPLE_LINE, "", tests[0].strip()]
     return "\n".join(parts)
 
 
@@ -103,3 +105,19 @@ def acecodepair_parts(text: str) -> tuple[str, str | None] | None:
     if question and last.lstrip().startswith("assert"):
         return question, last.strip()
     return inner, None
+
+
+def question_of(text: str, turn_ends=TURN_ENDS) -> tuple[str, str]:
+    """(question, the example test shown or "") of the last prompt `question_prompt` wrote
+    inside `text`, in either style, a chat-templated string or the plain user turn: what
+    follows the instruction, up to the example test or the end of the user turn (the
+    first of `turn_ends` after it). Text without the instruction is returned whole."""
+    start = text.rfind(INSTRUCTION)
+    if text.rfind(ACECODEPAIR_INSTRUCTION) > start and (parts := acecodepair_parts(text)) is not None:
+        return parts[0].strip(), (parts[1] or "").strip()
+    if start < 0:
+        return text.strip(), ""
+    body = text[start + len(INSTRUCTION):]
+    ends = [i for i in (body.find(end) for end in turn_ends if end) if i >= 0]
+    question, _, shown = body[: min(ends)].partition(EXAMPLE_LINE) if ends else body.partition(EXAMPLE_LINE)
+    return question.strip(), shown.strip()

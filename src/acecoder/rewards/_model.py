@@ -25,12 +25,11 @@ from collections.abc import Sequence
 from typing import Literal, Protocol
 
 from acecoder.errors import ConfigError
-from acecoder.prompts import ACECODEPAIR_INSTRUCTION, INSTRUCTION, acecodepair_parts
+from acecoder.prompts import question_of
 from acecoder.rewards._rule import completion_text, program_of
 
 Normalize = Literal["running", "batch", "none"]
 NORMALIZE = ("running", "batch", "none")
-_EXAMPLE = "\n\nYour code should pass this test:"
 
 
 class Scorer(Protocol):
@@ -39,24 +38,15 @@ class Scorer(Protocol):
 
 def question_from_prompt(prompt) -> str:
     """The question inside a prompt written by `acecoder.prompts.question_prompt`, in
-    either style (plain text, a chat-templated string, or chat messages): what follows the
-    instruction, up to the example test. A prompt of another shape is returned whole
-    (its user turn for messages)."""
+    either style (plain text, a chat-templated string, or chat messages): see
+    `acecoder.prompts.question_of`. A prompt of another shape is returned whole (its
+    user turn for messages)."""
     if isinstance(prompt, (list, tuple)):
         users = [m.get("content", "") for m in prompt if isinstance(m, dict) and m.get("role") == "user"]
         text = users[-1] if users else completion_text(prompt)
     else:
         text = str(prompt)
-    start = text.rfind(INSTRUCTION)
-    if text.rfind(ACECODEPAIR_INSTRUCTION) > start and (parts := acecodepair_parts(text)) is not None:
-        return parts[0].strip()  # the released AceCodePair wording
-    if start < 0:
-        return text.strip()
-    body = text[start + len(INSTRUCTION):]
-    end = body.find(_EXAMPLE)
-    if end < 0:  # no example test: the question runs to the end of the user turn
-        end = min([i for i in (body.find("<|im_end|>"), body.find("<|eot_id|>")) if i >= 0] or [len(body)])
-    return body[:end].strip()
+    return question_of(text)[0]
 
 
 class RunningStats:

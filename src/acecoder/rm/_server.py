@@ -39,10 +39,9 @@ import threading
 from collections.abc import Sequence
 
 from acecoder.errors import AcecoderError
-from acecoder.prompts import ACECODEPAIR_INSTRUCTION, INSTRUCTION, acecodepair_parts
+from acecoder.prompts import ACECODEPAIR_INSTRUCTION, INSTRUCTION, question_of
 
 DEFAULT_MAX_BATCH = 512  # items per request
-_TEST_LINE = "Your code should pass this test:"
 
 
 class RemoteRewardModel:
@@ -110,37 +109,24 @@ def split_query(query: str, prompt: str | None = None, label=None, special_token
 
     specials = [t for t in special_tokens if t]
     pattern = re.compile("|".join(re.escape(t) for t in sorted(specials, key=len, reverse=True))) if specials else None
-
-    def user_part(text: str) -> str:  # up to the end of the user turn
-        start = text.find(INSTRUCTION)
-        body = text[start + len(INSTRUCTION):] if start >= 0 else text
-        if pattern is not None and start >= 0:
-            match = pattern.search(body)
-            body = body[: match.start()] if match else body
-        return body
-
     if prompt and query.startswith(prompt):
         head, response = prompt, query[len(prompt):]
-    else:
+    else:  # the response follows the first special token after the instruction
         start, length = query.find(INSTRUCTION), len(INSTRUCTION)
         if start < 0:
             start, length = query.find(ACECODEPAIR_INSTRUCTION), len(ACECODEPAIR_INSTRUCTION)
         head = query
         match = pattern.search(query, start + length) if (pattern is not None and start >= 0) else None
         response = query[match.end():] if match else query
-    parts = acecodepair_parts(head) if head.rfind(ACECODEPAIR_INSTRUCTION) > head.rfind(INSTRUCTION) else None
-    if parts is not None:  # the released AceCodePair wording
-        question, shown = parts[0], parts[1] or ""
-    else:
-        question, _, shown = user_part(head).partition(_TEST_LINE)
-    if parts is None and INSTRUCTION not in head and pattern is not None:
-        question = pattern.sub("", question)
+    question, shown = question_of(head, turn_ends=specials)
+    if INSTRUCTION not in head and pattern is not None:  # a prompt of another shape, whole
+        question = pattern.sub("", question).strip()
     tests = _tests(label)
-    if tests is None and shown.strip():
-        tests = [shown.strip()]
+    if tests is None and shown:
+        tests = [shown]
     if pattern is not None:
         response = pattern.sub("", response)
-    return question.strip(), extract_code(response), tests
+    return question, extract_code(response), tests
 
 
 def _tests(label) -> list[str] | None:
