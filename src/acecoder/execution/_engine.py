@@ -361,7 +361,6 @@ class _Worker:
         self.inbox = bytearray()
         self.writing = False
         self.ready = False
-        self.keys = itertools.count()
         self.last_blob = None  # the tests the zygote got last: not sent again
 
     def wait_ready(self, timeout: float = 60.0) -> list[str]:

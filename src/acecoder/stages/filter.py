@@ -72,11 +72,11 @@ from pathlib import Path
 from typing import Self
 
 from acecoder.data.exports import write_export
-from acecoder.execution import LIMIT_FACTOR, LIMIT_FLOOR, limits_from_reference
 from acecoder.data.index import SampleIndex
 from acecoder.data.jsonl import JsonlWriter, read_jsonl
 from acecoder.data.tables import check_output, read_records, require, require_for
 from acecoder.errors import ConfigError, InputError
+from acecoder.execution import LIMIT_FACTOR, LIMIT_FLOOR, limits_from_reference
 from acecoder.records import (
     DatasetRow,
     ExecutionJob,
