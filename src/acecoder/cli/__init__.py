@@ -19,15 +19,10 @@ def main() -> None:
     as `interrupted` (130: every output is appended line by line or replaced whole, so the
     same command continues), anything else as an internal error (exit 1) whose traceback
     `ACECODER_DEBUG=1` shows."""
-    import click
-    import typer
-
     from acecoder.cli._support import console, fail
     from acecoder.errors import AcecoderError, InputError
 
-    # typer (0.20+) raises the exceptions of its own vendored click, where it has one
-    usage_errors = (click.ClickException, getattr(getattr(typer, "_click", None), "ClickException", click.ClickException))
-    aborts = (click.exceptions.Abort, getattr(getattr(typer, "exceptions", None), "Abort", click.exceptions.Abort))
+    usage_errors, aborts = _click_exceptions()
 
     def interrupted():
         console.print("interrupted: what was written is kept; run the same command again (with --resume where "
@@ -54,3 +49,26 @@ def main() -> None:
     if code == 130:  # typer turns a KeyboardInterrupt inside a command into this exit code
         interrupted()
     raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """The usage-error and abort classes of the click that typer raises: its vendored copy
+    (typer 0.29+, which no longer depends on click, so click may be absent) and click itself
+    (older typer, or both where a version has both)."""
+    usage, aborts = [], []
+    try:
+        from typer._click.exceptions import ClickException
+        from typer.exceptions import Abort
+
+        usage.append(ClickException)
+        aborts.append(Abort)
+    except ImportError:
+        pass
+    try:
+        import click
+
+        usage.append(click.ClickException)
+        aborts.append(click.exceptions.Abort)
+    except ImportError:
+        pass
+    return tuple(usage), tuple(aborts)

@@ -352,6 +352,10 @@ class _Worker:
             pass_fds=(jobs_r, results_w),
             env={"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
             close_fds=True,
+            # Its own session: nothing in the sandbox shares a process group with the engine
+            # or its caller, and a terminal's Ctrl-C goes to the caller alone (the worker dies
+            # with the engine through PDEATHSIG).
+            start_new_session=True,
         )
         os.close(jobs_r)
         os.close(results_w)

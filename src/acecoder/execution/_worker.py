@@ -321,6 +321,62 @@ def seal_capabilities():
         libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
 
 
+# seccomp, per architecture: its audit id; the calls allowed only on the program's own
+# pid or group (first argument), kill and prlimit64; tgkill, allowed on its own threads; and
+# calls that reach another process, refused: tkill, rt_sigqueueinfo, rt_tgsigqueueinfo,
+# ptrace, process_vm_readv, process_vm_writev, process_madvise, pidfd_send_signal, pidfd_getfd.
+SYSCALLS = {
+    "x86_64": (0xC000003E, (62, 302), 234, (200, 129, 297, 101, 310, 311, 440, 424, 438)),
+    "aarch64": (0xC00000B7, (129, 261), 131, (130, 138, 240, 117, 270, 271, 440, 424, 438)),
+}
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER, PR_SET_DUMPABLE = 22, 2, 4
+SECCOMP_ALLOW, SECCOMP_EPERM = 0x7FFF0000, 0x00050000 | 1
+BPF_LD_ABS, BPF_JEQ, BPF_JGE, BPF_RET = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, JMP|JEQ|K, JMP|JGE|K, RET|K
+
+
+def confine_signals(me):
+    """In the child, when it runs as the engine's own uid with no pid namespace (an ordinary
+    user whose kernel refuses namespaces): a seccomp filter so that it signals only itself
+    and its own process group, and traces, reads, writes or re-limits no other process.
+    Without it, `kill(-1)` as that uid ends every process of the user, the trainer
+    included. Children inherit the filter. The price: a program cannot kill its children
+    by pid (`Popen.kill`); `killpg(0)` still reaches them. The user's files and /proc stay
+    readable in this mode: only namespaces isolate those."""
+    arch, own_pid_only, tgkill, refused = SYSCALLS[os.uname().machine]
+    eperm, allow = (BPF_RET, 0, 0, SECCOMP_EPERM), (BPF_RET, 0, 0, SECCOMP_ALLOW)
+    first_arg = (BPF_LD_ABS, 0, 0, 16)  # its low 32 bits (a pid_t), little-endian
+
+    def only(number, values):  # `number` allowed when its first argument is one of `values`
+        k = len(values)
+        checks = [(BPF_JEQ, k - 1 - i, int(i == k - 1), v & 0xFFFFFFFF) for i, v in enumerate(values)]
+        return [(BPF_JEQ, 0, 3 + k, number), first_arg, *checks, allow, eperm]
+
+    program = [
+        (BPF_LD_ABS, 0, 0, 4), (BPF_JEQ, 1, 0, arch), eperm,  # another ABI (int 0x80): refused
+        (BPF_LD_ABS, 0, 0, 0), (BPF_JGE, 0, 1, 0x40000000), eperm,  # x32 numbers: refused
+    ]
+    kill, prlimit = own_pid_only
+    program += only(kill, (0, me, -me)) + only(prlimit, (0, me)) + only(tgkill, (me,))
+    for number in refused:
+        program += [(BPF_JEQ, 0, 1, number), eperm]
+    program.append(allow)
+    code = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *op) for op in program))
+    fprog = struct.pack("HxxxxxxQ", len(program), ctypes.addressof(code))
+    _check(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, fprog, 0, 0), "seccomp")
+
+
+def seccomp_works():
+    """Whether this kernel takes the filter (tried in a throwaway child)."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            confine_signals(os.getpid())
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    return os.waitpid(pid, 0)[1] == 0
+
+
 CAPSET = 126 if os.uname().machine == "x86_64" else 91  # x86_64; aarch64 and the generic table
 CAP_HEADER = struct.pack("Ii", 0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
 CAP_NONE = bytes(24)  # effective, permitted and inheritable sets of both words: empty
@@ -442,9 +498,13 @@ def child(job, start, out, settings):
     """Run the program, then tests[start:], reporting to `out` (Frames); never returns."""
     try:
         os.closerange(3, 1 << 16)
-        if not settings["pid_ns"]:
-            os.setsid()  # a process group of its own, so that killpg reaches its children
+        # A session and process group of its own, in every mode: kill(0) and killpg(0) then
+        # reach only the program's processes, never the engine's group or its caller's (a pid
+        # namespace does not change which group a process is in), and killpg reaches its children.
+        os.setsid()
         drop_privileges(settings["uid"])
+        if settings["confine_signals"]:
+            confine_signals(os.getpid())
         os.chdir(settings["workdir"])
         budget = int(job["program_timeout"] + sum(job["limits"][start:])) + 1
         resource.setrlimit(resource.RLIMIT_CPU, (budget, budget + 1))
@@ -748,6 +808,10 @@ def warm_up():
 
 
 def zygote(settings, jobs_fd, results_fd, is_init):
+    # Not dumpable: no process of the sandbox may trace the zygote or read its memory (it
+    # holds the engine's pipes), also where the children keep its uid (a user namespace).
+    # Its forks inherit this; a program that execs becomes dumpable again, to its siblings only.
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     # Modules most programs import: loaded once here, shared by every fork.
     for name in settings["preload"]:
         try:
@@ -807,6 +871,10 @@ def main():
             isolation.append("stdlib out of the sandbox uid's reach: only preloaded modules import")
     set_limits(settings, nproc=uid is not None)
     libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    # The program would run as the engine's own uid, in the engine's pid namespace.
+    settings["confine_signals"] = not pid_ns and uid is None and seccomp_works()
+    if settings["confine_signals"]:
+        isolation.append("seccomp: signals to its own group only, no ptrace")
     if uid is None and os.geteuid() == 0:
         seal_capabilities()
     settings["isolation"] = isolation
