@@ -1,11 +1,15 @@
 """Generation speed of two llama.cpp builds on this machine, same model, same prompts, greedy,
-interleaved in one run: the installed one (requirements/llama-cpp.txt: AVX2, FMA, F16C; runs
-on any x86-64 CPU with AVX2) against another build unpacked in a folder (typically the
-default -march=native build, which may use AVX-512 or AMX and faults on CPUs without them).
+interleaved in one run: the installed llama-server (requirements/llama-cpp.txt: AVX2, FMA,
+F16C; runs on any x86-64 CPU with AVX2) against another build unpacked in a folder
+(typically the default -march=native build, which may use AVX-512 or AMX and faults on CPUs
+without them), both with one slot.
 
-    pip wheel --no-deps --no-cache-dir 'llama-cpp-python[server]==0.3.36' -w /tmp/native   # the default build
+    grep -o 'LLAMA_[A-Z_]*=[A-Z]*\|CMAKE_INSTALL_[A-Z]*=[^ ]*' requirements/llama-cpp.txt | sed 's/^/-D/' | tr '\n' ' ' > /tmp/server-flags
+    CMAKE_ARGS="$(cat /tmp/server-flags)" pip wheel --no-deps --no-cache-dir llama-cpp-python==0.3.36 -w /tmp/native
     mkdir /tmp/native-site && unzip -q /tmp/native/llama_cpp_python-*.whl -d /tmp/native-site
     python benchmarks/bench_llama_builds.py --other /tmp/native-site [--model qwen2.5-coder-0.5b] [--rounds 2]
+
+(the first line keeps the server's flags and drops the CPU ones: the build is native).
 
 Prints, per build and round, completion tokens per second (the server's count; prompts
 are evaluated too, as in the demo), then the mean of each build and the ratio.
@@ -35,27 +39,26 @@ def requests(count: int, max_tokens: int) -> list[ChatRequest]:
 
 
 @contextlib.contextmanager
-def python_path(folder: str | None):
-    """The server child imports llama_cpp from `folder` first (None: the installed build)."""
-    before = os.environ.get("PYTHONPATH")
+def server_from(folder: str | None):
+    """LlamaCppServer starts `folder`'s llama-server (None: the installed build)."""
+    before = os.environ.pop("ACECODER_LLAMA_SERVER", None)
     if folder:
-        os.environ["PYTHONPATH"] = folder + (os.pathsep + before if before else "")
+        os.environ["ACECODER_LLAMA_SERVER"] = str(Path(folder) / "llama_cpp" / "bin" / "llama-server")
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = before
+        os.environ.pop("ACECODER_LLAMA_SERVER", None)
+        if before is not None:
+            os.environ["ACECODER_LLAMA_SERVER"] = before
 
 
 def tokens_per_second(model: str, folder: str | None, batch: list[ChatRequest], threads: int | None) -> float:
-    with python_path(folder), LlamaCppServer(model, threads=threads) as server:
+    with server_from(folder), LlamaCppServer(model, threads=threads) as server:
 
         async def go() -> float:
             async with OpenAIClient(server.base_url, server.model, concurrency=1) as client:
                 start = time.perf_counter()
-                for request in batch:  # one at a time: llama.cpp's server answers one request at a time anyway
+                for request in batch:  # one at a time: the build's speed, not batching's
                     await client.generate([request])
                 return client.usage.completion_tokens / (time.perf_counter() - start)
 
@@ -71,8 +74,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
-    if not (Path(args.other) / "llama_cpp" / "lib").is_dir():
-        raise SystemExit(f"{args.other}: no llama_cpp/lib inside: unpack a llama-cpp-python wheel there")
+    if not (Path(args.other) / "llama_cpp" / "bin" / "llama-server").is_file():
+        raise SystemExit(f"{args.other}: no llama_cpp/bin/llama-server inside: unpack a llama-cpp-python wheel built with it there")
     batch = requests(args.questions, args.max_tokens)
     print(f"{args.model}: {args.questions} prompts, up to {args.max_tokens} new tokens each, greedy; {args.rounds} rounds")
     rates: dict[str, list[float]] = {"installed (AVX2)": [], f"other ({args.other})": []}

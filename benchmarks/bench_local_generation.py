@@ -52,7 +52,7 @@ def main() -> None:
     transformers.usage.completion_tokens = 0
     t_seconds, t_tokens = asyncio.run(run(transformers, batch))
 
-    with LlamaCppServer(args.model) as server:
+    with LlamaCppServer(args.model, parallel=4) as server:
 
         async def llama():
             async with OpenAIClient(server.base_url, server.model, concurrency=4) as client:

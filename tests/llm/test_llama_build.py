@@ -1,5 +1,5 @@
 """The installed llama.cpp runs on any x86-64 CPU with AVX2: no AVX-512, AVX-VNNI or AMX
-instruction in any of its libraries, whatever machine compiled it.
+instruction in any of its libraries or in its server, whatever machine compiled it.
 
 Why a scan and not a run: llama.cpp's default build targets the build machine
 (-march=native); on a VM whose CPU reports AVX-512 and AMX but faults on them, the server
@@ -89,8 +89,12 @@ def test_the_installed_llama_cpp_uses_nothing_newer_than_avx2():
         import llama_cpp
     except ImportError:
         pytest.fail("llama-cpp-python is not installed: pip install -r requirements/llama-cpp.txt (the README's commands do)")
-    libraries = sorted(p for p in (pathlib.Path(llama_cpp.__file__).parent / "lib").glob("*.so") if not p.is_symlink())
-    assert any(p.name.startswith("libggml-cpu") for p in libraries), f"no libggml-cpu among {libraries}"
+    package = pathlib.Path(llama_cpp.__file__).parent
+    server = package / "bin" / "llama-server"
+    assert server.is_file(), f"no {server}: llama-cpp-python was built without llama.cpp's server (requirements/llama-cpp.txt)"
+    libraries = sorted(p for p in (package / "lib").glob("*.so") if not p.is_symlink()) + [server]
+    names = {p.name for p in libraries}
+    assert {"libggml-cpu.so", "libllama-server-impl.so"} <= names, f"missing among {sorted(names)}"
     findings = {p.name: found for p in libraries if (found := scan(p))}
     assert not findings, (
         "llama.cpp was built with instructions an AVX2-only CPU cannot run (a -march=native build?): "

