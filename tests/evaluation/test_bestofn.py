@@ -8,7 +8,7 @@ import pytest
 
 from acecoder.errors import ConfigError
 from acecoder.evaluation import Candidates, curves, ns_for, pick, plot_curves
-from acecoder.evaluation.bestofn import expected_by_draws, expected_reward_model
+from acecoder.evaluation.bestofn import bootstrap_intervals, expected_by_draws, expected_reward_model
 
 
 def example():
@@ -99,3 +99,34 @@ def test_plot_writes_a_png(tmp_path):
     table = curves([example()], selectors=["reward_model"], draws=10)
     path = plot_curves(table, tmp_path / "bon.png", title="test")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
+
+
+def test_bootstrap_intervals_hold_the_mean_and_pair_the_difference():
+    rng = random.Random(3)
+    skill = [rng.random() for _ in range(120)]  # problems differ a lot in difficulty ...
+    base = [s for s in skill]
+    better = [min(1.0, s + 0.05) for s in skill]  # ... and one selector is a little better on each
+    gap = [b - a for a, b in zip(base, better)]
+    intervals = bootstrap_intervals({"base": [base], "better": [better], "gap": [gap], "flat": [[0.5] * 120]},
+                                    resamples=1000, seed=0)
+    for name, values in (("base", base), ("better", better), ("gap", gap)):
+        [[low, high]] = intervals[name]
+        assert low <= sum(values) / len(values) <= high
+    assert intervals["flat"] == [[0.5, 0.5]]
+    # unpaired, the two intervals overlap; paired per problem, the gap is clearly above zero
+    assert intervals["better"][0][0] < intervals["base"][0][1]
+    assert intervals["gap"][0][0] > 0.03
+    # the same seed gives the same intervals
+    assert bootstrap_intervals({"base": [base]}, resamples=1000, seed=0)["base"] == intervals["base"]
+
+
+def test_curves_carry_intervals_and_the_paired_difference():
+    problems = [Candidates(id=str(i), correct=[i % 2 == 0, False, True, i % 3 == 0], scores=[1.0, 0.0, 2.0, 0.5])
+                for i in range(30)]
+    table = curves(problems, selectors=["reward_model"], resamples=200)
+    assert set(table["interval95"]) == {"average", "oracle", "reward_model"}
+    difference = table["difference"]["reward_model - average"]
+    for i, _ in enumerate(table["n"]):
+        low, high = difference["interval95"][i]
+        assert low <= difference["mean"][i] <= high
+        assert difference["mean"][i] == pytest.approx(table["pass@1"]["reward_model"][i] - table["pass@1"]["average"][i])

@@ -36,9 +36,22 @@ def test_slots_split_the_context_and_take_requests_together(tmp_path):
                     max_tokens=48, temperature=0.0) for i in range(6)]
         results, usage = ask(server, requests, concurrency=3)
     assert all(result.texts[0] for result in results) and usage.completion_tokens > 6
-    # llama.cpp logs each batch it decodes; with three requests in flight some hold more than one sequence
-    log = (tmp_path / "server.log").read_text()
-    assert "slot" in log
+
+
+def test_n_samples_up_to_the_slots_in_one_request_beyond_them_one_by_one():
+    ask_for = lambda n: ChatRequest(messages=[{"role": "user", "content": "Name a fruit."}], n=n, temperature=1.0,
+                                    max_tokens=12)
+    with LlamaCppServer("smollm2-135m", parallel=2, context=256) as server:
+
+        async def go(n):
+            async with OpenAIClient(server.base_url, server.model, concurrency=2) as client:
+                [result] = await client.generate([ask_for(n)])
+                return result, client
+
+        result, client = asyncio.run(go(2))
+        assert len(result.texts) == 2 and client.supports_n and client.usage.requests == 1
+        result, client = asyncio.run(go(3))  # llama-server refuses n above its slots (HTTP 400)
+        assert len(result.texts) == 3 and not client.supports_n and client.usage.failed == {}
 
 
 def _child_named(parent: int, name: str) -> int | None:

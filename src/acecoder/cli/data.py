@@ -77,7 +77,7 @@ class SeedFamily(str, enum.Enum):
 
 @app.command()
 def synth(
-    seeds: Annotated[str, typer.Argument(help="Seed code: .jsonl, .parquet, a datasets folder or hf:NAME (Magicoder Evol/OSS rows, Stack functions).")],
+    seeds: Annotated[str, typer.Argument(help="Seed code: .jsonl, .parquet, a datasets folder or hf:NAME (Magicoder Evol/OSS rows, Stack functions), or benchmark:NAME (a benchmark's problems and reference programs, e.g. benchmark:mbpp+).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Questions (Question records), .jsonl.")],
     model: Annotated[str, typer.Option(help="The model the endpoint serves (the method: gpt-4o-mini); with --backend local a checkpoint folder or qwen2.5-coder-0.5b / smollm2-135m.")],
     base_url: Annotated[Optional[str], typer.Option(help="An OpenAI-compatible endpoint, e.g. https://api.openai.com/v1.")] = None,

@@ -183,16 +183,29 @@ def bon(
     _print_bon(summary, console)
 
 
+def _with_interval(value: float, bounds: list | None) -> str:
+    text = f"{100 * value:.1f}"
+    return text + (f"\n[{100 * bounds[0]:.1f}, {100 * bounds[1]:.1f}]" if bounds else "")
+
+
 def _print_bon(summary, console) -> None:
     from rich.table import Table
 
+    # One row per selector, baseline and difference, one column per N: the names stay
+    # whole in a narrow terminal; each cell is the value over its 95% interval.
     table = Table(title=f"best-of-N pass@1 (%) on {summary.benchmark}: {summary.model}, {summary.problems} problems")
-    table.add_column("N", justify="right")
-    for name in summary.pass_at_1:
-        table.add_column(name, justify="right")
-    for i, size in enumerate(summary.n):
-        table.add_row(str(size), *[f"{100 * values[i]:.1f}" for values in summary.pass_at_1.values()])
+    table.add_column("N", no_wrap=True)
+    for size in summary.n:
+        table.add_column(str(size), justify="right")
+    for name, values in summary.pass_at_1.items():
+        bounds = summary.interval95.get(name) or [None] * len(values)
+        table.add_row(name, *[_with_interval(v, b) for v, b in zip(values, bounds)])
+    for name, difference in summary.difference.items():
+        table.add_row(name, *[_with_interval(v, b) for v, b in zip(difference["mean"], difference["interval95"])])
     console.print(table)
+    if summary.interval95:
+        console.print("[low, high]: 95% bootstrap interval over problems; differences paired per problem",
+                      highlight=False, soft_wrap=True)
     steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in summary.seconds_by_step.items())
     console.print(f"[bold green]done[/] in {summary.seconds:.1f} s ({steps}); wrote {summary.output}/bon.json and bon.png",
                   highlight=False, soft_wrap=True)

@@ -128,11 +128,14 @@ def expected_by_draws(selector: str, problem: Candidates, size: int, *, draws: i
 
 
 def curves(
-    problems: list[Candidates], *, selectors: Sequence[str], draws: int = 200, seed: int = 0
+    problems: list[Candidates], *, selectors: Sequence[str], draws: int = 200, seed: int = 0, resamples: int = 2000
 ) -> dict:
-    """pass@1 against N for each selector and baseline, averaged over problems.
+    """pass@1 against N for each selector and baseline, averaged over problems, with 95%
+    bootstrap intervals over problems (`resamples` draws, seeded).
 
-    Returns {"n": [1, 2, 4, ...], "pass@1": {name: [value per N]}, "draws": draws}.
+    Returns {"n": [1, 2, 4, ...], "pass@1": {name: [value per N]}, "draws": draws,
+    "interval95": {name: [[low, high] per N]}, "difference": {"<selector> - average":
+    {"mean": [per N], "interval95": [[low, high] per N]}} (paired per problem), "resamples"}.
     Every problem must have the same number of samples n, and the data the selectors
     need (scores, vectors); `greedy` appears when every problem has it.
     """
@@ -156,18 +159,48 @@ def curves(
                     raise ConfigError(f"selector {selector} needs {attribute} for every problem; {problem.id} has none")
     ns = ns_for(sizes.pop())
     rng = random.Random(seed)
-    table: dict[str, list[float]] = {}
-    mean = lambda values: sum(values) / len(values)
+    per_problem: dict[str, list[list[float]]] = {}  # name -> for each N, the value of each problem
     for name, expect in (("average", expected_average), ("oracle", expected_oracle)):
-        table[name] = [mean([expect(p, size) for p in problems]) for size in ns]
+        per_problem[name] = [[expect(p, size) for p in problems] for size in ns]
     if all(p.greedy is not None for p in problems):
-        value = mean([float(p.greedy) for p in problems])
-        table["greedy"] = [value] * len(ns)
+        per_problem["greedy"] = [[float(p.greedy) for p in problems]] * len(ns)
     for selector in selectors:
         if selector == "reward_model":
-            table[selector] = [mean([expected_reward_model(p, size) for p in problems]) for size in ns]
+            per_problem[selector] = [[expected_reward_model(p, size) for p in problems] for size in ns]
         else:
-            table[selector] = [
-                mean([expected_by_draws(selector, p, size, draws=draws, rng=rng) for p in problems]) for size in ns
+            per_problem[selector] = [
+                [expected_by_draws(selector, p, size, draws=draws, rng=rng) for p in problems] for size in ns
             ]
-    return {"n": ns, "pass@1": table, "draws": draws}
+    table = {name: [sum(values) / len(values) for values in by_n] for name, by_n in per_problem.items()}
+    # Each selector against the sample average, problem by problem: the method's claim.
+    differences = {
+        f"{selector} - average": [[a - b for a, b in zip(mine, base)]
+                                  for mine, base in zip(per_problem[selector], per_problem["average"])]
+        for selector in selectors
+    }
+    intervals = bootstrap_intervals({**per_problem, **differences}, resamples=resamples, seed=seed)
+    return {
+        "n": ns, "pass@1": table, "draws": draws,
+        "interval95": {name: intervals[name] for name in per_problem},
+        "difference": {name: {"mean": [sum(v) / len(v) for v in by_n], "interval95": intervals[name]}
+                       for name, by_n in differences.items()},
+        "resamples": resamples,
+    }
+
+
+def bootstrap_intervals(series: dict[str, list[list[float]]], *, resamples: int = 2000, seed: int = 0
+                        ) -> dict[str, list[list[float]]]:
+    """95% percentile-bootstrap intervals of the mean over problems, for each series and N:
+    {name: [[low, high] per N]}. Every series is resampled with the same draws of problems,
+    so that a difference of two series is paired problem by problem."""
+    count = len(next(iter(series.values()))[0])
+    rng = random.Random(seed)
+    means: dict[str, list[list[float]]] = {name: [[] for _ in by_n] for name, by_n in series.items()}
+    for _ in range(resamples):
+        draw = rng.choices(range(count), k=count)
+        for name, by_n in series.items():
+            for column, values in zip(means[name], by_n):
+                column.append(sum(values[i] for i in draw) / count)
+    low, high = int(0.025 * resamples), max(0, math.ceil(0.975 * resamples) - 1)
+    return {name: [[round(sorted(column)[low], 6), round(sorted(column)[high], 6)] for column in columns]
+            for name, columns in means.items()}

@@ -20,8 +20,12 @@ def plot_curves(curves: dict, path: str | Path, *, title: str = "") -> Path:
 
     ns = curves["n"]
     figure, axes = plt.subplots(figsize=(6, 4), dpi=120)
+    intervals = curves.get("interval95", {})
     for name, values in curves["pass@1"].items():
-        axes.plot(ns, [100 * v for v in values], marker="o", markersize=3, label=name, **STYLE.get(name, {}))
+        [line] = axes.plot(ns, [100 * v for v in values], marker="o", markersize=3, label=name, **STYLE.get(name, {}))
+        if name in intervals:  # the 95% bootstrap interval over problems
+            low, high = zip(*intervals[name])
+            axes.fill_between(ns, [100 * v for v in low], [100 * v for v in high], color=line.get_color(), alpha=0.12)
     axes.set_xscale("log", base=2)
     axes.set_xticks(ns, [str(n) for n in ns])
     axes.set_xlabel("N (samples to choose from)")

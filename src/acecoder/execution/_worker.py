@@ -33,7 +33,6 @@ and memory are bounded by rlimits, not by a controller.
 """
 
 import ctypes
-import json
 import marshal
 import mmap
 import os

@@ -23,8 +23,9 @@ Behaviour:
   larger n, requests only the samples it lacks.
 
 n samples: without a seed the missing samples are asked for in one request (`n=k`);
-a server that returns fewer choices than asked (llama.cpp's ignores `n`) is asked for
-the rest one by one, and `supports_n` turns off for the run. With a seed, sample i is
+a server that returns fewer choices than asked, or refuses `n` (llama.cpp's server
+takes at most as many as it has slots), is asked for the rest one by one, and
+`supports_n` turns off for the run. With a seed, sample i is
 requested alone with seed + i, so each sample is reproducible whatever n a run asks for.
 """
 
@@ -214,7 +215,12 @@ class OpenAIClient:
         self.usage.cache_hits += len(choices)
         missing = [index for index in range(request.n) if index not in choices]
         if len(missing) > 1 and request.seed is None and self.supports_n:
-            got = await self._fetch(request, key, missing)
+            try:
+                got = await self._fetch(request, key, missing)
+            except LLMError as error:
+                if error.kind != "item" or error.status not in (400, 422):
+                    raise
+                got = {}  # refused n > 1 (llama.cpp's server: more than its slots): ask one by one
             choices.update(got)
             if len(got) < len(missing):
                 self.supports_n = False  # the server ignores n: ask for the rest one by one

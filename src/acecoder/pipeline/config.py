@@ -105,7 +105,7 @@ class HardSubset(Section):
 
 class Config(Section):
     run_dir: str = Field("runs/acecoder", description="The run folder: every stage's output, state.json, logs and the report.")
-    seeds: str = Field(description="Seed code: .jsonl, .parquet, a datasets folder or hf:NAME (relative paths: to the config file).")
+    seeds: str = Field(description="Seed code: .jsonl, .parquet, a datasets folder, hf:NAME, or benchmark:NAME (a benchmark's problems and reference programs, e.g. benchmark:mbpp+) (relative paths: to the config file).")
     stages: list[Literal[STAGES]] = Field(list(STAGES), description="The stages to run, in the pipeline's order.")  # type: ignore[valid-type]
     llm: LLM = LLM()
     synth: Synth = Synth()
@@ -139,7 +139,7 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         raise ConfigError(f"{path}: the config must be a mapping of sections")
     for item in overrides:
         _override(raw, item)
-    if isinstance(raw.get("seeds"), str) and not raw["seeds"].startswith("hf:"):
+    if isinstance(raw.get("seeds"), str) and not raw["seeds"].startswith(("hf:", "benchmark:")):
         seeds = Path(raw["seeds"]).expanduser()
         raw["seeds"] = str(seeds if seeds.is_absolute() else (path.parent / seeds).resolve())
     try:

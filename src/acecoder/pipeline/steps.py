@@ -73,7 +73,7 @@ def _synth(config: Config, run: Path) -> Step:
                           concurrency=config.llm.concurrency, context=config.llm.context) as (backend, settings.base_url):
             return synth.run(config.seeds, output, settings=settings, backend=backend, resume=resume, progress=progress)
 
-    seeds = [] if config.seeds.startswith("hf:") else [Path(config.seeds)]
+    seeds = [] if config.seeds.startswith(("hf:", "benchmark:")) else [Path(config.seeds)]
     settings = {**section.model_dump(exclude={"backend", "base_url"}), **where, "seeds": config.seeds}
     return Step(name="synth", inputs=seeds, outputs=[output], settings=settings, run=go, unit="seeds")
 
@@ -219,7 +219,7 @@ def _bon(config: Config, run: Path) -> Step:
 
     def go(resume: bool, progress):
         with open_backend(where[0], choice.model, base_url=where[1], batch_size=config.llm.batch_size,
-                          context=config.llm.context) as (backend, url):
+                          concurrency=config.llm.concurrency, context=config.llm.context) as (backend, url):
             sample_settings = sample.SampleSettings(
                 model=choice.model, base_url=url, concurrency=config.llm.concurrency,
                 cache_path=run / "cache" / "bon.sqlite", **sampling,

@@ -221,12 +221,22 @@ def _best_of_n(bon: dict) -> list[str]:
     if not ns or not curves:
         return ["<p>bon.json has no curves.</p>"]
     names = [*(k for k in curves if k not in BASELINES), *(k for k in BASELINES if k in curves)]
-    rows = [[str(n), *(_pct(curves[k][i] if i < len(curves[k]) else None) for k in names)] for i, n in enumerate(ns)]
+    intervals, differences = bon.get("interval95") or {}, bon.get("difference") or {}
+
+    def cell(values: list, bounds: list | None, i: int) -> str:
+        text = _pct(values[i] if i < len(values) else None)
+        if bounds and i < len(bounds):
+            text += f" [{_pct(bounds[i][0])}, {_pct(bounds[i][1])}]"
+        return text
+
+    rows = [[str(n), *(cell(curves[k], intervals.get(k), i) for k in names),
+             *(cell(d["mean"], d.get("interval95"), i) for d in differences.values())] for i, n in enumerate(ns)]
     note = (f"{_e(str(bon.get('benchmark', '?')))}, policy {_e(str(bon.get('model', '?')))}: "
             f"{_num(bon.get('problems'))} problems, {_num(bon.get('samples_per_problem'))} samples each; "
-            "pass@1 (%) of the program each selector picks among N samples.")
+            "pass@1 (%) of the program each selector picks among N samples"
+            + (", [95% bootstrap interval over problems]; differences are paired per problem." if intervals else "."))
     return [f'<p class="note">{note}</p>', _img(_bon_figure(ns, curves, names, bon), "best-of-N pass@1"),
-            _table(["N", *names], rows)]
+            _table(["N", *names, *differences], rows)]
 
 
 def _rl(rl: dict) -> list[str]:
@@ -291,7 +301,11 @@ def _bon_figure(ns: list, curves: dict, names: list[str], bon: dict) -> bytes:
             # constant in N by definition: one horizontal line each
             axis.axhline(values[0], linestyle="--", color="gray" if name == "greedy" else "silver", label=f"{name} ({values[0]:.1f})")
         else:
-            axis.plot(ns[: len(values)], values, marker="o", linestyle=":" if name == "oracle" else "-", label=name)
+            [line] = axis.plot(ns[: len(values)], values, marker="o", linestyle=":" if name == "oracle" else "-", label=name)
+            bounds = (bon.get("interval95") or {}).get(name)
+            if bounds and len(bounds) == len(values):  # the 95% bootstrap interval over problems
+                axis.fill_between(ns[: len(values)], [100 * low for low, _ in bounds], [100 * high for _, high in bounds],
+                                  color=line.get_color(), alpha=0.12)
     axis.set_xscale("log", base=2)
     axis.set_xticks(ns, [str(n) for n in ns])
     axis.set(xlabel="N (samples to choose from)", ylabel="pass@1 (%)", title=f"Best-of-N on {bon.get('benchmark', '?')}")

@@ -207,7 +207,7 @@ def _seed_counts(run_dir: Path, warnings: list[str]) -> dict[str, int] | None:
     `synth.limit`); None when the config or the seed file is not here."""
     config = _yaml((run_dir / "config.yaml").read_text() if (run_dir / "config.yaml").is_file() else None,
                    run_dir / "config.yaml", [])
-    if not isinstance(config, dict) or not isinstance(config.get("seeds"), str) or config["seeds"].startswith("hf:"):
+    if not isinstance(config, dict) or not isinstance(config.get("seeds"), str) or config["seeds"].startswith(("hf:", "benchmark:")):
         return None
     path = Path(config["seeds"])
     path = path if path.is_absolute() else run_dir / path

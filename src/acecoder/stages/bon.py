@@ -20,7 +20,9 @@ In:
 Out, in the output folder (what the pipeline report reads):
 - `bon.json`: {"benchmark", "model", "n": [1, 2, 4, ...], "pass@1": {"reward_model":
   [...], "agreement": [...], "combined": [...], "greedy": [...], "average": [...],
-  "oracle": [...]} (one value per N, fractions in [0, 1]), "selectors", "draws",
+  "oracle": [...]} (one value per N, fractions in [0, 1]), "interval95" (the same names:
+  [low, high] per N, a 95% bootstrap interval over problems), "difference" ({"reward_model
+  - average": {"mean": [...], "interval95": [...]}}: paired per problem), "selectors", "draws",
   "seed", "problems" (used), "problems_total", "excluded" (fewer samples than N's
   maximum, or none), "samples_per_problem", "greedy" (its source), "reward_model",
   "tests" (where generated tests came from), "seconds", "seconds_by_step"}.
@@ -115,6 +117,8 @@ class BonSummary:
     model: str = ""
     n: list[int] = field(default_factory=list)
     pass_at_1: dict = field(default_factory=dict)
+    interval95: dict = field(default_factory=dict)  # name -> [[low, high] per N], bootstrap over problems
+    difference: dict = field(default_factory=dict)  # "<selector> - average" -> {"mean", "interval95"}, paired
     selectors: list[str] = field(default_factory=list)
     draws: int = 0
     seed: int = 0
@@ -237,7 +241,8 @@ def run(
     step("selection")
 
     summary = BonSummary(
-        benchmark=settings.benchmark, model=model, n=table["n"], pass_at_1=table["pass@1"], selectors=list(selectors),
+        benchmark=settings.benchmark, model=model, n=table["n"], pass_at_1=table["pass@1"],
+        interval95=table["interval95"], difference=table["difference"], selectors=list(selectors),
         draws=settings.draws, seed=settings.seed, problems=len(used), problems_total=len(found),
         excluded=len(found) - len(used), samples_per_problem=n, greedy=greedy_source, reward_model=rm_name,
         tests=tests_source, output=str(output_dir), seconds_by_step=steps,

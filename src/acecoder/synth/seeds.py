@@ -125,6 +125,20 @@ def _instruction(row: dict):
     return row.get("instruction", row.get("problem"))
 
 
+def _benchmark_rows(spec: str) -> Iterator[tuple[int, dict]]:
+    """`benchmark:NAME`: each problem with a reference program as an instruction + response
+    row: the prompt the benchmark shows a model, and the reference in a python block."""
+    from acecoder.benchmarks import load_benchmark
+
+    name = spec.removeprefix("benchmark:")
+    if name not in ("humaneval", "humaneval+", "mbpp", "mbpp+"):
+        raise ConfigError(f"{spec}: seeds from a benchmark need its reference programs: humaneval(+) or mbpp(+)")
+    for number, problem in enumerate(load_benchmark(name, tests=False), start=1):
+        if problem.reference:
+            yield number, {"id": problem.id, "source": "evol", "instruction": problem.prompt,
+                           "response": f"```python\n{problem.reference.strip()}\n```"}
+
+
 def _response(row: dict):
     value = row.get("response", row.get("solution"))
     return value if isinstance(value, str) else None
@@ -142,7 +156,9 @@ def iter_seeds(
     skipped: list | None = None,
     limit: int | None = None,
 ) -> Iterator[Seed]:
-    """Seeds from any file `read_records` takes (.jsonl, .parquet, a datasets folder, hf:NAME).
+    """Seeds from any file `read_records` takes (.jsonl, .parquet, a datasets folder, hf:NAME),
+    or from a benchmark's problems and reference programs, `benchmark:NAME` (e.g.
+    `benchmark:mbpp+`, shipped: instruction and response seeds, the `evol` family).
 
     Rows that do not become seeds are counted in `drops` by SeedDrop; malformed rows
     (bad JSON, no family's fields) raise InputError when `strict`, else are counted as
@@ -160,7 +176,8 @@ def iter_seeds(
     made = 0
     if limit is not None and limit <= 0:
         return
-    for where, row in _rows(str(path), bad_lines):
+    rows = _benchmark_rows(str(path)) if str(path).startswith("benchmark:") else _rows(str(path), bad_lines)
+    for where, row in rows:
         while bad_lines:  # broken lines the reader passed over before this row
             skipped.append(bad_lines.pop(0))
             drops[SeedDrop.BAD_ROW] += 1
