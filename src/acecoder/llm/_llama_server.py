@@ -8,7 +8,7 @@ Why: on a CPU, llama.cpp runs the embedded models several times faster than tran
 client already speaks. `parallel` slots with continuous batching decode the tokens of
 every request in flight together, so each weight read feeds a matrix-matrix product:
 several times the tokens per second of one request at a time (benchmarks/bench_llama_server.py).
-The GGUF is served as it is: no conversion, no torch.
+A .gguf file is served as it is, and the embedded models as Q8_0 (`_as_q8_0`): no torch.
 
 The binary: `llama_cpp/bin/llama-server`, which `requirements/llama-cpp.txt` compiles from the
 llama.cpp source inside the llama-cpp-python sdist, for any x86-64 CPU with AVX2; else
