@@ -44,7 +44,10 @@ def main() -> None:
     while child.poll() is None:
         total, largest = tree_rss(root)
         peak_sum, peak_one = max(peak_sum, total), max(peak_one, largest)
-        time.sleep(args.every)
+        try:
+            time.sleep(args.every)
+        except KeyboardInterrupt:  # Ctrl-C reaches the command too (one process group): let it finish
+            child.wait()
     seconds = time.monotonic() - started
     print(f"peak_rss: exit {child.returncode}, wall {seconds:.1f} s ({seconds / 60:.1f} min), "
           f"peak memory of the process tree {peak_sum / 2**30:.2f} GiB (largest process {peak_one / 2**30:.2f} GiB)",
