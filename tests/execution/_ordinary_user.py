@@ -36,12 +36,33 @@ def _enter_as_user(uid: int, refuse_namespaces: bool) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.unshare(CLONE_NEWNS) != 0 or libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
         os._exit(97)
-    expose([sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable)), str(REPO)])
+    needed = [sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable)), str(REPO)]
+    for index, path in enumerate(sorted({os.path.realpath(p) for p in needed})):
+        if not os.stat(path).st_mode & 0o001:
+            _open_up(libc, path, index)
+    expose(needed)  # directories above them that others may not enter
     if refuse_namespaces:
         _refuse_unshare(libc)
     os.setgroups([])
     os.setgid(uid)
     os.setuid(uid)
+
+
+def _open_up(libc, path: str, index: int) -> None:
+    """A needed directory that others may not enter (a clone in `mktemp -d`, mode 0700)
+    shown as one they may, in this mount namespace only: an overlay whose upper layer, an
+    empty 0755 directory on a tmpfs, gives the merged directory its mode. The real
+    directory's mode is not touched, and what is inside keeps its own."""
+    stage = f"/tmp/.acecoder-open-{os.getpid()}-{index}"
+    os.mkdir(stage, 0o700)
+    if libc.mount(b"tmpfs", stage.encode(), b"tmpfs", 0, b"mode=0700") != 0:
+        os._exit(96)
+    os.mkdir(f"{stage}/upper", 0o755)
+    os.chmod(f"{stage}/upper", 0o755)
+    os.mkdir(f"{stage}/work", 0o700)
+    options = f"lowerdir={path},upperdir={stage}/upper,workdir={stage}/work".encode()
+    if libc.mount(b"overlay", path.encode(), b"overlay", 0, options) != 0:
+        os._exit(95)
 
 
 def _refuse_unshare(libc) -> None:
