@@ -109,3 +109,29 @@ def test_a_server_killed_mid_stage_fails_the_stage_in_seconds_and_a_rerun_resume
     assert again.returncode == 0, again.stderr
     done = sorted(json.loads(line)["question_id"] for line in output.read_text().splitlines())
     assert done == sorted(f"q{i}" for i in range(12) for _ in range(2))
+
+
+def test_the_server_ends_when_the_process_that_started_it_is_killed():
+    """SIGKILL (or a scheduler's cancel) runs no cleanup: the server, in a session of its
+    own, must still not outlive its parent and keep using every core."""
+    starter = subprocess.Popen(
+        [sys.executable, "-c", "import time\nfrom acecoder.llm import LlamaCppServer\n"
+         "s = LlamaCppServer('smollm2-135m', context=256); s.start(); print(s._process.pid, flush=True); time.sleep(600)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        server = int(starter.stdout.readline())
+        os.kill(starter.pid, signal.SIGKILL)
+        starter.wait(10)
+        deadline = time.monotonic() + 15
+        while _alive(server):
+            assert time.monotonic() < deadline, "llama-server outlived the process that started it"
+            time.sleep(0.1)
+    finally:
+        starter.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][0] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False

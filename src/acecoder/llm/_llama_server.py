@@ -18,7 +18,8 @@ Context: llama.cpp splits `--ctx-size` evenly across the slots, so the server ge
 `parallel * context` and every request has `context` tokens for its prompt and answer.
 
 Supervision: the child gets its own process group and is stopped (SIGTERM, then SIGKILL)
-when the context exits; its output goes to a log file. Start-up waits until the server
+when the context exits, and gets SIGTERM from the kernel if this process dies without
+exiting the context; its output goes to a log file. Start-up waits until the server
 answers `/v1/models` and then generates one token, because a build for another CPU loads
 the model and only faults at its first generation. While it runs it is registered in
 `_children`, so a client whose request fails learns at once that the server died (with the
@@ -112,7 +113,8 @@ class LlamaCppServer:
             return self.base_url
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
-                self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+                self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         deadline = time.monotonic() + self.startup_timeout
         try:
@@ -226,6 +228,18 @@ def _as_q8_0(name: str) -> Path:
     finally:
         work.unlink(missing_ok=True)
     return target
+
+
+def _die_with_parent() -> None:
+    """In the server's child before exec: SIGTERM when the process that started it ends
+    however it ends (SIGKILL, a `kill` or a scheduler's cancel, which run no cleanup);
+    otherwise the server, in a session of its own, would go on using every core. Linux
+    ties this to the starting thread: start the server from a thread that outlives it."""
+    import ctypes
+
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() == 1:  # the parent died before the line above: nobody to serve
+        os._exit(1)
 
 
 def have_llama_server() -> bool:
