@@ -202,5 +202,8 @@ def bootstrap_intervals(series: dict[str, list[list[float]]], *, resamples: int 
             for column, values in zip(means[name], by_n):
                 column.append(sum(values[i] for i in draw) / count)
     low, high = int(0.025 * resamples), max(0, math.ceil(0.975 * resamples) - 1)
-    return {name: [[round(sorted(column)[low], 6), round(sorted(column)[high], 6)] for column in columns]
+    for columns in means.values():
+        for column in columns:
+            column.sort()
+    return {name: [[round(column[low], 6), round(column[high], 6)] for column in columns]
             for name, columns in means.items()}

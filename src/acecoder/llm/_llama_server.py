@@ -82,6 +82,8 @@ class LlamaCppServer:
             raise ConfigError(f"llama.cpp's server needs parallel >= 1 and context >= 64 (got {parallel}, {context})")
         self.gguf = self._resolve(model)
         self.binary = _binary()
+        if str(model) in MODELS:
+            self.gguf = _as_q8_0(str(model), self.gguf, self.binary.with_name("llama-quantize"))
         self.model = name or (str(model) if str(model) in MODELS else self.gguf.stem)
         self.host, self.port = host, port or _free_port(host)
         self.context, self.parallel, self.threads = context, parallel, threads
@@ -187,7 +189,7 @@ class LlamaCppServer:
     @staticmethod
     def _resolve(model: str | Path) -> Path:
         if str(model) in MODELS:
-            return _as_q8_0(str(model))
+            return locate_gguf(str(model))
         path = Path(model)
         if path.suffix != ".gguf" or not path.is_file():
             raise ConfigError(f"{model}: not a .gguf file nor an embedded model ({', '.join(MODELS)})")
@@ -203,7 +205,7 @@ class LlamaCppServer:
 _SIGNALS = {int(sig) for sig in signal.Signals}
 
 
-def _as_q8_0(name: str) -> Path:
+def _as_q8_0(name: str, gguf: Path, quantize: Path) -> Path:
     """An embedded model re-encoded as Q8_0, once, beside its GGUF in the cache, by the
     llama-quantize built with the server; the shipped file when there is none.
 
@@ -212,7 +214,6 @@ def _as_q8_0(name: str) -> Path:
     (llama-batched-bench, 2 cores, 8 sequences: Qwen 82 against 68 tokens/s, SmolLM2 262
     against 216; prompts 1.4x and 1.6x faster). Q8_0 holds every shipped weight to within
     a few percent of its own quantization step: the same model, 40 % more bytes."""
-    gguf, quantize = locate_gguf(name), _binary().with_name("llama-quantize")
     target = cache_root() / "gguf" / f"{name}.q8_0.gguf"
     if target.is_file() or not os.access(quantize, os.X_OK):
         return target if target.is_file() else gguf
