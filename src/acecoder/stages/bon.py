@@ -46,8 +46,14 @@ from acecoder.data.files import write_atomic
 from acecoder.data.jsonl import JsonlWriter, read_jsonl
 from acecoder.data.tables import read_records, write_records
 from acecoder.errors import ConfigError, InputError
+from acecoder.evaluation.problems import (
+    Continued,
+    execute_samples,
+    load_problems,
+    read_samples,
+    sample_problems,
+)
 from acecoder.records import Problem, Question, Score
-from acecoder.stages.eval import Continued, execute_samples, load_problems, read_samples, sample_problems
 
 __all__ = ["BonSettings", "BonSummary", "generate_tests", "run"]
 

@@ -35,11 +35,11 @@ from pathlib import Path
 
 from acecoder.data.exports import ROW_FORMATS, export_row, write_export
 from acecoder.prompts import RL_PROMPTS
-from acecoder.data.tables import check_output, require_for
+from acecoder.data.tables import check_output, read_records, require_for
 from acecoder.errors import ConfigError, InputError
 from acecoder.records import DatasetRow
-from acecoder.stages.pairs import problem_messages, read_dataset
 
+MAX_PROBLEMS = 50  # skipped-row messages kept for the summary (the count is complete)
 # Means and standard deviations are rounded to this many decimals before they are
 # compared, so that two questions with the same pass rates in a different order (or
 # count) cannot land on opposite sides of a threshold by float noise alone.
@@ -68,7 +68,7 @@ class HardSubsetSettings:
 class HardSubsetSummary:
     rows: int = 0  # questions read
     skipped: int = 0  # malformed rows passed over (strict=False)
-    problems: list[str] = field(default_factory=list)  # the first pairs.MAX_PROBLEMS skipped rows' messages
+    problems: list[str] = field(default_factory=list)  # the first MAX_PROBLEMS skipped rows' messages
     no_samples: int = 0  # questions without a sample of the chosen models: not ranked
     mean_threshold: float | None = None  # the mean_quantile of all means; None when nothing is ranked
     hard: int = 0  # questions with mean <= mean_threshold
@@ -177,12 +177,12 @@ def run(
     skipped: list[InputError] = []
     stats: list[tuple[float, float] | None] = []
     models_seen: set[str] = set()
-    for row in read_dataset(dataset_path, strict=strict, skipped=skipped):
+    for row in read_records(dataset_path, DatasetRow, strict=strict, skipped=skipped, unique="id"):
         models_seen.update(inference.model_name for inference in row.inferences)
         stats.append(pass_rate_stats(row, settings.models))
     summary.rows = len(stats)
     summary.skipped = len(skipped)
-    summary.problems = problem_messages(skipped)
+    summary.problems = [str(problem) for problem in skipped[:MAX_PROBLEMS]]
     summary.no_samples = sum(s is None for s in stats)
     summary.models_seen = sorted(models_seen)
     summary.models_missing = sorted(set(settings.models or ()) - models_seen)
@@ -194,7 +194,7 @@ def run(
     # pass 2: write the selected rows; the valid rows (first of each id) come in the same order again
     def rows():
         index = 0
-        for position, row in enumerate(read_dataset(dataset_path, strict=False, skipped=[])):
+        for position, row in enumerate(read_records(dataset_path, DatasetRow, strict=False, skipped=[], unique="id")):
             if progress:
                 progress.advance(row)
             if position in wanted:

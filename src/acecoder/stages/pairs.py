@@ -19,8 +19,8 @@ released dataset's raw model outputs). Extracting from a program would replace i
 by a fenced block quoted in one of its docstrings.
 
 A question id that appears twice is a malformed row (pair ids would collide): skipped
-and counted, or under `strict` an InputError naming file and line. `read_dataset`
-and `problem_messages` are shared with the hard-subset stage.
+and counted, or under `strict` an InputError naming file and line. (`read_records`
+with `unique="id"`, as the hard-subset stage reads it too).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ import ast
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,17 +104,6 @@ class PairsSummary:
 
 
 # ---------------------------------------------------------------- reading (shared with hard-subset)
-
-
-def read_dataset(path: str | Path, *, strict: bool, skipped: list[InputError]) -> Iterator[DatasetRow]:
-    """The valid rows of a dataset, in order, each question id once: a repeated id is
-    one more malformed row (skipped and counted, or with `strict` raised)."""
-    return read_records(path, DatasetRow, strict=strict, skipped=skipped, unique="id")
-
-
-def problem_messages(skipped: list[InputError]) -> list[str]:
-    """The first MAX_PROBLEMS skipped rows' messages, for a summary (its count is kept apart)."""
-    return [str(problem) for problem in skipped[:MAX_PROBLEMS]]
 
 
 # ---------------------------------------------------------------- ALGO LOGIC
@@ -287,7 +275,7 @@ def run(
     models_seen: set[str] = set()
 
     def pairs():
-        for row in read_dataset(dataset_path, strict=strict, skipped=skipped):
+        for row in read_records(dataset_path, DatasetRow, strict=strict, skipped=skipped, unique="id"):
             summary.rows += 1
             models_seen.update(inference.model_name for inference in row.inferences)
             found = _make_pairs(row, settings, counts)
@@ -306,7 +294,7 @@ def run(
         summary.dataset_info = str(write_llama_factory_info(output_path, style))  # what LLaMA-Factory reads it by
 
     summary.skipped = len(skipped)
-    summary.problems = problem_messages(skipped)
+    summary.problems = [str(problem) for problem in skipped[:MAX_PROBLEMS]]
     summary.duplicate_programs = counts.duplicate_programs
     summary.duplicate_pairs = counts.duplicate_pairs
     summary.dropped_by_cap = counts.dropped_by_cap
