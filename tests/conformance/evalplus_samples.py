@@ -2,7 +2,7 @@
 the comparison: `evalplus.evaluate.evaluate` itself, in a child process.
 
 Used by tests/conformance/test_evalplus_judge.py, test_humaneval_harness.py (`flip`) and
-benchmarks/bench_evalplus.py.
+speed/bench_evalplus.py.
 Every sample is a whole program (EvalPlus's `solution`): the canonical solution, or
 the canonical solution under another name wrapped by a function that changes what it
 returns on some inputs only:

@@ -46,7 +46,7 @@ def decode_value(text: str):
     return read_values(text.encode() if isinstance(text, str) else text)
 
 
-# The filter's defaults for limits from the oracle (benchmarks/bench_limits.py), which the RL
+# The filter's defaults for limits from the oracle (speed/bench_limits.py), which the RL
 # exports apply too, capped at the engine's default 3 s.
 LIMIT_FLOOR, LIMIT_FACTOR, LIMIT_CAP = 0.1, 10.0, 3.0
 

@@ -15,7 +15,7 @@ engine's, byte for byte; only `seconds` differs. Two ways to host the engines:
   (about 0.1 s: worker processes, their zygotes) is paid once per actor.
 - "tasks": each batch is a stateless Ray task that starts an Engine, runs the
   batch and closes it. Simpler to schedule, but every batch pays the engine start;
-  `benchmarks/bench_ray.py` measures both (see docs/scaling.md).
+  `speed/bench_ray.py` measures both (see docs/scaling.md).
 
 Backpressure: at most `tasks_in_flight` batches are submitted and running, and at most
 REORDER_BATCHES times as many finished ones wait to be yielded in order behind a slow

@@ -7,7 +7,7 @@ Why: on a CPU, llama.cpp runs the embedded models several times faster than tran
 (quantized kernels, no dequantization), and its server speaks the protocol the OpenAI
 client already speaks. `parallel` slots with continuous batching decode the tokens of
 every request in flight together, so each weight read feeds a matrix-matrix product:
-several times the tokens per second of one request at a time (benchmarks/bench_llama_server.py).
+several times the tokens per second of one request at a time (speed/bench_llama_server.py).
 A .gguf file is served as it is, and the embedded models as Q8_0 (`_as_q8_0`): no torch.
 
 The binary: `llama_cpp/bin/llama-server`, which `requirements/llama-cpp.txt` compiles from the

@@ -149,7 +149,7 @@ class OpenAIClient:
         # One single-connection client per slot in flight, with its replica's endpoint,
         # taken from a queue (the concurrency bound). Not one client with `concurrency`
         # connections: httpcore's pool scans its connections for each connection on every
-        # request (O(C^2), ~9 ms of CPU per request at C=64; benchmarks/bench_llm_client.py).
+        # request (O(C^2), ~9 ms of CPU per request at C=64; speed/bench_llm_client.py).
         if self._idle is None:
             self._idle = asyncio.Queue()
             verify = ssl.create_default_context(cafile=certifi.where())  # one context shared by all lanes

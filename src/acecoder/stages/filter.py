@@ -111,7 +111,7 @@ class FilterSettings:
     timeout: float = 3.0  # CPU seconds each test may run (5x that in wall time at most)
     # Limits from the oracle: a sample's run of kept test i may take max(limit_floor,
     # limit_factor x the oracle's CPU seconds on it), at most `timeout`; None: `timeout`
-    # for every test. The defaults: benchmarks/bench_limits.py (14x fewer sandbox
+    # for every test. The defaults: speed/bench_limits.py (14x fewer sandbox
     # core-seconds than a fixed 3 s on a realistic mix, every verdict as with 30 s; a
     # floor of 0.05 s cut a 20x-slower right program short).
     limit_floor: float | None = LIMIT_FLOOR

@@ -3,8 +3,8 @@ and on one with more sandbox workers than cores and busy loops beside them.
 
 Run from the repository root:
 
-    python benchmarks/bench_load.py                  # 48 programs x 3 tests of ~0.45 s CPU, 1 s limit
-    python benchmarks/bench_load.py --busy 6 --workers 8 --rounds 3
+    python speed/bench_load.py                  # 48 programs x 3 tests of ~0.45 s CPU, 1 s limit
+    python speed/bench_load.py --busy 6 --workers 8 --rounds 3
 
 The workload (as in the issue that asked for CPU-time limits): 48 programs whose 3
 tests each burn about 0.45 s of CPU (calibrated here first), `timeout=1.0`. Run once

@@ -1,7 +1,7 @@
 """Wall time and peak memory of a command with every process it starts (model servers,
 sandbox workers), as one sum: `/usr/bin/time` reports only the largest single process.
 
-    python benchmarks/peak_rss.py -- acecoder demo --quick
+    python speed/peak_rss.py -- acecoder demo --quick
 
 Samples the resident set size of the command's whole process tree every `--every` seconds
 (psutil, which accelerate brings) and prints, at the end, the wall time, the peak of the

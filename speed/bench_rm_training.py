@@ -2,8 +2,8 @@
 
 Run from the repository root:
 
-    python benchmarks/bench_rm_training.py                      # the tiny 2-layer Qwen2, 256 pairs
-    python benchmarks/bench_rm_training.py --model smollm2-135m --pairs 64 --max-length 512
+    python speed/bench_rm_training.py                      # the tiny 2-layer Qwen2, 256 pairs
+    python speed/bench_rm_training.py --model smollm2-135m --pairs 64 --max-length 512
 
 Both sides train the same model on the same pairs with the same settings (lr, batch,
 micro batch, max length, fp32 on the CPU, no gradient checkpointing, no dropout, one

@@ -3,8 +3,8 @@ workload, in interleaved rounds: how a change to the fork path is measured.
 
 Run from the repository root:
 
-    python benchmarks/bench_engine_ab.py --base 2449f25            # 2,400 programs, 5 rounds
-    python benchmarks/bench_engine_ab.py --base HEAD~3 --rounds 9 --user-namespace
+    python speed/bench_engine_ab.py --base 2449f25            # 2,400 programs, 5 rounds
+    python speed/bench_engine_ab.py --base HEAD~3 --rounds 9 --user-namespace
 
 The base revision is checked out into a temporary git worktree; each round runs both
 engines, one after the other, each in a fresh process (`PYTHONPATH` set to its `src`),
@@ -55,7 +55,7 @@ print(json.dumps({
 
 def measure(src: Path, programs: int, user_namespace: bool) -> dict:
     env = {**os.environ, "PYTHONPATH": str(src)}
-    command = [sys.executable, "-c", MEASURE, str(ROOT / "benchmarks"), str(programs), "1" if user_namespace else "0"]
+    command = [sys.executable, "-c", MEASURE, str(ROOT / "speed"), str(programs), "1" if user_namespace else "0"]
     return json.loads(subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout)
 
 

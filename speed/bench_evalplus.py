@@ -4,8 +4,8 @@ each, and how many base and plus verdicts agree.
 
 Run from the repository root:
 
-    python benchmarks/bench_evalplus.py                       # both files, every task
-    python benchmarks/bench_evalplus.py --tasks 40 --variants canonical,plus_only
+    python speed/bench_evalplus.py                       # both files, every task
+    python speed/bench_evalplus.py --tasks 40 --variants canonical,plus_only
 
 Data: the HumanEval+ release-layout file of tests/conformance/data (164 tasks, 16.7 K
 inputs) and the MBPP+ one acecoder ships (396 tasks, 43 K inputs). Samples: per task,

@@ -1,7 +1,7 @@
 """Hanging programs against an ordered stream: the engine's `map` with the old window (the
 next jobs wait while a hanging one holds the head) against the reorder buffer (they run).
 
-    python benchmarks/bench_reorder.py [--programs 2000] [--hang-share 0.05] [--timeout 1] [--workers 2]
+    python speed/bench_reorder.py [--programs 2000] [--hang-share 0.05] [--timeout 1] [--workers 2]
 
 Light programs of 4 asserts each, a share of which sleep past the limit on their first
 test (the others pass); the same jobs, interleaved rounds. Prints, per mode, the wall time and the

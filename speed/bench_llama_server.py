@@ -3,7 +3,7 @@
 llama-cpp-python's server (`python -m llama_cpp.server`, one request at a time; the
 backend before), same model, same HumanEval prompts, greedy, one run.
 
-    python benchmarks/bench_llama_server.py [--model qwen2.5-coder-0.5b] [--requests 16]
+    python speed/bench_llama_server.py [--model qwen2.5-coder-0.5b] [--requests 16]
         [--levels 1 4 8] [--max-tokens 256] [--threads 2] [--replicas]
 
 Each (server, level) gets a fresh server (no prompt cached from another row) and the same

@@ -2,8 +2,8 @@
 
 Run from the repository root:
 
-    python benchmarks/bench_rm_scoring.py                          # SmolLM2-135M body, 96 programs
-    python benchmarks/bench_rm_scoring.py --model tiny --items 256 # the 2-layer test model
+    python speed/bench_rm_scoring.py                          # SmolLM2-135M body, 96 programs
+    python speed/bench_rm_scoring.py --model tiny --items 256 # the 2-layer test model
 
 The same model (a classifier head on the body, random: speed does not depend on
 the weights) scores the same (question, program) pairs three ways, in one process:

@@ -2,8 +2,8 @@
 
 Run from the repository root:
 
-    python benchmarks/bench_llm_client.py                       # 3,000 requests, concurrency 64, 0.5 s
-    python benchmarks/bench_llm_client.py --requests 4000 --latency 0.05   # where the client's CPU binds
+    python speed/bench_llm_client.py                       # 3,000 requests, concurrency 64, 0.5 s
+    python speed/bench_llm_client.py --requests 4000 --latency 0.05   # where the client's CPU binds
 
 The server (`acecoder.llm.StubServer`, asyncio) runs in a separate process, so this
 process's CPU time (time.process_time) is the client's alone. The ideal throughput is

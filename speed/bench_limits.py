@@ -3,9 +3,9 @@ on a realistic mix, in one run.
 
 Run from the repository root:
 
-    python benchmarks/bench_limits.py                       # 300 programs, 16 tests each
-    python benchmarks/bench_limits.py --programs 1000 --floors 0.05,0.1,0.25 --factors 4,10,20
-    python benchmarks/bench_limits.py --through-filter      # the same mix through `acecoder filter`
+    python speed/bench_limits.py                       # 300 programs, 16 tests each
+    python speed/bench_limits.py --programs 1000 --floors 0.05,0.1,0.25 --factors 4,10,20
+    python speed/bench_limits.py --through-filter      # the same mix through `acecoder filter`
 
 The mix (seeded): questions whose oracle spends 0.05-20 ms of CPU per test (log-uniform);
 per question 10 programs: 95% as fast as the oracle (right or wrong), 3% right but

@@ -1,7 +1,7 @@
 """Local generation on a CPU: transformers (batched) against llama.cpp's server, same model,
 same prompts, same sampling settings, one after the other in one run.
 
-    python benchmarks/bench_local_generation.py [--model smollm2-135m] [--questions 4] [--n 2] [--max-tokens 128]
+    python speed/bench_local_generation.py [--model smollm2-135m] [--questions 4] [--n 2] [--max-tokens 128]
 
 Needs the `local` and `llama-cpp` extras and the embedded model's package. Prints, per
 backend, the wall time, completion tokens and tokens per second (completion tokens as

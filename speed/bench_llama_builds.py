@@ -7,7 +7,7 @@ without them), both with one slot.
     grep -o 'LLAMA_[A-Z_]*=[A-Z]*\|CMAKE_INSTALL_[A-Z]*=[^ ]*' requirements/llama-cpp.txt | sed 's/^/-D/' | tr '\n' ' ' > /tmp/server-flags
     CMAKE_ARGS="$(cat /tmp/server-flags)" pip wheel --no-deps --no-cache-dir llama-cpp-python==0.3.36 -w /tmp/native
     mkdir /tmp/native-site && unzip -q /tmp/native/llama_cpp_python-*.whl -d /tmp/native-site
-    python benchmarks/bench_llama_builds.py --other /tmp/native-site [--model qwen2.5-coder-0.5b] [--rounds 2]
+    python speed/bench_llama_builds.py --other /tmp/native-site [--model qwen2.5-coder-0.5b] [--rounds 2]
 
 (the first line keeps the server's flags and drops the CPU ones: the build is native).
 
