@@ -23,6 +23,7 @@ def main() -> None:
     from acecoder.errors import AcecoderError, InputError
 
     usage_errors, aborts = _click_exceptions()
+    _wide_help_in_pipes()
 
     def interrupted():
         console.print("interrupted: what was written is kept; run the same command again (with --resume where "
@@ -49,6 +50,21 @@ def main() -> None:
     if code == 130:  # typer turns a KeyboardInterrupt inside a command into this exit code
         interrupted()
     raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _wide_help_in_pipes() -> None:
+    """`--help` piped or in a CI log: rich falls back to 80 columns, which folds every
+    option's help into a word or two a line; give it a terminal's width instead.
+    TERMINAL_WIDTH (typer's own setting) still wins; a real terminal keeps its own width."""
+    import sys
+
+    if not sys.stdout.isatty() and not os.environ.get("TERMINAL_WIDTH"):
+        import typer.rich_utils
+
+        typer.rich_utils.MAX_WIDTH = HELP_WIDTH
+
+
+HELP_WIDTH = 140  # columns of `--help` when stdout is not a terminal
 
 
 def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...]]:
