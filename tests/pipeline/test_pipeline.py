@@ -224,3 +224,14 @@ def test_a_run_with_no_pair_trains_no_reward_model_and_says_why(tmp_path, stub):
     assert "no pair" in json.loads((folder / "rm" / "skipped.json").read_text())["reason"]
     assert not (folder / "rm" / "config.json").exists()
     assert run(path)["train-rm"].action == "skipped"  # done: a rerun does not try again
+
+
+def test_only_the_stages_that_run_have_their_models_checked(tmp_path, stub):
+    """An endpoint's alias as the policy ("policy": no embedded model, folder or ORG/NAME)
+    is what train-rm would default to; --until pairs never trains, so the run goes ahead,
+    and the stage that needs the model says so when it is asked to run."""
+    path = write_config(tmp_path, stub.base_url, stages=["synth", "sample", "filter", "pairs", "train-rm"])
+    outcomes = run(path, last="pairs")
+    assert list(outcomes) == ["synth", "sample", "filter", "pairs"]
+    with pytest.raises(ConfigError, match="train_rm.model 'policy'"):
+        run(path, first="train-rm")

@@ -56,13 +56,14 @@ def run_pipeline(
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
     """Run the config's stages from `first` to `last` (names of STAGES); returns what each did."""
-    from acecoder.pipeline.steps import build_steps
+    from acecoder.pipeline.steps import build_steps, check_models
 
     run_dir = Path(config.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     _write_config(run_dir / "config.yaml", raw)
     steps = [step for step in build_steps(config, run_dir) if step.name in config.stages]
     selected = _select(steps, first, last)
+    check_models(config, {step.name for step in selected})
     state = RunState(run_dir, [step.name for step in steps])
     produced = _recorded_outputs(state, run_dir)
     outcomes = []

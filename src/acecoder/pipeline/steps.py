@@ -34,7 +34,6 @@ NO_PAIRS = ("no pair in {pairs}: no reward model was trained, and bon reports it
 
 
 def build_steps(config: Config, run: Path) -> list[Step]:
-    _check_models(config)
     return [
         _synth(config, run),
         _sample(config, run),
@@ -253,12 +252,12 @@ def _rl(config: Config, run: Path) -> Step:
 # ---------------------------------------------------------------- checks
 
 
-def _check_models(config: Config) -> None:
-    """The models the later stages load, checked before the first stage runs (a name no
-    resolver takes would otherwise stop the run after synthesis, sampling and filtering)."""
+def check_models(config: Config, stages: set[str]) -> None:
+    """The models of the stages that will run (`stages`), checked before the first one runs:
+    a name no resolver takes would otherwise stop the run after synthesis, sampling and
+    filtering. A stage left out (`--until pairs`) needs no model now."""
     from acecoder.llm import check_model
 
-    stages = set(config.stages)
     if "train-rm" in stages:
         check_model(config.train_rm.get("model", config.sample.policies[0].model), what="train_rm.model")
     if "rl" in stages:
