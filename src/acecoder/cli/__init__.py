@@ -40,6 +40,12 @@ def main() -> None:
     except AcecoderError as error:
         fail(error)
     except Exception as error:
+        if _disk_full(error):
+            where = f"cannot write {error.filename}: " if getattr(error, "filename", None) else ""
+            console.print(f"error: {where}no space left on the device (the disk is full). What was written is kept: "
+                          "free some space, then run the same command again (with --resume where it has one) to "
+                          "continue", markup=False, highlight=False, soft_wrap=True)
+            raise SystemExit(1) from None
         if isinstance(error, OSError) and error.filename:  # a path the user gave: missing, a folder, read-only
             fail(InputError(f"cannot use this path: {error.strerror or error}", path=str(error.filename)))
         if os.environ.get("ACECODER_DEBUG"):
@@ -50,6 +56,15 @@ def main() -> None:
     if code == 130:  # typer turns a KeyboardInterrupt inside a command into this exit code
         interrupted()
     raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _disk_full(error: Exception) -> bool:
+    """A full disk or quota: the machine's problem, not a bug; sqlite says it in words."""
+    import errno
+
+    if isinstance(error, OSError):
+        return error.errno in (errno.ENOSPC, errno.EDQUOT)
+    return type(error).__module__ == "sqlite3" and "disk is full" in str(error)
 
 
 def _wide_help_in_pipes() -> None:

@@ -16,10 +16,21 @@ def write_atomic(path: str | Path, text: str) -> Path:
     try:
         aside.write_text(text, encoding="utf-8")
         os.replace(aside, path)
+    except OSError as error:
+        aside.unlink(missing_ok=True)
+        raise naming(error, path) from None
     except BaseException:
         aside.unlink(missing_ok=True)
         raise
     return path
+
+
+def naming(error: OSError, path: str | Path) -> OSError:
+    """`error` with the file it was about: a failed write or flush (a full disk) names none,
+    and the user should learn which file could not be written."""
+    if error.filename or error.errno is None:
+        return error
+    return type(error)(error.errno, error.strerror, str(path))
 
 
 def file_sha256(path: str | Path) -> str:

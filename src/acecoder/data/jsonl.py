@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from acecoder.data.files import naming
 from acecoder.errors import InputError
 
 
@@ -84,16 +85,30 @@ class JsonlWriter:
                 handle.truncate(end)
 
     def write(self, record: dict) -> None:
-        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._file.flush()
+        try:
+            self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._file.flush()
+        except OSError as error:  # a full disk: a torn last line, cut by the next resume
+            raise naming(error, self.path) from None
 
     def close(self) -> None:
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as error:
+            raise naming(error, self.path) from None
+        finally:
+            try:
+                self._file.close()  # closes the descriptor even when the flush in it fails again
+            except OSError:
+                pass
 
     def __enter__(self) -> JsonlWriter:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc) -> None:
+        try:
+            self.close()
+        except OSError:
+            if exc_type is None:
+                raise  # else the error on its way out already says what went wrong
