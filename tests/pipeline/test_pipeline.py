@@ -235,3 +235,28 @@ def test_only_the_stages_that_run_have_their_models_checked(tmp_path, stub):
     assert list(outcomes) == ["synth", "sample", "filter", "pairs"]
     with pytest.raises(ConfigError, match="train_rm.model 'policy'"):
         run(path, first="train-rm")
+
+
+def test_a_stages_library_warnings_and_bars_go_to_its_log_not_the_terminal(tmp_path, capfd):
+    """What `acecoder demo` used to print between its own lines: transformers' deprecation
+    FutureWarnings, torch's pin_memory UserWarning, transformers' "Loading weights" bar."""
+    import warnings
+
+    from transformers.utils import logging as hf_logging
+
+    from acecoder.pipeline.runner import _stage_log
+
+    with _stage_log(tmp_path / "train-rm.log"):
+        warnings.warn("`gradient_checkpointing` is deprecated and will be removed in v6", FutureWarning)
+        warnings.warn("'pin_memory' argument is set as true but no accelerator is found", UserWarning)
+        for _ in hf_logging.tqdm(range(3), desc="Loading weights"):
+            pass
+    hf_logging.enable_progress_bar()
+    shown = capfd.readouterr()
+    assert "Warning" not in shown.err + shown.out and "Loading weights" not in shown.err + shown.out
+    logged = (tmp_path / "train-rm.log").read_text()
+    assert "FutureWarning: `gradient_checkpointing` is deprecated" in logged and "pin_memory" in logged
+    with warnings.catch_warnings(record=True) as caught:  # after the stage, warnings are warnings again
+        warnings.simplefilter("always")
+        warnings.warn("after", UserWarning)
+    assert [str(w.message) for w in caught] == ["after"]

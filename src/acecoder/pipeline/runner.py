@@ -16,7 +16,9 @@ import contextlib
 import dataclasses
 import json
 import logging
+import os
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -169,7 +171,9 @@ def _write_config(path: Path, raw: dict) -> None:
 
 @contextlib.contextmanager
 def _stage_log(path: Path):
-    """Everything logged during the stage (ours, transformers', TRL's) goes to its file too."""
+    """Everything logged during the stage (ours, transformers', TRL's) goes to its file too,
+    and so do the libraries' warnings (deprecations, torch's pin_memory on a CPU) and their
+    progress bars are off: the terminal shows our lines, the stage's log has theirs."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path)
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
@@ -177,6 +181,8 @@ def _stage_log(path: Path):
     previous = root.level
     root.addHandler(handler)
     root.setLevel(min(previous, logging.INFO) if previous else logging.INFO)
+    logging.captureWarnings(True)  # warnings.warn -> the `py.warnings` logger -> this file only
+    _quiet_library_progress_bars()
     log = logging.getLogger("acecoder.pipeline")
     try:
         yield log
@@ -184,9 +190,23 @@ def _stage_log(path: Path):
         log.error("stopped: %s: %s", type(error).__name__, error)
         raise
     finally:
+        logging.captureWarnings(False)
         root.removeHandler(handler)
         root.setLevel(previous)
         handler.close()
+
+
+def _quiet_library_progress_bars() -> None:
+    """transformers' "Loading weights" and hub's "Writing model shards" bars: in a log they
+    are lines of carriage returns, and a stage's own bar says how far it is. The variable
+    covers libraries imported later (and the stage's child processes)."""
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    if "huggingface_hub" in sys.modules:
+        sys.modules["huggingface_hub"].utils.disable_progress_bars()
+    if "transformers" in sys.modules:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
 
 
 @contextlib.contextmanager
