@@ -34,6 +34,7 @@ NO_PAIRS = ("no pair in {pairs}: no reward model was trained, and bon reports it
 
 
 def build_steps(config: Config, run: Path) -> list[Step]:
+    _check_names(config)
     return [
         _synth(config, run),
         _sample(config, run),
@@ -264,6 +265,10 @@ def check_models(config: Config, stages: set[str]) -> None:
         from acecoder.stages.rl import RLSettings
 
         check_model(config.rl.get("model", RLSettings.model_fields["model"].default), what="rl.model")
+
+
+def _check_names(config: Config) -> None:
+    """Samples are keyed by model name: no two policies, nor a policy and the oracle, may share one."""
     names = [policy.label for policy in config.sample.policies]
     if len(set(names)) != len(names):
         raise ConfigError(f"sample.policies: a model is listed twice ({', '.join(names)}): give each one n samples")
