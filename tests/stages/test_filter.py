@@ -795,8 +795,6 @@ def test_limits_follow_the_oracles_time_on_each_test(tmp_path):
     """With limit_floor, a sample's test may take max(floor, factor x the oracle's CPU time
     on it): a program that loops pays the floor per test, not `timeout`; the dataset keeps
     the oracle's seconds beside its tests."""
-    import time
-
     burn = "def f(x):\n    s = 0\n    for i in range(x * 20_000):\n        s += i\n    return x\n"
     tests = [f"assert f({x}) == {x}" for x in (1, 2, 50, 100, 200)]
     questions = write_jsonl(tmp_path / "q.jsonl", [{"id": "q", "source": "oss", "question": "f", "tests": tests}])
@@ -806,17 +804,19 @@ def test_limits_follow_the_oracles_time_on_each_test(tmp_path):
         sample("q", "policy", 1, "def f(x):\n    while True:\n        pass\n"),
     ])
     settings = FilterSettings(**{**SETTINGS, "timeout": 3.0, "limit_floor": 0.1, "limit_factor": 10.0})
-    started = time.monotonic()
     run(questions, samples, tmp_path / "d.jsonl", settings=settings)
-    elapsed = time.monotonic() - started
     [row] = read_records(tmp_path / "d.jsonl", DatasetRow)
     assert len(row.test_seconds) == 5 and row.test_seconds[0] < row.test_seconds[-1]
     slow, loops = row.inferences
     assert slow.pass_rate == 1.0 and loops.test_results == ["timeout"] * 5
-    assert elapsed < 8.0  # five timeouts at 0.1-0.5 s of CPU each, not 3 s each (15 s)
+    # The loop is stopped at each test's own limit, from the oracle's CPU time on that test
+    # (CPU seconds: what the machine's load does not change), not at `timeout` (3 s each).
     executions = [json.loads(line) for line in (tmp_path / "d.jsonl.executions.jsonl").read_text().splitlines()]
     looped = next(e for e in executions if e["id"] == "q/policy/1")
-    assert all(0.09 < t < 2.0 for t in looped["test_cpu_seconds"])
+    limits = [min(3.0, max(0.1, 10.0 * seconds)) for seconds in row.test_seconds]
+    assert limits[0] == 0.1 and limits[-1] > limits[0]  # the floor, then limits that follow the oracle
+    assert all(0.9 * limit <= t < 1.5 * limit + 0.05 for t, limit in zip(looped["test_cpu_seconds"], limits)), \
+        (looped["test_cpu_seconds"], limits)
 
     with pytest.raises(ConfigError, match="limit_floor"):
         run(questions, samples, tmp_path / "e.jsonl", settings=FilterSettings(**{**SETTINGS, "limit_floor": -1.0}))
