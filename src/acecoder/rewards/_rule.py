@@ -32,12 +32,16 @@ from typing import Literal
 
 from acecoder.data.code import extract_code
 from acecoder.errors import ConfigError, SandboxError
-from acecoder.records import ExecutionJob, ExecutionResult
+from acecoder.records import ExecutionJob, ExecutionResult, TestOutcome, TestSuite
 
 log = logging.getLogger(__name__)
 
-RewardKind = Literal["binary", "pass_rate", "signed"]
-KINDS = ("binary", "pass_rate", "signed")
+RewardKind = Literal["binary", "pass_rate", "signed", "prime_code"]
+KINDS = ("binary", "pass_rate", "signed", "prime_code")
+# verl's prime_code continuous score (what verl's default reward uses for APPS, TACO,
+# CodeContests, Codeforces): 1 when every test passes, else the pass rate of the first
+# 10 tests alone ("do not test all samples cuz some problems have enormous test cases").
+PRIME_CODE_FIRST = 10
 
 _ANSWER = re.compile(r"<answer>(.*?)(?:</answer>|\Z)", re.DOTALL | re.IGNORECASE)
 _FENCED = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n.*?\n[ \t]*```", re.DOTALL | re.IGNORECASE)
@@ -143,7 +147,9 @@ class TestReward:
         """
         Args:
             kind: "binary" (1 when every test passes, else 0; the paper's choice),
-                "pass_rate" (passed / all tests), or "signed" (+1 all pass, else -1).
+                "pass_rate" (passed / all tests), "signed" (+1 all pass, else -1), or
+                "prime_code" (1 when every test passes, else the pass rate of the first 10:
+                verl's default score of stdin/stdout data, `prime_code` continuous).
             format_weight: added to the reward when `format_ok` holds (R1-style runs);
                 0 leaves the format unchecked.
             engine: an `acecoder.execution.Engine` to share; by default one is started
@@ -198,14 +204,18 @@ class TestReward:
 
     # ------------------------------------------------------------ ALGO LOGIC
 
-    def value(self, result: ExecutionResult | None, formatted: bool) -> float | None:
-        """The reward of one program's verdict (None: unscorable)."""
+    def value(self, result: ExecutionResult | None, formatted: bool, kind: RewardKind | None = None) -> float | None:
+        """The reward of one program's verdict (None: unscorable); `kind`: this one's instead of ours."""
         if result is None:
             return None
-        if self.kind == "binary":
+        kind = kind or self.kind
+        if kind == "binary":
             reward = 1.0 if result.all_passed else 0.0
-        elif self.kind == "signed":
+        elif kind == "signed":
             reward = 1.0 if result.all_passed else -1.0
+        elif kind == "prime_code":
+            head = result.outcomes[:PRIME_CODE_FIRST]
+            reward = 1.0 if result.all_passed else sum(o is TestOutcome.PASS for o in head) / max(len(head), 1)
         else:
             reward = result.pass_rate
         return reward + (self.format_weight if formatted else 0.0)
@@ -216,11 +226,12 @@ class TestReward:
         limits = limits if limits is not None else [None] * len(tests)
         keys, jobs, index = [], [], {}
         for completion, cases, seconds in zip(completions, tests, limits):
-            key = (program_of(completion), tuple(cases), None if seconds is None else tuple(seconds))
+            suite = cases if isinstance(cases, TestSuite) else tuple(cases)  # a TestSuite of any kind, or asserts
+            key = (program_of(completion), suite, None if seconds is None else tuple(seconds))
             if key not in index:
                 index[key] = len(jobs)
-                jobs.append(ExecutionJob(id=str(len(jobs)), program=key[0], tests=list(cases),
-                                         limits=None if seconds is None else list(seconds)))
+                jobs.append(ExecutionJob(id=str(len(jobs)), program=key[0], tests=cases if isinstance(cases, TestSuite)
+                                         else list(cases), limits=None if seconds is None else list(seconds)))
             keys.append(index[key])
         return keys, jobs
 
