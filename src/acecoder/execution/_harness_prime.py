@@ -16,7 +16,8 @@ around each case:
   left at module level), and each case run with its patches: `sys.stdin` a StringIO
   of the input, `open` a `mock_open` of it, stdout captured in a StringIO whose
   `close` fails, `SystemExit` caught;
-- call: `Solution()` made once when the program's text contains "class Solution",
+- stdio: each case on a fresh load of the program (see `__acecoder_fresh__`);
+- call: `Solution()` made when the program's text contains "class Solution",
   else the module's function; the JSON lines of each case decoded as its arguments;
   the return serialised with `json.dumps` (what it refuses is an error there too).
 """
@@ -91,7 +92,13 @@ def __acecoder_as_function__(test):
 
 def __acecoder_load__(program, fn_name):
     """The function each case calls: `code` of the rewritten stdin program, or `fn_name`."""
-    __acecoder_guard__()
+    if __acecoder_sys.modules.get("subprocess") is not None:  # once: it blocks the imports it makes
+        if "numpy" in program:
+            try:  # prime_code's own module imports numpy before its guard blocks ctypes and subprocess
+                import numpy  # noqa: F401
+            except ImportError:
+                pass
+        __acecoder_guard__()
     if fn_name is None:
         source = __ACECODER_PRELUDE__ + __acecoder_as_function__(program)
     else:
@@ -102,6 +109,28 @@ def __acecoder_load__(program, fn_name):
     if fn_name is None:
         return module.code
     return getattr(module.Solution() if "class Solution" in program else module, fn_name)
+
+
+__acecoder_loaded__ = None  # (program, fn_name): set by the line after this file
+
+
+def __acecoder_fresh__():
+    """The method for the next case. A stdin program: the one loaded with the program for
+    the first case run by this process, a fresh load (a new module) for every later one:
+    prime_code's score of a program that fails a case is the pass rate of its first 10
+    cases run each in a process of its own. A call: always the one loaded first (one
+    module, one `Solution()`), as in prime_code's run of all cases in one process: its
+    per-case runs lose `fn_name` (they pass only "inputs" and "outputs"), so only that
+    first run can score a call-based program."""
+    global __acecoder_method__
+    method = __acecoder_method__
+    if method is None:
+        method = __acecoder_load__(*__acecoder_loaded__)
+    if __acecoder_loaded__[1] is None:
+        __acecoder_method__ = None
+    else:
+        __acecoder_method__ = method
+    return method
 
 
 def __acecoder_stdio__(inputs):
@@ -124,7 +153,7 @@ def __acecoder_stdio__(inputs):
     captured.close = lambda x: 1  # as prime_code's Capturing: a program's close() raises TypeError
     __acecoder_sys.stdout = captured
     try:
-        run(__acecoder_method__)
+        run(__acecoder_fresh__())
     finally:
         __acecoder_sys.stdout = saved
     return captured.getvalue()
@@ -138,6 +167,6 @@ def __acecoder_call__(arguments):
             inputs = [{int(k): v for k, v in inputs[0].items()}]
     except Exception:
         pass
-    output = __acecoder_method__(*inputs)
+    output = __acecoder_fresh__()(*inputs)
     __acecoder_json.dumps(output)  # prime_code serialises every return: what json refuses fails there
     return output

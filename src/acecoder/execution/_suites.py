@@ -50,7 +50,9 @@ def _program(suite: TestSuite, program: str) -> str:
             return livecodebench.stdio_harness(program)
         return livecodebench.functional_program(program)
     fn_name = suite.fn_name if suite.kind is SuiteKind.CALL else None
-    return f"{_harness('_harness_prime.py')}\n__acecoder_method__ = __acecoder_load__({program!r}, {fn_name!r})\n"
+    loaded = (program, fn_name)
+    return f"{_harness('_harness_prime.py')}\n__acecoder_loaded__ = {loaded!r}\n" \
+           "__acecoder_method__ = __acecoder_load__(*__acecoder_loaded__)\n"
 
 
 @functools.lru_cache(maxsize=1024)

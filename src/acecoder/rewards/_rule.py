@@ -32,7 +32,7 @@ from typing import Literal
 
 from acecoder.data.code import extract_code
 from acecoder.errors import ConfigError, SandboxError
-from acecoder.records import ExecutionJob, ExecutionResult, TestOutcome, TestSuite
+from acecoder.records import ExecutionJob, ExecutionResult, SuiteKind, TestOutcome, TestSuite
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,19 @@ def format_ok(completion) -> bool:
         return False
     tail = answer[fences[0].end():].strip()
     return tail in ("", "</answer>")
+
+
+def prime_code_value(result: ExecutionResult, *, partial: bool = True) -> float:
+    """verl's default reward for prime_code data: 1 when every case passes, else the pass
+    rate of the first 10 cases (`partial`; 0 without it). verl 0.9.1's per-case runs drop
+    `fn_name`, judging a call-based case as a stdin program that prints nothing, so a
+    call-based program that fails one case scores 0 there: call suites get partial=False."""
+    if result.all_passed:
+        return 1.0
+    if not partial:
+        return 0.0
+    head = result.outcomes[:PRIME_CODE_FIRST]
+    return sum(o is TestOutcome.PASS for o in head) / max(len(head), 1)
 
 
 @dataclass(kw_only=True)
@@ -204,8 +217,10 @@ class TestReward:
 
     # ------------------------------------------------------------ ALGO LOGIC
 
-    def value(self, result: ExecutionResult | None, formatted: bool, kind: RewardKind | None = None) -> float | None:
-        """The reward of one program's verdict (None: unscorable); `kind`: this one's instead of ours."""
+    def value(self, result: ExecutionResult | None, formatted: bool, kind: RewardKind | None = None,
+              suite_kind: SuiteKind | None = None) -> float | None:
+        """The reward of one program's verdict (None: unscorable); `kind`: this one's instead
+        of ours; `suite_kind`: the kind of the tests it was judged on."""
         if result is None:
             return None
         kind = kind or self.kind
@@ -213,9 +228,8 @@ class TestReward:
             reward = 1.0 if result.all_passed else 0.0
         elif kind == "signed":
             reward = 1.0 if result.all_passed else -1.0
-        elif kind == "prime_code":
-            head = result.outcomes[:PRIME_CODE_FIRST]
-            reward = 1.0 if result.all_passed else sum(o is TestOutcome.PASS for o in head) / max(len(head), 1)
+        elif kind == "prime_code":  # call suites: binary, see `prime_code_value`
+            reward = prime_code_value(result, partial=suite_kind is not SuiteKind.CALL)
         else:
             reward = result.pass_rate
         return reward + (self.format_weight if formatted else 0.0)
@@ -235,11 +249,12 @@ class TestReward:
             keys.append(index[key])
         return keys, jobs
 
-    def _finish(self, completions, keys, verdicts, started) -> RuleScores:
+    def _finish(self, completions, tests, keys, verdicts, started) -> RuleScores:
         checked = self.format_weight != 0.0
         formats = [checked and format_ok(c) for c in completions]
         results = [verdicts[k] for k in keys]
-        rewards = [self.value(r, f) for r, f in zip(results, formats)]
+        kinds = [t.kind if isinstance(t, TestSuite) else None for t in tests]
+        rewards = [self.value(r, f, suite_kind=k) for r, f, k in zip(results, formats, kinds)]
         return RuleScores(
             rewards=rewards, results=results, format_ok=formats,
             seconds=time.monotonic() - started, programs_run=len(verdicts),
@@ -254,7 +269,7 @@ class TestReward:
         started = time.monotonic()
         keys, jobs = self._plan(completions, tests, limits)
         verdicts = self._run(jobs)
-        return self._finish(completions, keys, verdicts, started)
+        return self._finish(completions, tests, keys, verdicts, started)
 
     def score(self, completions: Sequence, tests: Sequence[Sequence[str]], limits=None) -> list[float | None]:
         """One reward per completion (see `evaluate`)."""
@@ -271,7 +286,7 @@ class TestReward:
             log.warning("the sandbox failed (%s); restarting it and retrying the batch", error)
             self._restart()
             verdicts = await asyncio.to_thread(self._run, jobs)
-        return self._finish(completions, keys, verdicts, started)
+        return self._finish(completions, tests, keys, verdicts, started)
 
     async def ascore(self, completions: Sequence, tests: Sequence[Sequence[str]]) -> list[float | None]:
         return (await self.aevaluate(completions, tests)).rewards

@@ -79,9 +79,10 @@ def _kind(kind: str | None, tests) -> str:
     return "binary"
 
 
-def _details(reward: TestReward, scores, i: int, kind: str) -> dict:
+def _details(reward: TestReward, scores, i: int, kind: str, tests) -> dict:
     result = scores.results[i]
-    value = reward.value(result, bool(scores.format_ok[i]) if scores.format_ok else False, kind)
+    value = reward.value(result, bool(scores.format_ok[i]) if scores.format_ok else False, kind,
+                         tests.kind if isinstance(tests, TestSuite) else None)
     return {
         "score": 0.0 if value is None else value,  # verl needs a number; an unscorable program gets 0
         "pass_rate": result.pass_rate if result is not None else 0.0,
@@ -98,7 +99,7 @@ def compute_score(data_source, solution_str, ground_truth, extra_info=None, *, k
     tests, limits = _suite(data_source, ground_truth, "reward_model.ground_truth")
     reward = _reward(**options)
     scores = reward.evaluate([solution_str], [tests], [limits])
-    return _details(reward, scores, 0, _kind(kind, tests))
+    return _details(reward, scores, 0, _kind(kind, tests), tests)
 
 
 def compute_score_batch(data_sources, solution_strs, ground_truths, extra_infos=None, *, kind: str | None = None,
@@ -110,7 +111,7 @@ def compute_score_batch(data_sources, solution_strs, ground_truths, extra_infos=
     tests = [t for t, _ in suites]
     reward = _reward(**options)
     scores = reward.evaluate(list(solution_strs), tests, [limits for _, limits in suites])
-    return [_details(reward, scores, i, _kind(kind, tests[i])) for i in range(len(tests))]
+    return [_details(reward, scores, i, _kind(kind, tests[i]), tests[i]) for i in range(len(tests))]
 
 
 def _check_kind(kind) -> None:
