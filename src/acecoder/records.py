@@ -96,7 +96,9 @@ class ExecutionJob:
     program: str
     tests: list[str] | TestSuite
     limits: list[float] | None = None  # seconds per test; None: the engine's `timeout` for each
-    stop_at_timeout: bool = False  # leave the tests after one that timed out or crashed not run
+    # Leave the tests after one that timed out or crashed not run; an int k: those from test k
+    # on (a score that reads only the first k tests once one fails: verl's prime_code).
+    stop_at_timeout: bool | int = False
     capture: bool = False  # return the value of each check-shaped test's expression in `values`
 
 

@@ -234,18 +234,20 @@ class TestReward:
             reward = result.pass_rate
         return reward + (self.format_weight if formatted else 0.0)
 
-    def _plan(self, completions: Sequence, tests: Sequence[Sequence[str]], limits=None):
+    def _plan(self, completions: Sequence, tests: Sequence[Sequence[str]], limits=None, stops=None):
         if len(completions) != len(tests):
             raise ValueError(f"{len(completions)} completions but {len(tests)} test lists: give one per completion")
         limits = limits if limits is not None else [None] * len(tests)
+        stops = stops if stops is not None else [False] * len(tests)
         keys, jobs, index = [], [], {}
-        for completion, cases, seconds in zip(completions, tests, limits):
+        for completion, cases, seconds, stop in zip(completions, tests, limits, stops):
             suite = cases if isinstance(cases, TestSuite) else tuple(cases)  # a TestSuite of any kind, or asserts
-            key = (program_of(completion), suite, None if seconds is None else tuple(seconds))
+            key = (program_of(completion), suite, None if seconds is None else tuple(seconds), stop)
             if key not in index:
                 index[key] = len(jobs)
                 jobs.append(ExecutionJob(id=str(len(jobs)), program=key[0], tests=cases if isinstance(cases, TestSuite)
-                                         else list(cases), limits=None if seconds is None else list(seconds)))
+                                         else list(cases), limits=None if seconds is None else list(seconds),
+                                         stop_at_timeout=stop))
             keys.append(index[key])
         return keys, jobs
 
@@ -262,12 +264,13 @@ class TestReward:
 
     # ------------------------------------------------------------ public API
 
-    def evaluate(self, completions: Sequence, tests: Sequence[Sequence[str]], limits=None) -> RuleScores:
+    def evaluate(self, completions: Sequence, tests: Sequence[Sequence[str]], limits=None, stops=None) -> RuleScores:
         """Rewards and verdicts of a batch: completion i is judged on tests[i], each test
         under its limit in limits[i] when given (the dataset's, from the oracle; None
-        for a row: `timeout` for each of its tests)."""
+        for a row: `timeout` for each of its tests); stops[i], when given, is its job's
+        `stop_at_timeout` (tests a score does not read after a timeout are not run)."""
         started = time.monotonic()
-        keys, jobs = self._plan(completions, tests, limits)
+        keys, jobs = self._plan(completions, tests, limits, stops)
         verdicts = self._run(jobs)
         return self._finish(completions, tests, keys, verdicts, started)
 

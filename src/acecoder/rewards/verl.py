@@ -38,7 +38,7 @@ import threading
 from acecoder.errors import ConfigError
 from acecoder.records import SuiteKind, SuiteRule, TestSuite
 from acecoder.rewards._combined import parse_suite
-from acecoder.rewards._rule import KINDS, TestReward
+from acecoder.rewards._rule import KINDS, PRIME_CODE_FIRST, TestReward
 
 _REWARDS: dict[tuple, TestReward] = {}
 _LOCK = threading.Lock()
@@ -98,7 +98,7 @@ def compute_score(data_source, solution_str, ground_truth, extra_info=None, *, k
     _check_kind(kind)
     tests, limits = _suite(data_source, ground_truth, "reward_model.ground_truth")
     reward = _reward(**options)
-    scores = reward.evaluate([solution_str], [tests], [limits])
+    scores = reward.evaluate([solution_str], [tests], [limits], [_stop(_kind(kind, tests), tests)])
     return _details(reward, scores, 0, _kind(kind, tests), tests)
 
 
@@ -110,8 +110,18 @@ def compute_score_batch(data_sources, solution_strs, ground_truths, extra_infos=
               for i, (d, g) in enumerate(zip(data_sources, ground_truths))]
     tests = [t for t, _ in suites]
     reward = _reward(**options)
-    scores = reward.evaluate(list(solution_strs), tests, [limits for _, limits in suites])
+    stops = [_stop(_kind(kind, t), t) for t in tests]
+    scores = reward.evaluate(list(solution_strs), tests, [limits for _, limits in suites], stops)
     return [_details(reward, scores, i, _kind(kind, tests[i]), tests[i]) for i in range(len(tests))]
+
+
+def _stop(kind: str, tests) -> bool | int:
+    """What the prime_code score never reads is not run: after a timeout or crash, the cases
+    from the 10th on (a call suite: all the rest). A program that loops on every input then
+    costs 10 limits, not one per case. Other kinds run every test, as before."""
+    if kind != "prime_code":
+        return False
+    return True if isinstance(tests, TestSuite) and tests.kind is SuiteKind.CALL else PRIME_CODE_FIRST
 
 
 def _check_kind(kind) -> None:
