@@ -37,7 +37,9 @@ def _identity() -> str:
     """A hash of the engine's source files and of the record types it fills."""
     digest = hashlib.sha256()
     here = Path(__file__).parent
-    for path in [*(here / name for name in _SOURCES), here.parent / "records.py"]:
+    # livecodebench.py: its harness and comparison judge suites under the LiveCodeBench rule.
+    for path in [*(here / name for name in _SOURCES), here.parent / "records.py",
+                 here.parent / "benchmarks" / "livecodebench.py"]:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
