@@ -57,7 +57,8 @@ def load_jobs(path: Path, *, extract: str | None) -> list[tuple[int, dict]]:
         tests = row.get("tests")
         if isinstance(tests, list) and all(isinstance(t, str) for t in tests):
             pass  # assert tests, as before
-        elif isinstance(tests, dict) or (isinstance(tests, str) and (tests.lstrip()[:1] in ("[", "{") or "def test" in tests)):
+        elif isinstance(tests, dict) or (isinstance(tests, str)
+                                         and (tests.lstrip()[:1] in ("[", "{") or "def test" in tests)):
             # a suite of another kind, in any layout read_suite reads (or its JSON text, or a pytest file)
             try:
                 tests = read_suite(tests, where="field 'tests'")[0]
