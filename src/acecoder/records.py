@@ -36,15 +36,69 @@ class TestOutcome(StrEnum):
     NOT_RUN = "not_run"  # the program did not load, so no test ran
 
 
+class SuiteKind(StrEnum):
+    """The forms a question's tests come in (see `TestSuite`)."""
+
+    ASSERTS = "asserts"  # assert statements run after the program (AceCode-87K, HumanEval, MBPP)
+    STDIO = "stdio"  # the program reads stdin; its stdout is compared (APPS, CodeContests, TACO)
+    CALL = "call"  # a function or a `Solution` method called on JSON arguments (APPS/TACO `fn_name`, LeetCode)
+    PYTEST = "pytest"  # a pytest file importing from `solution` (KodCode)
+
+
+class SuiteRule(StrEnum):
+    """Whose grader judges a stdio or call suite (the comparisons differ: docs/test_suites.md)."""
+
+    PRIME_CODE = "prime_code"  # verl's prime_code, APPS's testing_util (what verl routes APPS/TACO/... to)
+    LIVECODEBENCH = "livecodebench"  # LiveCodeBench's testing_util
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TestSuite:
+    """A question's tests in one of the `SuiteKind`s; each case is one verdict with its
+    own time limit. Read from the published layouts by `acecoder.data.suites.read_suite`.
+
+    `cases`, per kind:
+    - asserts: the assert statements;
+    - stdio: (stdin, expected stdout) text pairs;
+    - call: (arguments, expected return) as JSON text: one argument per line, as APPS writes them;
+    - pytest: the test ids in the file (`test_f`, `test_g[2-4]`, `TestC::test_h`), in pytest's
+      collection order; empty until collected (the engine collects them in the sandbox).
+    """
+
+    __test__ = False  # not a pytest class
+
+    kind: SuiteKind
+    cases: tuple = ()
+    fn_name: str | None = None  # call: the function (or Solution method) called
+    code: str | None = None  # pytest: the test file
+    rule: SuiteRule = SuiteRule.PRIME_CODE  # stdio and call: whose comparison
+
+    def __len__(self) -> int:
+        return len(self.cases)
+
+    def to_dict(self) -> dict:
+        """Plain JSON data, in the layout `read_suite` reads back."""
+        row = {"kind": str(self.kind), "cases": [list(c) if isinstance(c, tuple) else c for c in self.cases]}
+        if self.fn_name is not None:
+            row["fn_name"] = self.fn_name
+        if self.code is not None:
+            row["code"] = self.code
+        if self.kind in (SuiteKind.STDIO, SuiteKind.CALL):
+            row["rule"] = str(self.rule)
+        return row
+
+
 @dataclass(slots=True, kw_only=True)
 class ExecutionJob:
-    """A program to run against assert-style tests."""
+    """A program to run against a question's tests: assert statements, or a TestSuite of any kind."""
 
     id: str
     program: str
-    tests: list[str]
+    tests: list[str] | TestSuite
     limits: list[float] | None = None  # seconds per test; None: the engine's `timeout` for each
-    stop_at_timeout: bool = False  # leave the tests after one that timed out or crashed not run
+    # Leave the tests after one that timed out or crashed not run; an int k: those from test k
+    # on (a score that reads only the first k tests once one fails: verl's prime_code).
+    stop_at_timeout: bool | int = False
     capture: bool = False  # return the value of each check-shaped test's expression in `values`
 
 

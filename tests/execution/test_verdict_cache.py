@@ -10,7 +10,10 @@ from acecoder.execution import ENGINE_IDENTITY, Engine, ExecutionJob, VerdictCac
 def test_the_engine_identity_is_a_hash_of_its_own_files():
     here = pathlib.Path(acecoder.execution.__file__).parent
     digest = hashlib.sha256()
-    for path in [here / "_engine.py", here / "_judges.py", here / "_plan.py", here / "_worker.py", here.parent / "records.py"]:
+    sources = ["_engine.py", "_judges.py", "_plan.py", "_worker.py", "_graders.py", "_suites.py", "_harness_prime.py",
+               "_harness_pytest.py"]
+    for path in [*(here / name for name in sources), here.parent / "records.py",
+                 here.parent / "benchmarks" / "livecodebench.py"]:
         digest.update(path.read_bytes())
     assert ENGINE_IDENTITY == digest.hexdigest()[:16]
 

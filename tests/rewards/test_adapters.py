@@ -264,3 +264,38 @@ def test_serve_reward_command_answers_openrlhf_requests():
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+# ---------------------------------------------------------------- other datasets' layouts
+
+
+APPS_SUM = json.dumps({"inputs": ["1 2\n", "2 2\n", "5 5\n"], "outputs": ["3\n", "4\n", "10\n"]})  # verl's ground_truth
+KODCODE = {"test": "from solution import add\n\ndef test_small():\n    assert add(1, 2) == 3\n\n"
+                   "def test_same():\n    assert add(2, 2) == 4\n"}
+STDIN_RIGHT = "```python\na, b = map(int, input().split())\nprint(a + b)\n```"
+STDIN_PARTLY = "```python\na, b = map(int, input().split())\nprint(a + b if a != 2 else 0)\n```"
+
+
+def test_every_adapter_reads_stdio_and_pytest_suites_from_its_column():
+    from fastapi.testclient import TestClient
+
+    from acecoder.rewards import verl
+    from acecoder.rewards.openrlhf import create_app
+    from acecoder.rewards.trl import test_reward_func
+
+    with TestReward(workers=2, timeout=2.0, kind="prime_code") as reward:
+        func = test_reward_func(reward)
+        rewards = func(prompts=["q"] * 4, completions=[STDIN_RIGHT, STDIN_PARTLY, WRONG, RIGHT], completion_ids=None,
+                       tests=[APPS_SUM, APPS_SUM, APPS_SUM, KODCODE], trainer_state=None, log_metric=lambda *a: None)
+    assert rewards == [1.0, pytest.approx(2 / 3), 0.0, 1.0]  # prime_code's score: the pass rate when one fails
+    try:
+        scores = [verl.compute_score("apps", c, APPS_SUM, None, workers=2)["score"] for c in (STDIN_RIGHT, STDIN_PARTLY)]
+        assert scores == [1.0, pytest.approx(2 / 3)]
+        assert verl.compute_score("kodcode", WRONG, json.dumps(KODCODE), None, workers=2)["score"] == 0.0
+    finally:
+        verl.close()
+    with TestClient(create_app(CombinedReward(test=TestReward(workers=2, timeout=2.0)))) as client:
+        answer = client.post("/get_reward", json={"query": ["p" + STDIN_RIGHT, "p" + STDIN_PARTLY], "prompts": ["p"] * 2,
+                                                  "labels": [APPS_SUM, APPS_SUM]})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["rewards"] == [1.0, 0.0]  # binary, the server's default

@@ -190,11 +190,14 @@ def _problem(row: dict, source, line: int, timeout: float, public_only: bool) ->
         func = meta.get("func_name")
         if not func:
             raise InputError("a functional problem without metadata.func_name", path=str(source), line=line)
-        tests = [_functional_test(case, func, source, line) for case in cases]
+        try:
+            tests = [functional_test(func, case["input"], case["output"]) for case in cases]
+        except (ValueError, KeyError, AttributeError) as error:
+            raise InputError(f"a functional test case is not JSON lines: {error}", path=str(source), line=line) from None
         prompt = FUNCTIONAL_PROMPT.format(content=content.strip(), starter=starter)
     else:
         func = None
-        tests = [f"assert __acecoder_judge__({c['input']!r}, {c['output']!r})" for c in cases]
+        tests = [stdio_test(c["input"], c["output"]) for c in cases]
         prompt = STDIN_PROMPT.format(content=content.strip())
     return Problem(
         id=str(field(row, "question_id", source, line)),
@@ -215,13 +218,18 @@ def _problem(row: dict, source, line: int, timeout: float, public_only: bool) ->
     )
 
 
-def _functional_test(case: dict, func: str, source, line: int) -> str:
-    try:
-        args = [json.loads(part) for part in case["input"].split("\n") if part.strip()]
-        expected = json.loads(case["output"])
-    except (json.JSONDecodeError, KeyError, AttributeError) as error:
-        raise InputError(f"a functional test case is not JSON lines: {error}", path=str(source), line=line) from None
-    return f"assert __acecoder_call__({func!r}{''.join(', ' + repr(a) for a in args)}) == {expected!r}"
+def stdio_test(stdin: str, expected: str) -> str:
+    """The test of one stdin case (run on `stdio_harness`); also a suite's under the
+    LiveCodeBench rule (`acecoder.execution`)."""
+    return f"assert __acecoder_judge__({stdin!r}, {expected!r})"
+
+
+def functional_test(func: str, arguments: str, expected: str) -> str:
+    """The test of one functional case: its arguments and answer are JSON lines
+    (ValueError when they are not); run on `functional_program`."""
+    args = [json.loads(part) for part in arguments.split("\n") if part.strip()]
+    answer = json.loads(expected)
+    return f"assert __acecoder_call__({func!r}{''.join(', ' + repr(a) for a in args)}) == {answer!r}"
 
 
 def _cases(value, source, line: int) -> list[dict]:

@@ -26,16 +26,20 @@ import threading
 from pathlib import Path
 
 from acecoder.paths import cache_root
-from acecoder.records import ExecutionJob, ExecutionResult, ProgramStatus, TestOutcome
+from acecoder.execution._suites import cache_identity
+from acecoder.records import ExecutionJob, ExecutionResult, ProgramStatus, TestOutcome, TestSuite
 
-_SOURCES = ("_engine.py", "_judges.py", "_plan.py", "_worker.py")
+_SOURCES = ("_engine.py", "_judges.py", "_plan.py", "_worker.py", "_graders.py", "_suites.py", "_harness_prime.py",
+            "_harness_pytest.py")
 
 
 def _identity() -> str:
     """A hash of the engine's source files and of the record types it fills."""
     digest = hashlib.sha256()
     here = Path(__file__).parent
-    for path in [*(here / name for name in _SOURCES), here.parent / "records.py"]:
+    # livecodebench.py: its harness and comparison judge suites under the LiveCodeBench rule.
+    for path in [*(here / name for name in _SOURCES), here.parent / "records.py",
+                 here.parent / "benchmarks" / "livecodebench.py"]:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -75,7 +79,8 @@ class VerdictCache:
 
     @staticmethod
     def key(job: ExecutionJob, conditions: str) -> str:
-        identity = [conditions, job.program, list(job.tests)]
+        tests = job.tests
+        identity = [conditions, job.program, cache_identity(tests) if isinstance(tests, TestSuite) else list(tests)]
         if job.limits is not None or job.stop_at_timeout:  # else as before: earlier entries stay valid
             identity += [job.limits, job.stop_at_timeout]
         identity = json.dumps(identity, ensure_ascii=False)

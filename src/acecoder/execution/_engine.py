@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import itertools
 import marshal
 import os
@@ -26,7 +27,8 @@ from pathlib import Path
 from acecoder.data.streams import chunks
 from acecoder.errors import SandboxError
 from acecoder.execution._plan import Check, TestPlan, compile_tests, judge, read_values
-from acecoder.records import ExecutionJob, ExecutionResult, ProgramStatus, TestOutcome
+from acecoder.execution._suites import collection_job, lower
+from acecoder.records import ExecutionJob, ExecutionResult, ProgramStatus, SuiteKind, TestOutcome, TestSuite
 
 WORKER_SCRIPT = Path(__file__).with_name("_worker.py")
 HEADER = struct.Struct("<I")
@@ -129,6 +131,7 @@ class Engine:
             limits = {**self._settings, "timeout": self.timeout, "program_timeout": self.program_timeout}
             self._conditions = verdict_cache.conditions(limits)
         self.completed = 0  # programs run to a verdict by this engine (cached ones not counted)
+        self._collected: dict[str, tuple] = {}  # pytest files' test ids (see `collect`)
         self._lock = threading.Lock()
         self._pending: collections.deque = collections.deque()
         self._closed = False
@@ -222,9 +225,23 @@ class Engine:
 
     # ------------------------------------------------------------ dispatcher
 
+    def collect(self, suite: TestSuite) -> TestSuite:
+        """A pytest suite with its test ids, as pytest collects them from its file in the
+        sandbox (on a stand-in `solution`); the suite itself when it has them. A file
+        pytest cannot collect gives no ids (a program then passes nothing)."""
+        if suite.kind is not SuiteKind.PYTEST or suite.cases:
+            return suite
+        if suite.code not in self._collected:
+            result = self.submit(collection_job(suite)).result()
+            ids = result.values[0] if result.values else None
+            self._collected[suite.code] = tuple(ids) if isinstance(ids, list) else ()
+        return dataclasses.replace(suite, cases=self._collected[suite.code])
+
     def _submit_many(self, jobs) -> list[Future]:
         futures, tasks = [], []
         for job in jobs:
+            if isinstance(job.tests, TestSuite) and job.tests.kind is SuiteKind.PYTEST and not job.tests.cases:
+                job = dataclasses.replace(job, tests=self.collect(job.tests))
             if job.limits is not None and (len(job.limits) != len(job.tests) or not all(t > 0 for t in job.limits)):
                 raise ValueError(f"job {job.id!r}: limits must give a positive number of seconds for each of its "
                                  f"{len(job.tests)} tests (it has {len(job.limits)})")
@@ -235,6 +252,8 @@ class Engine:
                 futures.append(Future())
                 futures[-1].set_result(cached)
                 continue
+            if isinstance(job.tests, TestSuite):  # the harness and check tests of its kind
+                job = lower(job)
             tasks.append(_Task(job, compile_tests(tuple(job.tests)), Future()))
             tasks[-1].key = key
             futures.append(tasks[-1].future)

@@ -33,6 +33,7 @@ import cmath
 import functools
 import math
 
+from acecoder.execution._graders import prime_call, prime_stdio
 from acecoder.execution._plan import Opaque, read_values
 
 RTOL = 1e-07  # np.testing.assert_allclose's default, which EvalPlus passes explicitly
@@ -45,7 +46,8 @@ def evalplus(out, expected: str, atol: float, oracle: str, inputs: str) -> bool:
         return False
 
 
-JUDGES = {"__evalplus__": evalplus}
+# Other graders' comparisons (verl's prime_code, LiveCodeBench): `_graders.py`.
+JUDGES = {"__evalplus__": evalplus, "__prime_stdio__": prime_stdio, "__prime_call__": prime_call}
 
 
 def _evalplus(out, expected, atol, oracle, inputs) -> bool:

@@ -677,7 +677,8 @@ def run_job(job, settings, is_init, out):
 
     Test i may take `job["limits"][i]` seconds. A test that runs past it, or kills its
     process, costs only itself: the program is loaded again in a fresh child, which
-    goes on at the next test; with `job["stop"]` the tests after it are not run.
+    goes on at the next test; with `job["stop"]` the tests after it are not run (an int k:
+    those from test k on).
     """
     started = time.monotonic()
     limits = job["limits"]
@@ -723,8 +724,10 @@ def run_job(job, settings, is_init, out):
         cpu = max(0.0, run.cpu_used - sum(c for c, _ in used))
         wall = max(0.0, time.monotonic() - begun - sum(w for _, w in used))
         results[reached] = ended[:1] + TIMING.pack(cpu, wall) + ended[1:]
-        if job["stop"]:
+        if job["stop"] is True:
             break
+        if job["stop"]:  # an int k: after a timeout or crash only the tests before k are still run
+            n = min(n, job["stop"])
         start = reached + 1
     return load, results, time.monotonic() - started
 def how_it_ended(status):

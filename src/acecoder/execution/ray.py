@@ -48,7 +48,7 @@ from collections.abc import Iterable, Iterator
 from acecoder.data.streams import chunks
 from acecoder.errors import ConfigError, SandboxError
 from acecoder.execution._engine import Engine
-from acecoder.records import ExecutionJob, ExecutionResult
+from acecoder.records import ExecutionJob, ExecutionResult, TestSuite
 
 __all__ = ["RayExecutor"]
 
@@ -283,7 +283,8 @@ def _run_batch(batch: list[tuple], options: dict) -> tuple[list[str], list[Execu
 
 def _wire(job: ExecutionJob) -> tuple:
     """A job as plain fields (cheaper for Ray to pickle than the dataclass), limits included."""
-    return (job.id, job.program, list(job.tests), job.limits, job.stop_at_timeout, job.capture)
+    tests = job.tests if isinstance(job.tests, TestSuite) else list(job.tests)  # a suite travels as the record
+    return (job.id, job.program, tests, job.limits, job.stop_at_timeout, job.capture)
 
 
 def _unwire(fields: tuple) -> ExecutionJob:

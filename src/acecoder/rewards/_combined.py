@@ -9,41 +9,26 @@ take one number per completion, which `CombinedReward` gives.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Sequence
 
+from acecoder.data.suites import read_suite
 from acecoder.errors import ConfigError, InputError
+from acecoder.records import TestSuite
 from acecoder.rewards._model import ModelReward, combine
 from acecoder.rewards._rule import RuleScores, TestReward
 
 
-def parse_tests(value, *, where: str = "tests") -> list[str]:
+def parse_tests(value, *, where: str = "tests") -> list[str] | TestSuite:
     """A question's tests from a column (see `parse_suite`), without their limits."""
     return parse_suite(value, where=where)[0]
 
 
-def parse_suite(value, *, where: str = "tests") -> tuple[list[str], list[float] | None]:
-    """(tests, seconds per test or None) from a column: a list of assert strings, an
-    object {"tests": [...], "limits": [...]}, or either JSON-encoded (verl's
-    `reward_model.ground_truth`)."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as error:
-            raise InputError(f"{where} is not a JSON list of tests ({error.msg} at character {error.pos})") from None
-    limits = None
-    if isinstance(value, dict):
-        value, limits = value.get("tests"), value.get("limits")
-    if hasattr(value, "tolist"):  # a numpy array from a parquet column
-        value = value.tolist()
-    if not isinstance(value, (list, tuple)) or not all(isinstance(t, str) for t in value):
-        raise InputError(f"{where} must be a list of assert strings, got {type(value).__name__}")
-    if hasattr(limits, "tolist"):
-        limits = limits.tolist()
-    if limits is not None and (not isinstance(limits, (list, tuple)) or len(limits) != len(value)
-                               or not all(isinstance(t, (int, float)) and t > 0 for t in limits)):
-        raise InputError(f"{where}: limits must be a positive number of seconds for each of its {len(value)} tests")
-    return list(value), None if limits is None else [float(t) for t in limits]
+def parse_suite(value, *, where: str = "tests", rule=None) -> tuple[list[str] | TestSuite, list[float] | None]:
+    """(tests, seconds per test or None) from a column, in any layout
+    `acecoder.data.suites.read_suite` reads: a list of assert strings (returned as it is),
+    {"tests": [...], "limits": [...]}, APPS/TACO's {"inputs", "outputs"[, "fn_name"]},
+    KodCode's pytest file, or the JSON text of any (verl's `reward_model.ground_truth`)."""
+    return read_suite(value, where=where, rule=rule)
 
 
 class CombinedReward:

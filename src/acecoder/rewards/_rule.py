@@ -32,12 +32,16 @@ from typing import Literal
 
 from acecoder.data.code import extract_code
 from acecoder.errors import ConfigError, SandboxError
-from acecoder.records import ExecutionJob, ExecutionResult
+from acecoder.records import ExecutionJob, ExecutionResult, SuiteKind, TestOutcome, TestSuite
 
 log = logging.getLogger(__name__)
 
-RewardKind = Literal["binary", "pass_rate", "signed"]
-KINDS = ("binary", "pass_rate", "signed")
+RewardKind = Literal["binary", "pass_rate", "signed", "prime_code"]
+KINDS = ("binary", "pass_rate", "signed", "prime_code")
+# verl's prime_code continuous score (what verl's default reward uses for APPS, TACO,
+# CodeContests, Codeforces): 1 when every test passes, else the pass rate of the first
+# 10 tests alone ("do not test all samples cuz some problems have enormous test cases").
+PRIME_CODE_FIRST = 10
 
 _ANSWER = re.compile(r"<answer>(.*?)(?:</answer>|\Z)", re.DOTALL | re.IGNORECASE)
 _FENCED = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n.*?\n[ \t]*```", re.DOTALL | re.IGNORECASE)
@@ -100,6 +104,19 @@ def format_ok(completion) -> bool:
     return tail in ("", "</answer>")
 
 
+def prime_code_value(result: ExecutionResult, *, partial: bool = True) -> float:
+    """verl's default reward for prime_code data: 1 when every case passes, else the pass
+    rate of the first 10 cases (`partial`; 0 without it). verl 0.9.1's per-case runs drop
+    `fn_name`, judging a call-based case as a stdin program that prints nothing, so a
+    call-based program that fails one case scores 0 there: call suites get partial=False."""
+    if result.all_passed:
+        return 1.0
+    if not partial:
+        return 0.0
+    head = result.outcomes[:PRIME_CODE_FIRST]
+    return sum(o is TestOutcome.PASS for o in head) / max(len(head), 1)
+
+
 @dataclass(kw_only=True)
 class RuleScores:
     """One batch's rule rewards and what they came from, for logging."""
@@ -143,7 +160,9 @@ class TestReward:
         """
         Args:
             kind: "binary" (1 when every test passes, else 0; the paper's choice),
-                "pass_rate" (passed / all tests), or "signed" (+1 all pass, else -1).
+                "pass_rate" (passed / all tests), "signed" (+1 all pass, else -1), or
+                "prime_code" (1 when every test passes, else the pass rate of the first 10:
+                verl's default score of stdin/stdout data, `prime_code` continuous).
             format_weight: added to the reward when `format_ok` holds (R1-style runs);
                 0 leaves the format unchecked.
             engine: an `acecoder.execution.Engine` to share; by default one is started
@@ -198,37 +217,46 @@ class TestReward:
 
     # ------------------------------------------------------------ ALGO LOGIC
 
-    def value(self, result: ExecutionResult | None, formatted: bool) -> float | None:
-        """The reward of one program's verdict (None: unscorable)."""
+    def value(self, result: ExecutionResult | None, formatted: bool, kind: RewardKind | None = None,
+              suite_kind: SuiteKind | None = None) -> float | None:
+        """The reward of one program's verdict (None: unscorable); `kind`: this one's instead
+        of ours; `suite_kind`: the kind of the tests it was judged on."""
         if result is None:
             return None
-        if self.kind == "binary":
+        kind = kind or self.kind
+        if kind == "binary":
             reward = 1.0 if result.all_passed else 0.0
-        elif self.kind == "signed":
+        elif kind == "signed":
             reward = 1.0 if result.all_passed else -1.0
+        elif kind == "prime_code":  # call suites: binary, see `prime_code_value`
+            reward = prime_code_value(result, partial=suite_kind is not SuiteKind.CALL)
         else:
             reward = result.pass_rate
         return reward + (self.format_weight if formatted else 0.0)
 
-    def _plan(self, completions: Sequence, tests: Sequence[Sequence[str]], limits=None):
+    def _plan(self, completions: Sequence, tests: Sequence[Sequence[str]], limits=None, stops=None):
         if len(completions) != len(tests):
             raise ValueError(f"{len(completions)} completions but {len(tests)} test lists: give one per completion")
         limits = limits if limits is not None else [None] * len(tests)
+        stops = stops if stops is not None else [False] * len(tests)
         keys, jobs, index = [], [], {}
-        for completion, cases, seconds in zip(completions, tests, limits):
-            key = (program_of(completion), tuple(cases), None if seconds is None else tuple(seconds))
+        for completion, cases, seconds, stop in zip(completions, tests, limits, stops):
+            suite = cases if isinstance(cases, TestSuite) else tuple(cases)  # a TestSuite of any kind, or asserts
+            key = (program_of(completion), suite, None if seconds is None else tuple(seconds), stop)
             if key not in index:
                 index[key] = len(jobs)
-                jobs.append(ExecutionJob(id=str(len(jobs)), program=key[0], tests=list(cases),
-                                         limits=None if seconds is None else list(seconds)))
+                jobs.append(ExecutionJob(id=str(len(jobs)), program=key[0], tests=cases if isinstance(cases, TestSuite)
+                                         else list(cases), limits=None if seconds is None else list(seconds),
+                                         stop_at_timeout=stop))
             keys.append(index[key])
         return keys, jobs
 
-    def _finish(self, completions, keys, verdicts, started) -> RuleScores:
+    def _finish(self, completions, tests, keys, verdicts, started) -> RuleScores:
         checked = self.format_weight != 0.0
         formats = [checked and format_ok(c) for c in completions]
         results = [verdicts[k] for k in keys]
-        rewards = [self.value(r, f) for r, f in zip(results, formats)]
+        kinds = [t.kind if isinstance(t, TestSuite) else None for t in tests]
+        rewards = [self.value(r, f, suite_kind=k) for r, f, k in zip(results, formats, kinds)]
         return RuleScores(
             rewards=rewards, results=results, format_ok=formats,
             seconds=time.monotonic() - started, programs_run=len(verdicts),
@@ -236,14 +264,15 @@ class TestReward:
 
     # ------------------------------------------------------------ public API
 
-    def evaluate(self, completions: Sequence, tests: Sequence[Sequence[str]], limits=None) -> RuleScores:
+    def evaluate(self, completions: Sequence, tests: Sequence[Sequence[str]], limits=None, stops=None) -> RuleScores:
         """Rewards and verdicts of a batch: completion i is judged on tests[i], each test
         under its limit in limits[i] when given (the dataset's, from the oracle; None
-        for a row: `timeout` for each of its tests)."""
+        for a row: `timeout` for each of its tests); stops[i], when given, is its job's
+        `stop_at_timeout` (tests a score does not read after a timeout are not run)."""
         started = time.monotonic()
-        keys, jobs = self._plan(completions, tests, limits)
+        keys, jobs = self._plan(completions, tests, limits, stops)
         verdicts = self._run(jobs)
-        return self._finish(completions, keys, verdicts, started)
+        return self._finish(completions, tests, keys, verdicts, started)
 
     def score(self, completions: Sequence, tests: Sequence[Sequence[str]], limits=None) -> list[float | None]:
         """One reward per completion (see `evaluate`)."""
@@ -260,7 +289,7 @@ class TestReward:
             log.warning("the sandbox failed (%s); restarting it and retrying the batch", error)
             self._restart()
             verdicts = await asyncio.to_thread(self._run, jobs)
-        return self._finish(completions, keys, verdicts, started)
+        return self._finish(completions, tests, keys, verdicts, started)
 
     async def ascore(self, completions: Sequence, tests: Sequence[Sequence[str]]) -> list[float | None]:
         return (await self.aevaluate(completions, tests)).rewards

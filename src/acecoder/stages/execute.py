@@ -14,6 +14,7 @@ from pathlib import Path
 from acecoder.data.code import extract_code
 from acecoder.data.tables import check_usable
 from acecoder.data.jsonl import JsonlWriter, read_jsonl
+from acecoder.data.suites import read_suite
 from acecoder.errors import InputError
 from acecoder.records import ExecutionJob, ExecutionResult
 
@@ -54,8 +55,18 @@ def load_jobs(path: Path, *, extract: str | None) -> list[tuple[int, dict]]:
             hint = " (or pass --extract for lines with 'completion')" if "completion" in row and not extract else ""
             raise InputError(f"field '{source_field}' must be a string{hint}", **where)
         tests = row.get("tests")
-        if not isinstance(tests, list) or not all(isinstance(t, str) for t in tests):
-            raise InputError("field 'tests' must be a list of strings", **where)
+        if isinstance(tests, list) and all(isinstance(t, str) for t in tests):
+            pass  # assert tests, as before
+        elif isinstance(tests, dict) or (isinstance(tests, str)
+                                         and (tests.lstrip()[:1] in ("[", "{") or "def test" in tests)):
+            # a suite of another kind, in any layout read_suite reads (or its JSON text, or a pytest file)
+            try:
+                tests = read_suite(tests, where="field 'tests'")[0]
+            except InputError as error:
+                raise InputError(error.args[0], **where) from None
+        else:
+            raise InputError("field 'tests' must be a list of strings or a suite's object "
+                             "({\"inputs\", \"outputs\"[, \"fn_name\"]}, {\"test\": pytest file}, ...)", **where)
         rows.append((number, {"id": job_id, "text": text, "tests": tests}))
     check_usable(str(path), len(rows), [])  # an empty file is a mistake, not an empty run
     return rows
