@@ -12,8 +12,8 @@ from acecoder.execution._cache import _identity, _sources
 def test_the_engine_identity_is_a_hash_of_its_own_files():
     here = pathlib.Path(acecoder.execution.__file__).parent
     digest = hashlib.sha256()
-    sources = ["_engine.py", "_judges.py", "_plan.py", "_worker.py", "_graders.py", "_suites.py",
-               "_harness_prime.py", "_harness_pytest.py"]
+    sources = ["_engine.py", "_process.py", "_results.py", "_judges.py", "_plan.py", "_worker.py",
+               "_graders.py", "_suites.py", "_harness_prime.py", "_harness_pytest.py"]
     sandbox = sorted((here / "_sandbox").glob("*.py"))
     assert {p.name for p in sandbox} >= {"__init__.py", "kernel.py", "namespaces.py", "confine.py",
                                          "frames.py", "child.py", "zygote.py"}

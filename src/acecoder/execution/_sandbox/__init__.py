@@ -47,6 +47,6 @@ it does not):
 6. `child.py` (10 min): the process that runs the program and its tests.
 7. `zygote.py` (15 min): the loop that forks, times, kills and reaps the children.
 
-Then, on the trusted side, `../_engine.py` reads the frames into results: a check
+Then, on the trusted side, `../_results.py` reads the frames into results: a check
 test's verdict is the engine's, never the child's.
 """

@@ -27,7 +27,7 @@ Does not: keep the program's source from the zygote: it is compiled here (a fres
 fork compiles 10x slower), which runs none of its code; a source that crashes
 CPython's compiler ends this worker, which the engine replaces (a job that does so
 three times is reported crashed). It does not check a frame's content: the engine
-does (`_engine.py`).
+does (`_results.py`).
 """
 
 import marshal
