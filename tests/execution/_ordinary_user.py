@@ -31,7 +31,7 @@ CLONE_NEWNS, MS_REC, MS_PRIVATE = 0x00020000, 0x4000, 0x40000
 def _enter_as_user(uid: int, refuse_namespaces: bool) -> None:
     """In the forked child, before exec: a private mount namespace that exposes the
     interpreter and the repository, then the throwaway uid with no groups."""
-    from acecoder.execution._worker import expose
+    from acecoder.execution._sandbox.namespaces import expose
 
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.unshare(CLONE_NEWNS) != 0 or libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:

@@ -2,20 +2,54 @@
 
 import hashlib
 import pathlib
+import shutil
 
 import acecoder.execution
 from acecoder.execution import ENGINE_IDENTITY, Engine, ExecutionJob, VerdictCache
+from acecoder.execution._cache import _identity, _sources
 
 
 def test_the_engine_identity_is_a_hash_of_its_own_files():
     here = pathlib.Path(acecoder.execution.__file__).parent
     digest = hashlib.sha256()
-    sources = ["_engine.py", "_judges.py", "_plan.py", "_worker.py", "_graders.py", "_suites.py", "_harness_prime.py",
-               "_harness_pytest.py"]
-    for path in [*(here / name for name in sources), here.parent / "records.py",
+    sources = ["_engine.py", "_process.py", "_results.py", "_judges.py", "_plan.py", "_worker.py",
+               "_graders.py", "_suites.py", "_harness_prime.py", "_harness_pytest.py"]
+    sandbox = sorted((here / "_sandbox").glob("*.py"))
+    assert {p.name for p in sandbox} >= {"__init__.py", "kernel.py", "namespaces.py", "confine.py",
+                                         "frames.py", "child.py", "zygote.py"}
+    for path in [*(here / name for name in sources), *sandbox, here.parent / "records.py",
                  here.parent / "benchmarks" / "livecodebench.py"]:
-        digest.update(path.read_bytes())
+        data = path.read_bytes()
+        digest.update(f"{path.parent.name}/{path.name}\0{len(data)}\0".encode())
+        digest.update(data)
     assert ENGINE_IDENTITY == digest.hexdigest()[:16]
+
+
+def test_every_module_that_runs_or_judges_programs_is_in_the_identity():
+    """A module added to the engine or the sandbox must invalidate cached verdicts when it
+    changes: only the package's front, the cache itself and the Ray adapter are left out."""
+    here = pathlib.Path(acecoder.execution.__file__).parent
+    covered = set(_sources())
+    modules = set(here.glob("*.py")) | set((here / "_sandbox").glob("*.py"))
+    assert modules - covered == {here / "__init__.py", here / "_cache.py", here / "ray.py"}
+
+
+def test_a_change_to_any_sandbox_module_changes_the_identity(tmp_path):
+    here = pathlib.Path(acecoder.execution.__file__).parent
+    copy = tmp_path / "acecoder" / "execution"
+    shutil.copytree(here, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    (copy.parent / "benchmarks").mkdir()
+    shutil.copy(here.parent / "records.py", copy.parent / "records.py")
+    shutil.copy(here.parent / "benchmarks" / "livecodebench.py", copy.parent / "benchmarks" / "livecodebench.py")
+    assert _identity(_sources(copy)) == ENGINE_IDENTITY
+    changed = [copy / "_worker.py", *sorted((copy / "_sandbox").glob("*.py"))]
+    for path in changed:
+        original = path.read_bytes()
+        path.write_bytes(original + b"\n")
+        assert _identity(_sources(copy)) != ENGINE_IDENTITY, path.name
+        path.write_bytes(original)
+    (copy / "_sandbox" / "extra.py").write_text("X = 1\n")  # a module added later
+    assert _identity(_sources(copy)) != ENGINE_IDENTITY
 
 
 def test_a_cached_verdict_is_served_without_running_and_timeouts_are_not_kept(tmp_path):

@@ -4,8 +4,8 @@ A verdict depends on the program, its tests, the limits it ran under, the engine
 code, the Python that ran it and the isolation asked for; nothing else. So a rerun of
 `filter` after a setting that changes no verdict (min_tests, say), `eval` and `bon` on
 samples already judged, or a second run folder over the same samples, runs nothing
-again, while a change to any file of the engine (ENGINE_IDENTITY hashes them) or a new
-Python runs everything again.
+again, while a change to any file of the engine or of its sandbox (ENGINE_IDENTITY
+hashes them) or a new Python runs everything again.
 
 One sqlite3 file, `verdicts.sqlite` in acecoder's cache folder (`~/.cache/acecoder`, or
 $ACECODER_CACHE); ACECODER_VERDICTS names another file, or turns the cache off with 0.
@@ -29,22 +29,32 @@ from acecoder.paths import cache_root
 from acecoder.execution._suites import cache_identity
 from acecoder.records import ExecutionJob, ExecutionResult, ProgramStatus, TestOutcome, TestSuite
 
-_SOURCES = ("_engine.py", "_judges.py", "_plan.py", "_worker.py", "_graders.py", "_suites.py", "_harness_prime.py",
-            "_harness_pytest.py")
+# The trusted side's files; every module of the sandbox (`_sandbox/`) is found by listing
+# it, so that one added there is covered too.
+_SOURCES = ("_engine.py", "_process.py", "_results.py", "_judges.py", "_plan.py", "_worker.py", "_graders.py",
+            "_suites.py", "_harness_prime.py", "_harness_pytest.py")
 
 
-def _identity() -> str:
-    """A hash of the engine's source files and of the record types it fills."""
-    digest = hashlib.sha256()
-    here = Path(__file__).parent
+def _sources(here: Path = Path(__file__).parent) -> list[Path]:
+    """The files whose code decides a verdict, `here` being the execution package."""
     # livecodebench.py: its harness and comparison judge suites under the LiveCodeBench rule.
-    for path in [*(here / name for name in _SOURCES), here.parent / "records.py",
-                 here.parent / "benchmarks" / "livecodebench.py"]:
-        digest.update(path.read_bytes())
+    return [*(here / name for name in _SOURCES), *sorted((here / "_sandbox").glob("*.py")),
+            here.parent / "records.py", here.parent / "benchmarks" / "livecodebench.py"]
+
+
+def _identity(sources: list[Path]) -> str:
+    """A hash of the engine's source files and of the record types it fills: each file's
+    folder and name and size, then its bytes, so that moving code from one file to the
+    next changes it too."""
+    digest = hashlib.sha256()
+    for path in sources:
+        data = path.read_bytes()
+        digest.update(f"{path.parent.name}/{path.name}\0{len(data)}\0".encode())
+        digest.update(data)
     return digest.hexdigest()[:16]
 
 
-ENGINE_IDENTITY = _identity()
+ENGINE_IDENTITY = _identity(_sources())
 
 
 class VerdictCache:

@@ -11,52 +11,26 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
-import itertools
-import marshal
 import os
 import selectors
-import struct
-import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
-from pathlib import Path
 
 from acecoder.data.streams import chunks
 from acecoder.errors import SandboxError
-from acecoder.execution._plan import Check, TestPlan, compile_tests, judge, read_values
+from acecoder.execution._plan import TestPlan, compile_tests
+from acecoder.execution._process import Worker
+from acecoder.execution._results import lost, to_result
 from acecoder.execution._suites import collection_job, lower
 from acecoder.records import ExecutionJob, ExecutionResult, ProgramStatus, SuiteKind, TestOutcome, TestSuite
 
-WORKER_SCRIPT = Path(__file__).with_name("_worker.py")
-HEADER = struct.Struct("<I")
-TIMING = struct.Struct("<ff")  # after the kind of every test frame: its CPU and wall seconds
 IN_FLIGHT = 2  # jobs queued per worker
-UID_BASE = 1_800_000_000  # far above any real user's uid
 # Loaded once in each zygote, so that programs importing them pay nothing. Each one
 # also makes every fork a little dearer (page tables grow with the zygote), so only
 # the modules generated solutions import most.
 PRELOAD = "bisect collections copy functools heapq itertools math operator re string typing".split()
-
-LOAD_STATUS = {
-    b"S": ProgramStatus.SYNTAX_ERROR,
-    b"I": ProgramStatus.IMPORT_ERROR,
-    b"R": ProgramStatus.RUNTIME_ERROR,
-    b"M": ProgramStatus.MEMORY_EXCEEDED,
-    b"T": ProgramStatus.TIMEOUT,
-    b"C": ProgramStatus.CRASHED,
-}
-TEST_OUTCOME = {
-    b"P": TestOutcome.PASS,
-    b"F": TestOutcome.FAIL,
-    b"E": TestOutcome.ERROR,
-    b"T": TestOutcome.TIMEOUT,
-    b"C": TestOutcome.CRASHED,
-    b"N": TestOutcome.NOT_RUN,
-}
-_worker_ids = itertools.count()
 
 
 class Engine:
@@ -144,7 +118,7 @@ class Engine:
         self._pool = []
         try:
             for _ in range(self.workers):
-                self._pool.append(_Worker(self._settings))
+                self._pool.append(Worker(self._settings))
                 self._selector.register(self._pool[-1].results_fd, selectors.EVENT_READ, self._pool[-1])
             self.isolation = self._pool[0].wait_ready()
             for worker in self._pool[1:]:
@@ -320,7 +294,7 @@ class Engine:
     def _finish(self, task: _Task, load: bytes, frames: list, seconds: float) -> None:
         self.completed += 1
         try:
-            result = _result(task, load, frames, seconds)
+            result = to_result(task, load, frames, seconds)
         except Exception as error:  # a bug in judging fails this job, not the engine
             task.future.set_exception(SandboxError(f"cannot judge job {task.job.id!r}: {error!r}"))
         else:
@@ -329,20 +303,20 @@ class Engine:
                 self.verdict_cache.put(task.key, result)
             task.future.set_result(result)
 
-    def _replace(self, dead: _Worker) -> None:
+    def _replace(self, dead: Worker) -> None:
         """A worker died (not a program's doing: programs cannot reach it). Start another."""
         self._selector.unregister(dead.results_fd)
         if dead.writing:
             self._selector.unregister(dead.jobs_fd)
         dead.stop()
-        fresh = _Worker(self._settings)
+        fresh = Worker(self._settings)
         self._pool[self._pool.index(dead)] = fresh
         self._selector.register(fresh.results_fd, selectors.EVENT_READ, fresh)
         with self._lock:
             for task in reversed(dead.in_flight):
                 task.attempts += 1
                 if task.attempts > 2:
-                    task.future.set_result(_lost(task, "the sandbox worker died three times running it"))
+                    task.future.set_result(lost(task, "the sandbox worker died three times running it"))
                 else:
                     self._pending.appendleft(task)
 
@@ -356,119 +330,6 @@ class _Task:
         self.key = None  # its verdict cache key
 
 
-class _Worker:
-    """One sandbox process tree, seen from the engine."""
-
-    def __init__(self, settings: dict):
-        jobs_r, self.jobs_fd = os.pipe()
-        self.results_fd, results_w = os.pipe()
-        settings = dict(settings, uid=UID_BASE + (os.getpid() % 100_000) * 1000 + next(_worker_ids) % 1000)
-        self.process = subprocess.Popen(
-            [sys.executable, "-S", "-I", str(WORKER_SCRIPT), str(jobs_r), str(results_w), marshal.dumps(settings).hex()],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            pass_fds=(jobs_r, results_w),
-            env={"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
-            close_fds=True,
-            # Its own session: nothing in the sandbox shares a process group with the engine
-            # or its caller, and a terminal's Ctrl-C goes to the caller alone (the worker dies
-            # with the engine through PDEATHSIG).
-            start_new_session=True,
-        )
-        os.close(jobs_r)
-        os.close(results_w)
-        os.set_blocking(self.jobs_fd, False)
-        self.in_flight: collections.deque = collections.deque()
-        self.outbox = bytearray()
-        self.inbox = bytearray()
-        self.writing = False
-        self.ready = False
-        self.last_blob = None  # the tests the zygote got last: not sent again
-
-    def wait_ready(self, timeout: float = 60.0) -> list[str]:
-        deadline = time.monotonic() + timeout
-        while not self.ready:
-            import select
-
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self.results_fd], [], [], left)[0]:
-                raise SandboxError(f"a sandbox worker did not start within {timeout:.0f} s")
-            if not self._read():
-                raise SandboxError(f"a sandbox worker exited at start (code {self.process.wait()})")
-            for message in self._messages():
-                if message[0] != "ready":
-                    raise SandboxError(f"a sandbox worker said {message!r} at start")
-                self.ready = True
-                self.isolation = message[1]
-        return self.isolation
-
-    def send(self, task: _Task, engine: Engine) -> None:
-        job = task.job
-        limits = tuple(float(t) for t in job.limits) if job.limits is not None else engine.timeout
-        blob = task.plan.sandbox_blob
-        if blob is self.last_blob:  # the zygote still holds the tests of this question
-            blob = None
-        else:
-            self.last_blob = blob
-        message = marshal.dumps(
-            (len(self.in_flight), job.program, engine.program_timeout, limits, job.stop_at_timeout, blob)
-        )
-        self.outbox += HEADER.pack(len(message)) + message
-        self.in_flight.append(task)
-
-    def flush(self) -> bool:
-        """Write what the pipe takes; True while something is left."""
-        try:
-            written = os.write(self.jobs_fd, self.outbox)
-        except BlockingIOError:
-            return True
-        except BrokenPipeError:
-            self.outbox.clear()
-            return False
-        del self.outbox[:written]
-        return bool(self.outbox)
-
-    def receive(self, finish) -> bool:
-        """Read answers and resolve their tasks; False when the worker is gone."""
-        if not self._read():
-            return False
-        for message in self._messages():
-            if message[0] == "ready":  # a replacement worker's greeting
-                self.ready, self.isolation = True, message[1]
-                continue
-            _, load, frames, seconds = message
-            finish(self.in_flight.popleft(), load, frames, seconds)
-        return True
-
-    def _read(self) -> bool:
-        try:
-            chunk = os.read(self.results_fd, 1 << 20)
-        except BlockingIOError:
-            return True
-        self.inbox += chunk
-        return bool(chunk)
-
-    def _messages(self):
-        while len(self.inbox) >= HEADER.size:
-            (size,) = HEADER.unpack_from(self.inbox)
-            if len(self.inbox) < HEADER.size + size:
-                return
-            message = marshal.loads(bytes(self.inbox[HEADER.size : HEADER.size + size]))
-            del self.inbox[: HEADER.size + size]
-            yield message
-
-    def stop(self) -> None:
-        for fd in (self.jobs_fd, self.results_fd):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        try:
-            self.process.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 def default_workers() -> int:
@@ -515,88 +376,9 @@ class _Completions:
         self._event.clear()
 
 
-
 def _drain(fd: int) -> None:
     try:
         while os.read(fd, 4096):
             pass
     except BlockingIOError:
         pass
-
-
-# ---------------------------------------------------------------- results
-
-
-def _result(task: _Task, load: bytes, frames: list, seconds: float) -> ExecutionResult:
-    job, plan = task.job, task.plan
-    n = len(plan)
-    kind = load[:1]
-    if kind != b"L":
-        status = LOAD_STATUS.get(kind, ProgramStatus.CRASHED)
-        error = load[1:].decode("utf-8", "replace") or None
-        if status is ProgramStatus.TIMEOUT:
-            error = "the program's top level ran past its time limit"
-        return ExecutionResult(
-            id=job.id, status=status, outcomes=[TestOutcome.NOT_RUN] * n, messages=[None] * n,
-            pass_rate=0.0, error=error, seconds=seconds, test_cpu_seconds=[0.0] * n, test_wall_seconds=[0.0] * n,
-            values=[None] * n if job.capture else None,
-        )
-    outcomes, messages, cpu, wall = [], [], [], []
-    values = [] if job.capture else None
-    for frame, judge_with in zip(frames, plan.judges):
-        if len(frame) > TIMING.size:
-            kind, (cpu_seconds, wall_seconds), body = frame[:1], TIMING.unpack_from(frame, 1), frame[1 + TIMING.size:]
-            outcome, message = _judge_frame(kind, body, judge_with)
-        else:  # written by the program itself, not by our child code
-            kind, cpu_seconds, wall_seconds, body = b"", 0.0, 0.0, b""
-            outcome, message = TestOutcome.ERROR, "malformed result from the sandbox"
-        outcomes.append(outcome)
-        messages.append(message)
-        cpu.append(round(cpu_seconds, 6))
-        wall.append(round(wall_seconds, 6))
-        if values is not None:
-            values.append(_captured(kind, body))
-    passed = sum(outcome is TestOutcome.PASS for outcome in outcomes)
-    return ExecutionResult(
-        id=job.id, status=ProgramStatus.OK, outcomes=outcomes, messages=messages,
-        pass_rate=passed / n if n else 0.0, seconds=seconds, test_cpu_seconds=cpu, test_wall_seconds=wall,
-        values=values,
-    )
-
-
-def _captured(kind: bytes, body: bytes):
-    """The value of a test's first expression that ran in the sandbox, else None."""
-    if kind != b"V":
-        return None
-    try:
-        found = read_values(body)
-    except (ValueError, TypeError, RecursionError, MemoryError):
-        return None
-    return found[0] if isinstance(found, list) and found else None
-
-
-def _judge_frame(kind: bytes, body: bytes, judge_with) -> tuple[TestOutcome, str | None]:
-    if isinstance(judge_with, str):  # the test itself is broken
-        return TestOutcome.ERROR, judge_with
-    if kind == b"V":
-        if not isinstance(judge_with, Check):
-            return TestOutcome.ERROR, "unexpected values from the sandbox"
-        passed, message = judge(judge_with, body)
-        if passed is None:
-            return TestOutcome.ERROR, message
-        return (TestOutcome.PASS if passed else TestOutcome.FAIL), message
-    if kind == b"P" and isinstance(judge_with, Check):
-        return TestOutcome.ERROR, "unexpected verdict from the sandbox"  # forged
-    outcome = TEST_OUTCOME.get(kind, TestOutcome.ERROR)
-    message = body.decode("utf-8", "replace") or None
-    if outcome is TestOutcome.TIMEOUT:
-        message = "ran past the time limit"
-    return outcome, message
-
-
-def _lost(task: _Task, why: str) -> ExecutionResult:
-    n = len(task.plan)
-    return ExecutionResult(
-        id=task.job.id, status=ProgramStatus.CRASHED, outcomes=[TestOutcome.CRASHED] * n,
-        messages=[None] * n, pass_rate=0.0, error=why, test_cpu_seconds=[0.0] * n, test_wall_seconds=[0.0] * n,
-    )

@@ -17,7 +17,7 @@ skipped and xfailed items pass, as pytest's exit status counts them.
 known yet (the engine runs it on a stand-in `solution` whose every name exists).
 
 A program runs in the same process as pytest, so, as with the engine's plain tests, a
-program written against pytest's internals could forge its reports (see `_worker.py`).
+program written against pytest's internals could forge its reports (see `_sandbox/frames.py`).
 """
 
 __acecoder_pytest_state__ = None

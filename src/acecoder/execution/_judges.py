@@ -21,7 +21,7 @@ EvalPlus 0.3.1 compares it (`evalplus/eval/__init__.py`, `unsafe_execute`):
   without numpy: the same broadcasting and the same rule for infinities and NaN).
 
 `expected` and `inputs` are JSON in the sandbox's plain encoding (`plain` in
-`_worker.py`), so that tuples, sets, NaN and big integers survive as they are. `atol` is
+`_sandbox/child.py`), so that tuples, sets, NaN and big integers survive as they are. `atol` is
 the one EvalPlus would use at this input: it raises a task's 0 to 1e-6 from the first
 input whose expected output is a float (or a list of floats) on, for the rest of the
 suite; the test's writer works that out (`acecoder.benchmarks.evalplus`).

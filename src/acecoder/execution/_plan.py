@@ -6,7 +6,7 @@ it). Its last statement decides its shape:
 - check: `assert A <op> B` with one comparison operator, or `assert A`, or
   `assert not A`, or `assert JUDGE(A, literal, ...)` with a judge of `_judges.py`. The sandbox runs the statements before it, evaluates the operands
   that are not literals, and returns their values as plain data (exact builtin types
-  only; see `plain` in `_worker.py`). The engine applies the operator. Literal
+  only; see `plain` in `_sandbox/child.py`). The engine applies the operator. Literal
   operands never enter the sandbox, so a program can neither read the expected value
   nor forge a pass, and an object whose `__eq__` always returns True is refused
   before any comparison happens.
@@ -120,7 +120,7 @@ def _expected(symbol, operands) -> bytes | None:
 
 
 def _plain(value):
-    """The sandbox's encoding (`plain` in `_worker.py`) for literal values."""
+    """The sandbox's encoding (`plain` in `_sandbox/child.py`) for literal values."""
     t = type(value)
     if t is int and value.bit_length() > 13_000:
         return {"~i": format(value, "x")}
@@ -210,7 +210,7 @@ def judge(check: Check, payload: bytes) -> tuple[bool | None, str | None]:
 
 
 def read_values(payload: bytes) -> list:
-    """The operand values a check test's sandbox run sent (see `plain` in `_worker.py`)."""
+    """The operand values a check test's sandbox run sent (see `plain` in `_sandbox/child.py`)."""
     return json.loads(payload, object_hook=_revive)
 
 
@@ -244,7 +244,7 @@ def _truth(value) -> bool:
 
 
 def _revive(obj: dict):
-    """Rebuild the tagged types of `plain` in `_worker.py`."""
+    """Rebuild the tagged types of `plain` in `_sandbox/child.py`."""
     if len(obj) != 1:
         raise ValueError("malformed result from the sandbox")
     ((tag, value),) = obj.items()
