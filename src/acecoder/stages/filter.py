@@ -25,11 +25,11 @@ One fix to the original: a sample's pass rate is passed kept tests / kept tests.
 original divided by all the synthesized tests, so no sample could reach 1.0 once the
 filter had dropped a test of its question.
 
-Memory holds one question at a time, whatever the size of the inputs: they are first
-grouped by question into an on-disk index beside the output (`.<output>.index/`, an
-sqlite file removed at the end, rebuilt by a rerun), then each phase walks it in id
-order while the engine runs a bounded window of programs; rows are written as they are
-judged and the report is tallied as they go (`acecoder.report.quality.Tally`).
+Memory holds one question at a time, whatever the size of the inputs. The plumbing lives
+in components: the inputs grouped by question in an on-disk index beside the output
+(`acecoder.data.index`), and the engine's verdicts journaled to the executions file,
+reused by `resume` and by the verdict cache (`acecoder.execution.journal`). This module
+is the method: what runs, and the rule on its verdicts.
 
 What runs, all in the execution engine, in two phases:
 
@@ -57,41 +57,28 @@ meets in RL, where only the kept tests run.
 
 from __future__ import annotations
 
-import collections
-import contextlib
 import dataclasses
-import hashlib
-import json
-import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Self
 
 from acecoder.data.exports import write_export
-from acecoder.data.index import SampleIndex
-from acecoder.data.jsonl import JsonlWriter, read_jsonl
-from acecoder.data.tables import check_output, read_records, require, require_for
+from acecoder.data.index import SampleIndex, index_inputs, scratch_index, skipped_rows
+from acecoder.data.tables import check_output, require, require_for
 from acecoder.errors import ConfigError, InputError
 from acecoder.execution import LIMIT_FACTOR, LIMIT_FLOOR, limits_from_reference
-from acecoder.records import (
-    DatasetRow,
-    ExecutionJob,
-    ExecutionResult,
-    Inference,
-    Question,
-    Sample,
-    TestOutcome,
-)
+from acecoder.execution.journal import ExecutionJournal
+from acecoder.records import DatasetRow, ExecutionJob, Inference, Question, Sample, TestOutcome
 from acecoder.report import quality
 from acecoder.report.quality import Judged, SampleScore
 
 __all__ = ["DropReason", "FilterSettings", "FilterSummary", "drop_reason", "kept_tests", "pass_rate", "run"]
 
 MAX_SKIPPED_ROWS = 50  # malformed rows listed in the summary, as in pairs (the count is complete)
+REFERENCE_ORACLE = "reference"  # the `oracle` that makes each question's reference program its oracle
 
 
 class DropReason(StrEnum):
@@ -217,34 +204,7 @@ def _check_paths(questions_path: Path, samples_path: Path, output_path: Path, si
     require_for(output_path)
 
 
-# ---------------------------------------------------------------- set up: index the inputs
-
-
-def load(
-    index: SampleIndex, questions_path: Path, samples_path: Path, *, strict: bool, skipped: list, ignored: Counter
-) -> None:
-    """Questions (the first of each id), then their samples (the first of each question,
-    model and index) into the on-disk index: memory holds one record at a time."""
-    for question in read_records(questions_path, Question, strict=strict, skipped=skipped):
-        if not index.add_question(question):
-            if strict:
-                raise InputError(
-                    f"question id {question.id!r} appears twice: ids must be unique", path=str(questions_path)
-                )
-            ignored["duplicate_questions"] += 1
-    for sample in read_records(samples_path, Sample, strict=strict, skipped=skipped):
-        if not index.has_question(sample.question_id):
-            ignored["samples_without_question"] += 1
-            continue
-        sample.completion = ""  # the dataset carries the extracted program; the raw text would double the index
-        if not index.add_sample(sample):
-            if strict:
-                raise InputError(
-                    f"sample {sample.id!r} appears twice: (question, model, index) must be unique",
-                    path=str(samples_path),
-                )
-            ignored["duplicate_samples"] += 1
-    index.commit()
+# ---------------------------------------------------------------- set up: the inputs, indexed
 
 
 def _check_oracle(models: set[str], oracle: str, path: Path, skipped: list[InputError]) -> None:
@@ -315,156 +275,6 @@ def _check_job_ids(index: SampleIndex, oracle: str) -> None:
         repeated = index.claim(job_ids(question, samples, oracle))
         if repeated is not None:
             raise InputError(f"two programs would share the job id {repeated!r}: rename the question or model")
-
-
-# ---------------------------------------------------------------- run (plumbing)
-
-
-class Runner:
-    """The executions file and the engine, shared by both phases.
-
-    Each result is appended to the sidecar as it arrives; with `resume`, verdicts already
-    there for the same job are reused. The engine starts only when a job must run.
-    `progress` gets `total(n)` before each phase, n counting the jobs to run in the
-    phases planned so far, and `advance(result)` after each.
-    """
-
-    def __init__(
-        self, sidecar: Path, index: SampleIndex, *, settings: FilterSettings, resume: bool, progress,
-        summary: FilterSummary,
-    ):
-        self.sidecar, self.index, self.settings, self.resume = sidecar, index, settings, resume
-        self.progress, self.summary = progress, summary
-        self.planned = 0  # jobs to run, both phases
-        self.jobs = 0  # jobs, run or reused
-        self._stack = contextlib.ExitStack()
-        self._engine = None
-
-    def __enter__(self) -> Self:
-        if self.resume and self.sidecar.exists():
-            _known_verdicts(self.sidecar, self.index)
-        # resume: cuts a torn last line; otherwise the file starts empty
-        self._writer = self._stack.enter_context(JsonlWriter(self.sidecar, resume=self.resume, key=None))
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stack.close()
-        if self._engine is None:
-            self.summary.isolation = [
-                "not started: every verdict reused" if self.jobs else "not started: nothing to run"
-            ]
-
-    def run(self, units: Callable[[], Iterator[tuple]]) -> Iterator[tuple[tuple, dict, dict]]:
-        """(unit, outcomes per job id, CPU seconds per test per job id) for each unit of
-        one phase, in order; `units()` yields (..., jobs) tuples, the same each time it
-        is called.
-
-        Three walks over the units, none holding more than one: one counts the jobs to
-        run (the progress total), one feeds the engine the jobs it must run, and the
-        last pairs the engine's results, which come in input order, with their units."""
-        todo = sum(self._known(job) is None for *_, jobs in units() for job in jobs)
-        self.planned += todo
-        if self.progress:
-            self.progress.total(self.planned)
-        results = self._execute(job for *_, jobs in units() for job in jobs if self._known(job) is None)
-        for unit in units():
-            outcomes, seconds = {}, {}
-            for job in unit[-1]:
-                self.jobs += 1
-                known = self._known(job)
-                if known is None:
-                    result = next(results)
-                    known = result.outcomes, result.test_cpu_seconds
-                else:
-                    self.summary.reused += 1
-                outcomes[job.id], seconds[job.id] = known
-            yield unit, outcomes, seconds
-        if todo:
-            results.close()  # every result is in: the engine's stream ends here
-            self._settle()
-
-    def _known(self, job: ExecutionJob) -> tuple[list[TestOutcome], list[float] | None] | None:
-        """The job's verdicts (and CPU seconds per test) from the executions file of an
-        earlier run, if there."""
-        if not self.resume:
-            return None
-        known = self.index.verdicts(job.id, _digest(job, self.settings))
-        if known is None or len(known[0]) != len(job.tests):
-            return None
-        return [TestOutcome(value) for value in known[0]], known[1]
-
-    def _execute(self, jobs: Iterator[ExecutionJob]) -> Iterator[ExecutionResult]:
-        if self._engine is None:
-            limits = {"timeout": self.settings.timeout, "memory_mb": self.settings.memory_mb}
-            if self.settings.ray_address:  # the same engine on every node; the same verdicts
-                from acecoder.execution.ray import RayExecutor
-
-                engine = RayExecutor(address=self.settings.ray_address, slots=self.settings.workers, **limits)
-            else:
-                from acecoder.execution import Engine
-
-                # Verdicts of other runs and earlier settings: a setting that changes no verdict
-                # (min_tests, say) runs nothing again (see acecoder.execution.VerdictCache).
-                engine = Engine(workers=self.settings.workers, verdict_cache=True, **limits)
-            self._engine = self._stack.enter_context(engine)
-            self.summary.isolation = self._engine.isolation
-        cache = getattr(self._engine, "verdict_cache", None)
-        self._hits = cache.hits if cache is not None else 0
-        self._ran = 0
-        sent: collections.deque[tuple[str, str]] = collections.deque()  # (id, digest) of jobs out, in order
-
-        def feed() -> Iterator[ExecutionJob]:
-            for job in jobs:
-                sent.append((job.id, _digest(job, self.settings)))
-                yield job
-
-        for result in self._engine.map(feed()):
-            job_id, digest = sent.popleft()
-            if result.id != job_id:  # the engine returns results in input order; anything else is a bug
-                raise RuntimeError(f"the engine returned {result.id!r} where {job_id!r} was due")
-            self._writer.write({**result.to_dict(), "job": result.id, "digest": digest})
-            self._ran += 1
-            if self.progress:
-                self.progress.advance(result)
-            yield result
-
-    def _settle(self) -> None:
-        """Split the phase's executed jobs into programs run and verdicts from the cache."""
-        cache = getattr(self._engine, "verdict_cache", None)
-        reused = (cache.hits - self._hits) if cache is not None else 0
-        self.summary.programs += self._ran - reused
-        self.summary.reused += reused
-
-
-def _digest(job: ExecutionJob, settings: FilterSettings) -> str:
-    """What a verdict depends on: a result is reused only for the same program, tests and
-    limits, judged by the same engine code."""
-    from acecoder.execution import ENGINE_IDENTITY
-
-    key = [job.program, job.tests, settings.timeout, settings.memory_mb, ENGINE_IDENTITY]
-    if job.limits is not None:
-        key.append(job.limits)
-    key = json.dumps(key, ensure_ascii=False)
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
-def _known_verdicts(sidecar: Path, index: SampleIndex) -> None:
-    """The verdicts of an earlier run's executions file, into the index by job and digest;
-    a garbled line (a crash, a disk error) runs again, and so does a stale one (its digest
-    no longer matches the job)."""
-    for _, row in read_jsonl(sidecar, bad_lines=[]):
-        job, digest, outcomes = row.get("job"), row.get("digest"), row.get("outcomes")
-        if not (isinstance(job, str) and isinstance(digest, str) and isinstance(outcomes, list)):
-            continue
-        seconds = row.get("test_cpu_seconds")
-        if not (isinstance(seconds, list) and len(seconds) == len(outcomes)
-                and all(isinstance(t, (int, float)) for t in seconds)):
-            seconds = None  # an older file: the verdicts still count
-        try:
-            index.add_verdicts(job, digest, [str(TestOutcome(value)) for value in outcomes], seconds)
-        except (TypeError, ValueError):
-            continue
-    index.commit()
 
 
 # ---------------------------------------------------------------- judge each question
@@ -593,17 +403,9 @@ def run(
         settings=dataclasses.asdict(settings), output=str(output_path), executions=str(sidecar)
     )
     started = time.monotonic()
-    # The inputs grouped by question on disk, beside the output (a scratch file any rerun
-    # rebuilds; one a killed run left is removed first).
-    scratch = output_path.with_name(f".{output_path.name}.index")
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    try:
-        with SampleIndex(scratch / "index.sqlite") as index:
-            _filter(index, questions_path, samples_path, output_path, sidecar,
-                    settings=settings, summary=summary, strict=strict, resume=resume, progress=progress)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    with scratch_index(output_path) as index:  # the inputs grouped by question, on disk beside the output
+        _filter(index, questions_path, samples_path, output_path, sidecar,
+                settings=settings, summary=summary, strict=strict, resume=resume, progress=progress)
     summary.seconds = round(time.monotonic() - started, 3)
     if report_dir is not None:
         quality.write(report_dir, summary.to_dict())
@@ -614,12 +416,12 @@ def _filter(index: SampleIndex, questions_path: Path, samples_path: Path, output
             settings: FilterSettings, summary: FilterSummary, strict: bool, resume: bool, progress) -> None:
     """The two phases, a question at a time (see the module's docstring)."""
     skipped: list[InputError] = []
-    load(index, questions_path, samples_path, strict=strict, skipped=skipped, ignored=summary.ignored)
-    if settings.oracle == REFERENCE_ORACLE:
-        _references_as_oracle(index, questions_path)
+    index_inputs(index, questions_path, samples_path, strict=strict, skipped=skipped, ignored=summary.ignored)
+    if settings.oracle == REFERENCE_ORACLE and not index.add_references(REFERENCE_ORACLE):
+        raise ConfigError(f"oracle 'reference': no question in {questions_path} has a reference program")
     summary.questions, summary.samples = index.count("questions"), index.count("samples")
     summary.skipped = len(skipped)
-    summary.skipped_rows = [_skipped_row(error) for error in skipped[:MAX_SKIPPED_ROWS]]
+    summary.skipped_rows = skipped_rows(skipped, MAX_SKIPPED_ROWS)
     if summary.questions:
         _check_oracle(index.models(), settings.oracle, samples_path, skipped)
     _check_job_ids(index, settings.oracle)
@@ -629,13 +431,16 @@ def _filter(index: SampleIndex, questions_path: Path, samples_path: Path, output
         summary.dropped[DropReason(verdict.reason)] += 1
         tally.add(verdict)
 
-    with Runner(sidecar, index, settings=settings, resume=resume, progress=progress, summary=summary) as runner:
+    journal = ExecutionJournal(sidecar, index, timeout=settings.timeout, memory_mb=settings.memory_mb,
+                               workers=settings.workers, ray_address=settings.ray_address, resume=resume,
+                               progress=progress)
+    with journal:
         # phase 1: oracles and references; a kept question's verdicts wait in the index for phase 2
         def first():
             for question, samples, _ in index.groups():
                 yield question, samples, phase_one(question, samples, settings.oracle)
 
-        for (question, samples, _), outcomes, seconds in runner.run(first):
+        for (question, samples, _), outcomes, seconds in journal.run(first):
             _, kept, reason = decide(question, samples, outcomes, settings)
             if reason is None:
                 oracle = seconds[oracle_sample(samples, settings.oracle).id]
@@ -653,7 +458,7 @@ def _filter(index: SampleIndex, questions_path: Path, samples_path: Path, output
                 yield question, samples, note, phase_two(question, samples, settings.oracle, note["kept"], limits)
 
         def rows() -> Iterator[DatasetRow]:
-            for (question, samples, note, _), outcomes, _ in runner.run(second):
+            for (question, samples, note, _), outcomes, _ in journal.run(second):
                 earlier = {k: [TestOutcome(v) for v in o] for k, o in note["outcomes"].items()}
                 row, verdict = judge(question, samples, {**earlier, **outcomes}, settings, note["seconds"])
                 tally.add(verdict)
@@ -661,25 +466,5 @@ def _filter(index: SampleIndex, questions_path: Path, samples_path: Path, output
                 yield row
 
         write_export(output_path, rows(), record_type=DatasetRow)  # all or nothing: a kill leaves no torn file
+    summary.programs, summary.reused, summary.isolation = journal.programs, journal.reused, journal.isolation
     summary.quality = tally.summary()
-
-
-REFERENCE_ORACLE = "reference"
-
-
-def _references_as_oracle(index: SampleIndex, path: Path) -> None:
-    """Each question's reference program becomes its oracle's one sample."""
-    found = False
-    for question in index.questions():
-        if question.reference:
-            found = True
-            index.add_sample(Sample(question_id=question.id, model=REFERENCE_ORACLE, sample_index=0,
-                                    completion="", program=question.reference), replace=True)
-    if not found:
-        raise ConfigError(f"oracle 'reference': no question in {path} has a reference program")
-    index.commit()
-
-
-def _skipped_row(error: InputError) -> dict:
-    message = str(error).removeprefix(f"{error.path}:{error.line}: ")
-    return {"file": error.path, "line": error.line, "message": message}
