@@ -15,7 +15,7 @@ import json
 import shutil
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Self
 
@@ -168,13 +168,15 @@ def scratch_index(output_path: Path) -> Iterator[SampleIndex]:
 
 
 def index_inputs(
-    index: SampleIndex, questions_path: Path, samples_path: Path, *, strict: bool, skipped: list, ignored: Counter
+    index: SampleIndex, questions_path: Path, samples_path: Path, *, strict: bool, skipped: list, ignored: Counter,
+    check_question: Callable[[Question], object] | None = None,
 ) -> None:
     """Questions (the first of each id), then their samples (the first of each question,
     model and index) into `index`: memory holds one record at a time. Malformed rows go to
     `skipped` (or raise, with `strict`, as do repeated ids); well-formed rows not used are
-    counted in `ignored` by why."""
-    for question in read_records(questions_path, Question, strict=strict, skipped=skipped):
+    counted in `ignored` by why; a question `check_question` raises an InputError for is a
+    malformed row too."""
+    for question in read_records(questions_path, Question, strict=strict, skipped=skipped, check=check_question):
         if not index.add_question(question):
             if strict:
                 raise InputError(

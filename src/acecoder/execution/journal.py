@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Iterator
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import Protocol, Self
 
 from acecoder.data.jsonl import JsonlWriter, read_jsonl
-from acecoder.records import ExecutionJob, ExecutionResult, TestOutcome
+from acecoder.records import ExecutionJob, ExecutionResult, SuiteKind, TestOutcome, TestSuite
 
 __all__ = ["ExecutionJournal", "KnownVerdicts", "digest"]
 
@@ -81,6 +82,7 @@ class ExecutionJournal:
         self.jobs = 0  # jobs, run or reused
         self._stack = contextlib.ExitStack()
         self._engine = None
+        self._collected: dict[str, tuple] = {}  # a pytest file's ids, by its text
 
     def __enter__(self) -> Self:
         if self.resume and self.path.exists():
@@ -96,6 +98,24 @@ class ExecutionJournal:
 
     def digest(self, job: ExecutionJob) -> str:
         return digest(job, timeout=self.timeout, memory_mb=self.memory_mb)
+
+    def collect(self, tests: list[str] | TestSuite) -> list[str] | TestSuite:
+        """A pytest suite with its test ids, collected once per file in the sandbox (which
+        starts the engine, resumed or not); any other tests as they are. Call it while
+        listing a phase's units: their first walk, before the engine runs any, collects."""
+        if not isinstance(tests, TestSuite) or tests.kind is not SuiteKind.PYTEST or tests.cases:
+            return tests
+        if tests.code not in self._collected:
+            engine = self._started()
+            if hasattr(engine, "collect"):
+                ids = engine.collect(tests).cases
+            else:  # Ray: the collection job itself, on a node
+                from acecoder.execution._suites import collection_job
+
+                result = next(iter(engine.map([collection_job(tests)])))
+                ids = tuple(result.values[0]) if result.values and isinstance(result.values[0], list) else ()
+            self._collected[tests.code] = ids
+        return dataclasses.replace(tests, cases=self._collected[tests.code])
 
     def run(self, units: Callable[[], Iterator[tuple]]) -> Iterator[tuple[tuple, dict, dict]]:
         """(unit, outcomes per job id, CPU seconds per test per job id) for each unit of
@@ -149,10 +169,14 @@ class ExecutionJournal:
         # Verdicts of other runs and earlier settings (see acecoder.execution.VerdictCache).
         return Engine(workers=self.workers, verdict_cache=True, **limits)
 
-    def _execute(self, jobs: Iterator[ExecutionJob]) -> Iterator[ExecutionResult]:
+    def _started(self):
         if self._engine is None:
             self._engine = self._stack.enter_context(self._start())
             self.isolation = self._engine.isolation
+        return self._engine
+
+    def _execute(self, jobs: Iterator[ExecutionJob]) -> Iterator[ExecutionResult]:
+        self._started()
         cache = getattr(self._engine, "verdict_cache", None)
         self._hits = cache.hits if cache is not None else 0
         self._ran = 0

@@ -67,6 +67,7 @@ from pathlib import Path
 
 from acecoder.data.exports import write_export
 from acecoder.data.index import SampleIndex, index_inputs, scratch_index, skipped_rows
+from acecoder.data.suites import Tests, as_column, read_suite, subset
 from acecoder.data.tables import check_output, require, require_for
 from acecoder.errors import ConfigError, InputError
 from acecoder.execution import LIMIT_FACTOR, LIMIT_FLOOR, limits_from_reference
@@ -224,28 +225,37 @@ def _check_oracle(models: set[str], oracle: str, path: Path, skipped: list[Input
 # ---------------------------------------------------------------- the programs of a question
 
 
-def phase_one(question: Question, samples: list[Sample], oracle: str) -> list[ExecutionJob]:
-    """The oracle's program and the `reference` against every synthesized test; nothing
-    for a question without tests or without an oracle sample (dropped up front)."""
+def tests_of(question: Question) -> Tests:
+    """The question's tests: its asserts, or its suite of another kind read from whichever
+    layout the row gives (`read_suite`; an InputError names the layout's problem)."""
+    if isinstance(question.tests, list):
+        return question.tests
+    return read_suite(question.tests, where="field 'tests'")[0]
+
+
+def phase_one(question: Question, samples: list[Sample], oracle: str, tests: Tests) -> list[ExecutionJob]:
+    """The oracle's program and the `reference` against every test of the question (a
+    pytest suite's collected items); nothing for a question without tests or without an
+    oracle sample (dropped up front)."""
     oracle_program = oracle_sample(samples, oracle)
-    if not question.tests or oracle_program is None:
+    if not tests or oracle_program is None:
         return []
-    jobs = [ExecutionJob(id=oracle_program.id, program=oracle_program.program, tests=list(question.tests))]
+    tests = list(tests) if isinstance(tests, list) else tests
+    jobs = [ExecutionJob(id=oracle_program.id, program=oracle_program.program, tests=tests)]
     if question.reference:
-        jobs.append(ExecutionJob(id=f"{question.id}/reference", program=question.reference, tests=list(question.tests)))
+        jobs.append(ExecutionJob(id=f"{question.id}/reference", program=question.reference, tests=tests))
     return jobs
 
 
-def phase_two(question: Question, samples: list[Sample], oracle: str, kept: list[int],
+def phase_two(question: Question, samples: list[Sample], oracle: str, kept_tests: Tests,
               limits: list[float] | None = None) -> list[ExecutionJob]:
     """The other samples against the kept tests (each under its limit in `limits`, if
     given), every sample against the reference tests."""
     oracle_program = oracle_sample(samples, oracle)
-    kept_texts = [question.tests[i] for i in kept]
     jobs = []
     for sample in samples:  # by model, then index
         if sample is not oracle_program:
-            jobs.append(ExecutionJob(id=sample.id, program=sample.program, tests=kept_texts, limits=limits))
+            jobs.append(ExecutionJob(id=sample.id, program=sample.program, tests=kept_tests, limits=limits))
         if question.reference_tests:
             jobs.append(ExecutionJob(id=f"{sample.id}/reference_tests", program=sample.program,
                                      tests=list(question.reference_tests)))
@@ -261,11 +271,11 @@ def calibrated(oracle_seconds: list[float], settings: FilterSettings) -> list[fl
 
 
 def job_ids(question: Question, samples: list[Sample], oracle: str) -> list[str]:
-    """The ids of both phases' programs, as if the question were kept."""
+    """The ids of both phases' programs, as if the question were kept (ids need no tests)."""
     if not question.tests or oracle_sample(samples, oracle) is None:
         return []
-    every_test = list(range(len(question.tests)))
-    return [job.id for job in phase_one(question, samples, oracle) + phase_two(question, samples, oracle, every_test)]
+    some = ["assert True"]  # a stand-in: an id does not depend on the tests
+    return [job.id for job in phase_one(question, samples, oracle, some) + phase_two(question, samples, oracle, some)]
 
 
 def _check_job_ids(index: SampleIndex, oracle: str) -> None:
@@ -281,7 +291,7 @@ def _check_job_ids(index: SampleIndex, oracle: str) -> None:
 
 
 def decide(
-    question: Question,
+    tests: Tests,
     samples: list[Sample],
     outcomes: dict[str, list[TestOutcome]],
     settings: FilterSettings,
@@ -289,36 +299,36 @@ def decide(
     """The rule on phase 1's verdicts: the oracle's outcomes (None when it did not run),
     the kept tests and the drop reason (None when kept)."""
     oracle = oracle_sample(samples, settings.oracle)
-    oracle_outcomes = outcomes[oracle.id] if oracle is not None and question.tests else None
+    oracle_outcomes = outcomes[oracle.id] if oracle is not None and tests else None
     kept = kept_tests(oracle_outcomes) if oracle_outcomes is not None else []
-    reason = drop_reason(
-        len(question.tests), None if oracle_outcomes is None else len(kept), settings=settings
-    )
+    reason = drop_reason(len(tests), None if oracle_outcomes is None else len(kept), settings=settings)
     return oracle_outcomes, kept, reason
 
 
 def judge(
     question: Question,
+    tests: Tests,
     samples: list[Sample],
     outcomes: dict[str, list[TestOutcome]],
     settings: FilterSettings,
     oracle_seconds: list[float] | None = None,
 ) -> tuple[DatasetRow | None, Judged]:
     """The question's row (None when dropped) and its verdict for the report, from the
-    outcomes of both phases (a sample's are over the kept tests only); `oracle_seconds`:
-    the oracle's CPU seconds on each kept test, for the row."""
+    outcomes of both phases on `tests` (`tests_of(question)`, collected; a sample's are
+    over the kept tests only); `oracle_seconds`: the oracle's CPU seconds on each kept
+    test, for the row."""
     oracle = oracle_sample(samples, settings.oracle)
-    oracle_outcomes, kept, reason = decide(question, samples, outcomes, settings)
+    oracle_outcomes, kept, reason = decide(tests, samples, outcomes, settings)
     judged = Judged(
         id=question.id,
         source=question.source,
-        tests=len(question.tests),
+        tests=len(tests),
         kept_tests=len(kept),
         reason=None if reason is None else str(reason),
     )
     if oracle_outcomes is None:
         return None, judged
-    judged.oracle_pass_rate = len(kept) / len(question.tests)
+    judged.oracle_pass_rate = len(kept) / len(tests)
     if question.reference:
         _check_reference(judged, outcomes[f"{question.id}/reference"], kept)
     if reason is not None:
@@ -349,7 +359,7 @@ def judge(
         id=question.id,
         source=question.source,
         question=question.question,
-        test_cases=[question.tests[i] for i in kept],
+        test_cases=as_column(subset(tests, kept)),  # a suite of another kind: its kept cases, to_dict()
         test_seconds=oracle_seconds,
         inferences=inferences,
         context_messages=[{"role": "user", "content": question.question}],  # the released layout (§5)
@@ -416,7 +426,8 @@ def _filter(index: SampleIndex, questions_path: Path, samples_path: Path, output
             settings: FilterSettings, summary: FilterSummary, strict: bool, resume: bool, progress) -> None:
     """The two phases, a question at a time (see the module's docstring)."""
     skipped: list[InputError] = []
-    index_inputs(index, questions_path, samples_path, strict=strict, skipped=skipped, ignored=summary.ignored)
+    index_inputs(index, questions_path, samples_path, strict=strict, skipped=skipped, ignored=summary.ignored,
+                 check_question=tests_of)
     if settings.oracle == REFERENCE_ORACLE and not index.add_references(REFERENCE_ORACLE):
         raise ConfigError(f"oracle 'reference': no question in {questions_path} has a reference program")
     summary.questions, summary.samples = index.count("questions"), index.count("samples")
@@ -436,31 +447,35 @@ def _filter(index: SampleIndex, questions_path: Path, samples_path: Path, output
                                progress=progress)
     with journal:
         # phase 1: oracles and references; a kept question's verdicts wait in the index for phase 2
+        # (a pytest file's items are collected as the phase's jobs are first listed)
         def first():
             for question, samples, _ in index.groups():
-                yield question, samples, phase_one(question, samples, settings.oracle)
+                tests = journal.collect(tests_of(question))
+                yield question, samples, tests, phase_one(question, samples, settings.oracle, tests)
 
-        for (question, samples, _), outcomes, seconds in journal.run(first):
-            _, kept, reason = decide(question, samples, outcomes, settings)
+        for (question, samples, tests, _), outcomes, seconds in journal.run(first):
+            _, kept, reason = decide(tests, samples, outcomes, settings)
             if reason is None:
                 oracle = seconds[oracle_sample(samples, settings.oracle).id]
                 # to the millisecond, all a limit needs: a rerun then mostly writes the same row again
                 index.note(question.id, {"kept": kept, "outcomes": {k: [str(v) for v in o] for k, o in outcomes.items()},
                                          "seconds": [round(oracle[i], 3) for i in kept] if oracle is not None else None})
             else:
-                drop(judge(question, samples, outcomes, settings)[1])
+                drop(judge(question, tests, samples, outcomes, settings)[1])
         index.commit()
 
         # phase 2: the samples of kept questions; rows by id, written as they are judged
         def second():
             for question, samples, note in index.groups(noted=True):
+                tests = journal.collect(tests_of(question))  # collected in phase 1: the same ids
                 limits = calibrated(note["seconds"], settings) if note["seconds"] is not None else None
-                yield question, samples, note, phase_two(question, samples, settings.oracle, note["kept"], limits)
+                kept_tests = subset(tests, note["kept"])
+                yield question, samples, tests, note, phase_two(question, samples, settings.oracle, kept_tests, limits)
 
         def rows() -> Iterator[DatasetRow]:
-            for (question, samples, note, _), outcomes, _ in journal.run(second):
+            for (question, samples, tests, note, _), outcomes, _ in journal.run(second):
                 earlier = {k: [TestOutcome(v) for v in o] for k, o in note["outcomes"].items()}
-                row, verdict = judge(question, samples, {**earlier, **outcomes}, settings, note["seconds"])
+                row, verdict = judge(question, tests, samples, {**earlier, **outcomes}, settings, note["seconds"])
                 tally.add(verdict)
                 summary.kept += 1
                 yield row
