@@ -261,9 +261,14 @@ def _explain(error: Exception) -> str:
     errors = getattr(error, "errors", None)
     if not callable(errors):
         return str(error)
-    parts = []
-    for item in errors()[:3]:
-        # a union's member ('list[str]', 'dict[any,any]') is no field of the row: left out of its name
-        field = ".".join(str(p) for p in item["loc"] if isinstance(p, int) or str(p).isidentifier()) or "row"
+    parts, members = [], {}
+    for item in errors():
+        loc = item["loc"]
+        # A union's members ('list[str]', 'dict[any,any]') appear in the location: say what the
+        # first member wanted (a list of asserts, for `tests`), and leave the member out of the name.
+        tag = next((k for k, p in enumerate(loc) if not (isinstance(p, int) or str(p).isidentifier())), None)
+        if tag is not None and members.setdefault(loc[:tag], loc[tag]) != loc[tag]:
+            continue
+        field = ".".join(str(p) for k, p in enumerate(loc) if k != tag) or "row"
         parts.append(f"field '{field}': {item['msg'].lower()}")
-    return "; ".join(parts)
+    return "; ".join(parts[:3])

@@ -49,6 +49,11 @@ oracle model is sampled, and a test the seed's program fails is dropped. The met
 uses a stronger model's greedy program instead (§5); a question whose rewrite renamed
 the function loses every test this way, and is dropped.
 
+Tests of other kinds (`Question.tests` a suite in any layout `read_suite` reads: APPS/TACO
+stdin/stdout or call-based, KodCode pytest) follow the same rule case by case: a case is
+a test (a pytest file's collected items, collected first), the oracle's failed cases
+leave the suite, and the row's `test_cases` is the kept suite (`TestSuite.to_dict()`).
+
 A program's tests run in order in one namespace, so a sample judged on the kept tests
 alone may see other state than it would have after every synthesized test (a dropped
 test that mutated a global no longer runs before the next one). That is the state it
@@ -290,12 +295,8 @@ def _check_job_ids(index: SampleIndex, oracle: str) -> None:
 # ---------------------------------------------------------------- judge each question
 
 
-def decide(
-    tests: Tests,
-    samples: list[Sample],
-    outcomes: dict[str, list[TestOutcome]],
-    settings: FilterSettings,
-) -> tuple[list[TestOutcome] | None, list[int], DropReason | None]:
+def decide(tests: Tests, samples: list[Sample], outcomes: dict[str, list[TestOutcome]],
+           settings: FilterSettings) -> tuple[list[TestOutcome] | None, list[int], DropReason | None]:
     """The rule on phase 1's verdicts: the oracle's outcomes (None when it did not run),
     the kept tests and the drop reason (None when kept)."""
     oracle = oracle_sample(samples, settings.oracle)
@@ -305,32 +306,21 @@ def decide(
     return oracle_outcomes, kept, reason
 
 
-def judge(
-    question: Question,
-    tests: Tests,
-    samples: list[Sample],
-    outcomes: dict[str, list[TestOutcome]],
-    settings: FilterSettings,
-    oracle_seconds: list[float] | None = None,
-) -> tuple[DatasetRow | None, Judged]:
+def judge(question: Question, tests: Tests, samples: list[Sample], outcomes: dict[str, list[TestOutcome]],
+          settings: FilterSettings, oracle_seconds: list[float] | None = None) -> tuple[DatasetRow | None, Judged]:
     """The question's row (None when dropped) and its verdict for the report, from the
     outcomes of both phases on `tests` (`tests_of(question)`, collected; a sample's are
     over the kept tests only); `oracle_seconds`: the oracle's CPU seconds on each kept
     test, for the row."""
     oracle = oracle_sample(samples, settings.oracle)
     oracle_outcomes, kept, reason = decide(tests, samples, outcomes, settings)
-    judged = Judged(
-        id=question.id,
-        source=question.source,
-        tests=len(tests),
-        kept_tests=len(kept),
-        reason=None if reason is None else str(reason),
-    )
+    judged = Judged(id=question.id, source=question.source, tests=len(tests), kept_tests=len(kept),
+                    reason=None if reason is None else str(reason))
     if oracle_outcomes is None:
         return None, judged
     judged.oracle_pass_rate = len(kept) / len(tests)
     if question.reference:
-        _check_reference(judged, outcomes[f"{question.id}/reference"], kept)
+        judged.add_reference([v is TestOutcome.PASS for v in outcomes[f"{question.id}/reference"]], kept)
     if reason is not None:
         return None, judged
     inferences = []
@@ -350,11 +340,8 @@ def judge(
             test_results=[str(verdict) for verdict in verdicts],
         )
         inferences.append(inference)
-        judged.samples.append(
-            SampleScore(
-                model=sample.model, pass_rate=inference.pass_rate, passes_reference_tests=passes_reference
-            )
-        )
+        judged.samples.append(SampleScore(model=sample.model, pass_rate=inference.pass_rate,
+                                          passes_reference_tests=passes_reference))
     row = DatasetRow(
         id=question.id,
         source=question.source,
@@ -365,14 +352,6 @@ def judge(
         context_messages=[{"role": "user", "content": question.question}],  # the released layout (§5)
     )
     return row, judged
-
-
-def _check_reference(judged: Judged, reference: list[TestOutcome], kept: list[int]) -> None:
-    """A test a known-correct program fails is a wrong test (a false rejection)."""
-    failed = {i for i, outcome in enumerate(reference) if outcome is not TestOutcome.PASS}
-    judged.reference_failed = len(failed)
-    judged.reference_failed_kept = len(failed.intersection(kept))
-    judged.reference_passed_dropped = len(set(range(len(reference))) - failed - set(kept))
 
 
 # ---------------------------------------------------------------- the stage
