@@ -49,14 +49,18 @@ def check_style(style: str) -> str:
     return style
 
 
-def question_prompt(question: str, tests: list[str] | None = None, *, style: str = "acecoder") -> str:
-    """The user turn: the instruction, the question, and its first test as an example."""
+def question_prompt(question: str, tests: list[str] | dict | None = None, *, style: str = "acecoder") -> str:
+    """The user turn: the instruction, the question, and its first test as an example.
+
+    Only an assert is shown: a suite of another kind (stdin/stdout, pytest; a dict) is
+    not code to paste after the program, and its question says how it is called."""
+    example = tests[0].strip() if isinstance(tests, list) and tests else None
     if check_style(style) == "acecodepair":
-        block = f'"""\n{question}\n{tests[0].strip()}\n"""\n' if tests else f'"""\n{question}\n"""\n'
+        block = f'"""\n{question}\n{example}\n"""\n' if example is not None else f'"""\n{question}\n"""\n'
         return f"{ACECODEPAIR_INSTRUCTION}\n```\n{block}\n```\n"
     parts = [INSTRUCTION, "", question.strip()]
-    if tests:
-        parts += ["", EXAMPLE_LINE, "", tests[0].strip()]
+    if example is not None:
+        parts += ["", EXAMPLE_LINE, "", example]
     return "\n".join(parts)
 
 
@@ -67,7 +71,7 @@ def program_response(program: str, *, style: str = "acecoder") -> str:
     return f"Here is a solution:\n```python\n{program.strip()}\n```"
 
 
-def chat(question: str, tests: list[str] | None = None, *, style: str = "acecoder") -> list[dict]:
+def chat(question: str, tests: list[str] | dict | None = None, *, style: str = "acecoder") -> list[dict]:
     """The prompt as chat messages, for trainers and chat templates."""
     user = {"role": "user", "content": question_prompt(question, tests, style=style)}
     if style == "acecodepair":
@@ -81,7 +85,7 @@ def chat(question: str, tests: list[str] | None = None, *, style: str = "acecode
 RL_PROMPTS = ("question", "acecoder", "acecodepair")
 
 
-def rl_prompt(question: str, tests: list[str] | None = None, *, prompt: str = "question") -> list[dict]:
+def rl_prompt(question: str, tests: list[str] | dict | None = None, *, prompt: str = "question") -> list[dict]:
     """The messages a policy is asked in RL, as `prompt` (one of RL_PROMPTS) says."""
     if prompt == "question":
         return [{"role": "user", "content": question}]

@@ -137,12 +137,15 @@ class ExecutionResult:
 
 @dataclass(slots=True, kw_only=True)
 class Question:
-    """A self-contained coding question with assert tests (what `synth` writes)."""
+    """A self-contained coding question and its tests (what `synth` writes, with asserts)."""
 
     id: str  # stable, e.g. "oss_123"
     source: str  # the seed family: "evol", "oss", "stack", ...
     question: str
-    tests: list[str]
+    # Assert statements, or a suite of another kind as an object in any layout
+    # `acecoder.data.suites.read_suite` reads (APPS/TACO inputs/outputs, fn_name, KodCode's
+    # {"test": pytest file}, {"kind", "cases"}): what `filter` and `execute` take.
+    tests: list[str] | dict
     reference: str | None = None  # a known-correct program (the seed's own), if any
     reference_tests: list[str] | None = None  # independent tests (a benchmark's own), if any
     metadata: dict = field(default_factory=dict)
@@ -184,7 +187,7 @@ class DatasetRow:
     id: str
     source: str
     question: str
-    test_cases: list[str]  # the tests the oracle passes
+    test_cases: list[str] | dict  # the tests the oracle passes: asserts, or a suite's `TestSuite.to_dict()`
     inferences: list[Inference]
     context_messages: list[dict]  # [{"role": "user", "content": question}]
     test_seconds: list[float] | None = None  # the oracle's CPU seconds on each test (acecoder's filter; not in AceCode-87K)
@@ -197,7 +200,7 @@ class Pair:
     id: str
     question_id: str
     question: str
-    tests: list[str]  # the question's kept tests; prompts show the first
+    tests: list[str] | dict  # the question's kept tests (as its row's test_cases); prompts show a first assert
     chosen: str  # the program with the higher pass rate
     rejected: str
     chosen_pass_rate: float

@@ -230,3 +230,30 @@ def test_an_output_never_replaces_what_it_should_not(tmp_path):
     from acecoder.data.tables import _rows
 
     assert list(_rows(str(folder), None)) == []
+
+
+STDIO = {"kind": "stdio", "cases": [["1 2\n", "3\n"], ["0 0\n", "0\n"]], "rule": "prime_code"}
+
+
+def test_a_suite_row_exports_its_suite_where_each_adapter_reads_it():
+    """A row whose tests are a suite of another kind (the filter on stdin/stdout or pytest
+    tests): `trl` and `openrlhf` write it as JSON text, `verl` inside its ground truth, and
+    each reads back as the same TestSuite with its limits; no case shown in the prompt."""
+    from acecoder.data.suites import read_suite
+    from acecoder.rewards._combined import parse_suite
+    from acecoder.rewards.openrlhf import labels_as_suites
+
+    row = dataclasses.replace(ROW, test_cases=STDIO, test_seconds=[0.001, 0.05])
+    suite = read_suite(STDIO)[0]
+    trl = export_row(row, "trl", index=0, prompt="acecoder")
+    assert trl["prompt"][0]["content"] == f"{INSTRUCTION}\n\nAdd two numbers."
+    assert json.loads(trl["tests"]) == STDIO and trl["limits"] == [0.1, 0.5]
+    assert parse_suite({"tests": parse_suite(trl["tests"])[0], "limits": trl["limits"]}) == (suite, [0.1, 0.5])
+    truth = export_row(row, "verl", index=0)["reward_model"]["ground_truth"]
+    assert json.loads(truth) == {"tests": STDIO, "limits": [0.1, 0.5]} and parse_suite(truth) == (suite, [0.1, 0.5])
+    openrlhf = export_row(row, "openrlhf", index=0)
+    assert labels_as_suites([openrlhf["suite"], openrlhf["tests"]]) == ([suite, suite], [[0.1, 0.5], None])
+    assert export_row(row, "rows", index=0)["test_cases"] == STDIO
+    pair = dataclasses.replace(PAIR, tests=STDIO)
+    assert export_pair(pair, "pairs")["tests"] == STDIO and export_pair(pair, "pairs")["tests"] is not STDIO
+    assert "should pass" not in export_pair(pair, "llama-factory")["instruction"]

@@ -23,7 +23,8 @@ RL questions (`acecoder hard-subset --format ...`):
 
 - `rows`: `DatasetRow` records unchanged.
 - `trl`: `prompt` (chat messages) and `tests`, the column a GRPOTrainer reward
-  function receives as a keyword argument, and `limits` (each test's CPU seconds,
+  function receives as a keyword argument (asserts; a suite of another kind as its
+  JSON text), and `limits` (each test's CPU seconds,
   max(0.1 s, 10 x the oracle's time), at most 3 s) for rows the filter timed.
 - `verl`: verl's RL schema (`data_source`, `prompt`, `ability`, `reward_model`,
   `extra_info`); the tests travel JSON-encoded in `reward_model.ground_truth`, as
@@ -31,7 +32,7 @@ RL questions (`acecoder hard-subset --format ...`):
   Write it to a `.parquet` path, which is what verl's RLHFDataset reads.
 - `openrlhf`: `context_messages` for `--input_key context_messages
   --apply_chat_template`, and `tests` for a remote or custom reward (`--label_key
-  tests`); for rows the filter timed, also `suite`, the tests with their limits
+  tests`; a suite of another kind as its JSON text); for rows the filter timed, also `suite`, the tests with their limits
   (`--label_key suite`, which acecoder's reward server and reward function read).
 """
 
@@ -77,7 +78,7 @@ def pair_record(pair: Pair) -> dict:
     # dataclasses.asdict plus the margin; built by hand (asdict's deep copy was most
     # of the stage's time) with the one list copied, so the row shares nothing.
     record = {f.name: getattr(pair, f.name) for f in dataclasses.fields(pair)}
-    record["tests"] = list(pair.tests)
+    record["tests"] = _copy(pair.tests)
     record["margin"] = margin(pair)
     return record
 
@@ -163,7 +164,7 @@ def row_record(row: DatasetRow) -> dict:
 def row_limits(row: DatasetRow) -> list[float] | None:
     """Each test's CPU seconds for the reward, from the oracle's time on it (rows the
     filter wrote); None for rows without it (AceCode-87K's)."""
-    if not row.test_seconds or len(row.test_seconds) != len(row.test_cases):
+    if not row.test_seconds or len(row.test_seconds) != _count(row.test_cases):
         return None
     from acecoder.execution import limits_from_reference
 
@@ -171,7 +172,8 @@ def row_limits(row: DatasetRow) -> list[float] | None:
 
 
 def row_trl(row: DatasetRow, prompt: str = "question") -> dict:
-    out = {"prompt": rl_prompt(row.question, row.test_cases, prompt=prompt), "tests": list(row.test_cases), "id": row.id}
+    out = {"prompt": rl_prompt(row.question, row.test_cases, prompt=prompt), "tests": _column(row.test_cases),
+           "id": row.id}
     limits = row_limits(row)
     if limits is not None:
         out["limits"] = limits
@@ -180,7 +182,8 @@ def row_trl(row: DatasetRow, prompt: str = "question") -> dict:
 
 def row_verl(row: DatasetRow, index: int, prompt: str = "question") -> dict:
     limits = row_limits(row)
-    truth = list(row.test_cases) if limits is None else {"tests": list(row.test_cases), "limits": limits}
+    tests = _copy(row.test_cases)
+    truth = tests if limits is None else {"tests": tests, "limits": limits}
     return {
         "data_source": f"acecoder/{row.source}",
         "prompt": rl_prompt(row.question, row.test_cases, prompt=prompt),
@@ -193,13 +196,33 @@ def row_verl(row: DatasetRow, index: int, prompt: str = "question") -> dict:
 def row_openrlhf(row: DatasetRow, prompt: str = "question") -> dict:
     out = {
         "context_messages": rl_prompt(row.question, row.test_cases, prompt=prompt),
-        "tests": list(row.test_cases),
+        "tests": _column(row.test_cases),
         "id": row.id,
     }
     limits = row_limits(row)
     if limits is not None:  # the label for `--data.label_key suite`: the tests with their limits
-        out["suite"] = {"tests": list(row.test_cases), "limits": limits}
+        suite = {"tests": _copy(row.test_cases), "limits": limits}
+        out["suite"] = suite if isinstance(row.test_cases, list) else json.dumps(suite, ensure_ascii=False)
     return out
+
+
+# A row's tests are asserts (a list) or, from the filter on other datasets' tests, a suite
+# as `TestSuite.to_dict()`. The trainers' columns carry such a suite as its JSON text: a
+# table column must hold one type, and suites of different kinds differ in shape (stdio
+# cases are pairs, pytest ids strings). Every reward adapter reads either back
+# (`acecoder.rewards.parse_suite`, i.e. `read_suite`).
+
+
+def _copy(tests: list[str] | dict) -> list[str] | dict:
+    return list(tests) if isinstance(tests, list) else json.loads(json.dumps(tests))
+
+
+def _column(tests: list[str] | dict) -> list[str] | str:
+    return list(tests) if isinstance(tests, list) else json.dumps(tests, ensure_ascii=False)
+
+
+def _count(tests: list[str] | dict) -> int:
+    return len(tests) if isinstance(tests, list) else len(tests.get("cases") or ())
 
 
 def export_row(row: DatasetRow, format: str, *, index: int, prompt: str = "question") -> dict:

@@ -8,17 +8,22 @@ scan. Keys compare as UTF-8 bytes, which is the order of Python's `sorted` on st
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import json
+import shutil
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Self
 
+from acecoder.data.tables import read_records
+from acecoder.errors import InputError
 from acecoder.records import Question, Sample
 
-__all__ = ["SampleIndex"]
+__all__ = ["SampleIndex", "index_inputs", "scratch_index", "skipped_rows"]
 
 _TABLES = """
 CREATE TABLE questions (id TEXT PRIMARY KEY, record TEXT NOT NULL) WITHOUT ROWID;
@@ -95,6 +100,18 @@ class SampleIndex:
         self._db.execute("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?)",
                          (job, digest, json.dumps(outcomes), None if seconds is None else json.dumps(seconds)))
 
+    def add_references(self, model: str) -> bool:
+        """Each question's `reference` program as its one sample of `model` (replacing any
+        there); False when no question has one."""
+        found = False
+        for question in self.questions():
+            if question.reference:
+                found = True
+                self.add_sample(Sample(question_id=question.id, model=model, sample_index=0, completion="",
+                                       program=question.reference), replace=True)
+        self.commit()
+        return found
+
     # ------------------------------------------------------------ reading
 
     def verdicts(self, job: str, digest: str) -> tuple[list[str], list[float] | None] | None:
@@ -134,6 +151,57 @@ class SampleIndex:
 
     def models(self) -> set[str]:
         return {model for (model,) in self._db.execute("SELECT DISTINCT model FROM samples")}
+
+
+@contextlib.contextmanager
+def scratch_index(output_path: Path) -> Iterator[SampleIndex]:
+    """An index in a scratch folder beside `output_path` (`.<name>.index/`), removed at the
+    end: any rerun rebuilds it, and one a killed run left is removed first."""
+    scratch = output_path.with_name(f".{output_path.name}.index")
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    try:
+        with SampleIndex(scratch / "index.sqlite") as index:
+            yield index
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def index_inputs(
+    index: SampleIndex, questions_path: Path, samples_path: Path, *, strict: bool, skipped: list, ignored: Counter,
+    check_question: Callable[[Question], object] | None = None,
+) -> None:
+    """Questions (the first of each id), then their samples (the first of each question,
+    model and index) into `index`: memory holds one record at a time. Malformed rows go to
+    `skipped` (or raise, with `strict`, as do repeated ids); well-formed rows not used are
+    counted in `ignored` by why; a question `check_question` raises an InputError for is a
+    malformed row too."""
+    for question in read_records(questions_path, Question, strict=strict, skipped=skipped, check=check_question):
+        if not index.add_question(question):
+            if strict:
+                raise InputError(
+                    f"question id {question.id!r} appears twice: ids must be unique", path=str(questions_path)
+                )
+            ignored["duplicate_questions"] += 1
+    for sample in read_records(samples_path, Sample, strict=strict, skipped=skipped):
+        if not index.has_question(sample.question_id):
+            ignored["samples_without_question"] += 1
+            continue
+        sample.completion = ""  # the stages carry the extracted program; the raw text would double the index
+        if not index.add_sample(sample):
+            if strict:
+                raise InputError(
+                    f"sample {sample.id!r} appears twice: (question, model, index) must be unique",
+                    path=str(samples_path),
+                )
+            ignored["duplicate_samples"] += 1
+    index.commit()
+
+
+def skipped_rows(errors: list[InputError], limit: int) -> list[dict]:
+    """The first `limit` malformed rows, each as {file, line, message} for a JSON summary."""
+    return [{"file": e.path, "line": e.line, "message": str(e).removeprefix(f"{e.path}:{e.line}: ")}
+            for e in errors[:limit]]
 
 
 def _dump(record) -> str:

@@ -20,6 +20,7 @@ as APPS's grader joins them); a call-based input may be a list of argument value
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from acecoder.errors import InputError
@@ -56,6 +57,8 @@ def _decoded(value, where: str):
 
 
 def _tests(value, where: str, rule: SuiteRule | None) -> Tests:
+    if isinstance(value, TestSuite):  # read already ({"tests": suite, "limits": ...}, as TRL's adapter pairs them)
+        return list(value.cases) if value.kind is SuiteKind.ASSERTS else value
     if isinstance(value, (list, tuple)):
         if all(isinstance(t, str) for t in value):
             return list(value)
@@ -149,3 +152,20 @@ def _limits(limits, n: int, where: str) -> list[float] | None:
             not all(isinstance(t, (int, float)) and not isinstance(t, bool) and t > 0 for t in limits):
         raise InputError(f"{where}: limits must be a positive number of seconds for each of its {n} tests")
     return [float(t) for t in limits]
+
+
+def subset(tests: Tests, indices: list[int]) -> Tests:
+    """The cases at `indices`, in that order, of the same kind: what a filter keeps. A pytest
+    suite must have its ids (`Engine.collect`): a file alone has no cases to choose from."""
+    if isinstance(tests, list):
+        return [tests[i] for i in indices]
+    if tests.kind is SuiteKind.PYTEST and not tests.cases and indices:
+        raise ValueError("a pytest suite's cases are its collected ids: collect them first")
+    return dataclasses.replace(tests, cases=tuple(tests.cases[i] for i in indices))
+
+
+def as_column(tests: Tests) -> list[str] | dict:
+    """Tests as a record's column holds them (`Question.tests`, `DatasetRow.test_cases`):
+    asserts as their list, a suite of another kind as `TestSuite.to_dict()`; `read_suite`
+    reads either back."""
+    return list(tests) if isinstance(tests, list) else tests.to_dict()

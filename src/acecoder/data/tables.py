@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -34,10 +34,12 @@ def read_records(
     skipped: list | None = None,
     unique: str | None = None,
     allow_empty: bool = False,
+    check: Callable[[R], object] | None = None,
 ) -> Iterator[R]:
     """Yield `record_type` records from `path`; bad rows raise, or with `strict=False`
     are appended to `skipped` as InputErrors and passed over. With `unique` (a field
-    name), a row repeating an earlier row's value of it is a bad row too.
+    name), a row repeating an earlier row's value of it is a bad row too, and so is one
+    `check(record)` raises an InputError for (a field that must also parse, say).
 
     Read to its end, a file with no usable row is an InputError naming the first problem
     (an empty file too, unless `allow_empty`), and so is one whose bad rows are more than
@@ -51,6 +53,10 @@ def read_records(
     for where, row in _rows(str(path), bad_lines):
         try:
             record = adapter.validate_python(row)
+            if check is not None:
+                check(record)
+        except InputError as error:  # from `check`: its message, with the file and line
+            problem = InputError(str(error), path=str(path), line=where)
         except Exception as error:  # pydantic's ValidationError, with every bad field
             problem = InputError(_explain(error), path=str(path), line=where)
         else:
@@ -255,8 +261,14 @@ def _explain(error: Exception) -> str:
     errors = getattr(error, "errors", None)
     if not callable(errors):
         return str(error)
-    parts = []
-    for item in errors()[:3]:
-        field = ".".join(str(part) for part in item["loc"]) or "row"
+    parts, members = [], {}
+    for item in errors():
+        loc = item["loc"]
+        # A union's members ('list[str]', 'dict[any,any]') appear in the location: say what the
+        # first member wanted (a list of asserts, for `tests`), and leave the member out of the name.
+        tag = next((k for k, p in enumerate(loc) if not (isinstance(p, int) or str(p).isidentifier())), None)
+        if tag is not None and members.setdefault(loc[:tag], loc[tag]) != loc[tag]:
+            continue
+        field = ".".join(str(p) for k, p in enumerate(loc) if k != tag) or "row"
         parts.append(f"field '{field}': {item['msg'].lower()}")
-    return "; ".join(parts)
+    return "; ".join(parts[:3])

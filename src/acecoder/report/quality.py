@@ -69,6 +69,14 @@ class Judged:
     def kept(self) -> bool:
         return self.reason is None
 
+    def add_reference(self, passed: list[bool], kept: list[int]) -> None:
+        """The reference program's verdicts (passed or not, per original test): a test a
+        known-correct program fails is a wrong test (a false rejection)."""
+        failed = {i for i, ok in enumerate(passed) if not ok}
+        self.reference_failed = len(failed)
+        self.reference_failed_kept = len(failed.intersection(kept))
+        self.reference_passed_dropped = len(set(range(len(passed))) - failed - set(kept))
+
 
 def summarise(judged: Iterable[Judged]) -> dict:
     """Every section of the report, as plain JSON-ready data."""

@@ -25,11 +25,11 @@ One fix to the original: a sample's pass rate is passed kept tests / kept tests.
 original divided by all the synthesized tests, so no sample could reach 1.0 once the
 filter had dropped a test of its question.
 
-Memory holds one question at a time, whatever the size of the inputs: they are first
-grouped by question into an on-disk index beside the output (`.<output>.index/`, an
-sqlite file removed at the end, rebuilt by a rerun), then each phase walks it in id
-order while the engine runs a bounded window of programs; rows are written as they are
-judged and the report is tallied as they go (`acecoder.report.quality.Tally`).
+Memory holds one question at a time, whatever the size of the inputs. The plumbing lives
+in components: the inputs grouped by question in an on-disk index beside the output
+(`acecoder.data.index`), and the engine's verdicts journaled to the executions file,
+reused by `resume` and by the verdict cache (`acecoder.execution.journal`). This module
+is the method: what runs, and the rule on its verdicts.
 
 What runs, all in the execution engine, in two phases:
 
@@ -49,6 +49,11 @@ oracle model is sampled, and a test the seed's program fails is dropped. The met
 uses a stronger model's greedy program instead (§5); a question whose rewrite renamed
 the function loses every test this way, and is dropped.
 
+Tests of other kinds (`Question.tests` a suite in any layout `read_suite` reads: APPS/TACO
+stdin/stdout or call-based, KodCode pytest) follow the same rule case by case: a case is
+a test (a pytest file's collected items, collected first), the oracle's failed cases
+leave the suite, and the row's `test_cases` is the kept suite (`TestSuite.to_dict()`).
+
 A program's tests run in order in one namespace, so a sample judged on the kept tests
 alone may see other state than it would have after every synthesized test (a dropped
 test that mutated a global no longer runs before the next one). That is the state it
@@ -57,41 +62,29 @@ meets in RL, where only the kept tests run.
 
 from __future__ import annotations
 
-import collections
-import contextlib
 import dataclasses
-import hashlib
-import json
-import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Self
 
 from acecoder.data.exports import write_export
-from acecoder.data.index import SampleIndex
-from acecoder.data.jsonl import JsonlWriter, read_jsonl
-from acecoder.data.tables import check_output, read_records, require, require_for
+from acecoder.data.index import SampleIndex, index_inputs, scratch_index, skipped_rows
+from acecoder.data.suites import Tests, as_column, read_suite, subset
+from acecoder.data.tables import check_output, require, require_for
 from acecoder.errors import ConfigError, InputError
 from acecoder.execution import LIMIT_FACTOR, LIMIT_FLOOR, limits_from_reference
-from acecoder.records import (
-    DatasetRow,
-    ExecutionJob,
-    ExecutionResult,
-    Inference,
-    Question,
-    Sample,
-    TestOutcome,
-)
+from acecoder.execution.journal import ExecutionJournal
+from acecoder.records import DatasetRow, ExecutionJob, Inference, Question, Sample, TestOutcome
 from acecoder.report import quality
 from acecoder.report.quality import Judged, SampleScore
 
 __all__ = ["DropReason", "FilterSettings", "FilterSummary", "drop_reason", "kept_tests", "pass_rate", "run"]
 
 MAX_SKIPPED_ROWS = 50  # malformed rows listed in the summary, as in pairs (the count is complete)
+REFERENCE_ORACLE = "reference"  # the `oracle` that makes each question's reference program its oracle
 
 
 class DropReason(StrEnum):
@@ -217,34 +210,7 @@ def _check_paths(questions_path: Path, samples_path: Path, output_path: Path, si
     require_for(output_path)
 
 
-# ---------------------------------------------------------------- set up: index the inputs
-
-
-def load(
-    index: SampleIndex, questions_path: Path, samples_path: Path, *, strict: bool, skipped: list, ignored: Counter
-) -> None:
-    """Questions (the first of each id), then their samples (the first of each question,
-    model and index) into the on-disk index: memory holds one record at a time."""
-    for question in read_records(questions_path, Question, strict=strict, skipped=skipped):
-        if not index.add_question(question):
-            if strict:
-                raise InputError(
-                    f"question id {question.id!r} appears twice: ids must be unique", path=str(questions_path)
-                )
-            ignored["duplicate_questions"] += 1
-    for sample in read_records(samples_path, Sample, strict=strict, skipped=skipped):
-        if not index.has_question(sample.question_id):
-            ignored["samples_without_question"] += 1
-            continue
-        sample.completion = ""  # the dataset carries the extracted program; the raw text would double the index
-        if not index.add_sample(sample):
-            if strict:
-                raise InputError(
-                    f"sample {sample.id!r} appears twice: (question, model, index) must be unique",
-                    path=str(samples_path),
-                )
-            ignored["duplicate_samples"] += 1
-    index.commit()
+# ---------------------------------------------------------------- set up: the inputs, indexed
 
 
 def _check_oracle(models: set[str], oracle: str, path: Path, skipped: list[InputError]) -> None:
@@ -264,28 +230,37 @@ def _check_oracle(models: set[str], oracle: str, path: Path, skipped: list[Input
 # ---------------------------------------------------------------- the programs of a question
 
 
-def phase_one(question: Question, samples: list[Sample], oracle: str) -> list[ExecutionJob]:
-    """The oracle's program and the `reference` against every synthesized test; nothing
-    for a question without tests or without an oracle sample (dropped up front)."""
+def tests_of(question: Question) -> Tests:
+    """The question's tests: its asserts, or its suite of another kind read from whichever
+    layout the row gives (`read_suite`; an InputError names the layout's problem)."""
+    if isinstance(question.tests, list):
+        return question.tests
+    return read_suite(question.tests, where="field 'tests'")[0]
+
+
+def phase_one(question: Question, samples: list[Sample], oracle: str, tests: Tests) -> list[ExecutionJob]:
+    """The oracle's program and the `reference` against every test of the question (a
+    pytest suite's collected items); nothing for a question without tests or without an
+    oracle sample (dropped up front)."""
     oracle_program = oracle_sample(samples, oracle)
-    if not question.tests or oracle_program is None:
+    if not tests or oracle_program is None:
         return []
-    jobs = [ExecutionJob(id=oracle_program.id, program=oracle_program.program, tests=list(question.tests))]
+    tests = list(tests) if isinstance(tests, list) else tests
+    jobs = [ExecutionJob(id=oracle_program.id, program=oracle_program.program, tests=tests)]
     if question.reference:
-        jobs.append(ExecutionJob(id=f"{question.id}/reference", program=question.reference, tests=list(question.tests)))
+        jobs.append(ExecutionJob(id=f"{question.id}/reference", program=question.reference, tests=tests))
     return jobs
 
 
-def phase_two(question: Question, samples: list[Sample], oracle: str, kept: list[int],
+def phase_two(question: Question, samples: list[Sample], oracle: str, kept_tests: Tests,
               limits: list[float] | None = None) -> list[ExecutionJob]:
     """The other samples against the kept tests (each under its limit in `limits`, if
     given), every sample against the reference tests."""
     oracle_program = oracle_sample(samples, oracle)
-    kept_texts = [question.tests[i] for i in kept]
     jobs = []
     for sample in samples:  # by model, then index
         if sample is not oracle_program:
-            jobs.append(ExecutionJob(id=sample.id, program=sample.program, tests=kept_texts, limits=limits))
+            jobs.append(ExecutionJob(id=sample.id, program=sample.program, tests=kept_tests, limits=limits))
         if question.reference_tests:
             jobs.append(ExecutionJob(id=f"{sample.id}/reference_tests", program=sample.program,
                                      tests=list(question.reference_tests)))
@@ -301,11 +276,11 @@ def calibrated(oracle_seconds: list[float], settings: FilterSettings) -> list[fl
 
 
 def job_ids(question: Question, samples: list[Sample], oracle: str) -> list[str]:
-    """The ids of both phases' programs, as if the question were kept."""
+    """The ids of both phases' programs, as if the question were kept (ids need no tests)."""
     if not question.tests or oracle_sample(samples, oracle) is None:
         return []
-    every_test = list(range(len(question.tests)))
-    return [job.id for job in phase_one(question, samples, oracle) + phase_two(question, samples, oracle, every_test)]
+    some = ["assert True"]  # a stand-in: an id does not depend on the tests
+    return [job.id for job in phase_one(question, samples, oracle, some) + phase_two(question, samples, oracle, some)]
 
 
 def _check_job_ids(index: SampleIndex, oracle: str) -> None:
@@ -317,200 +292,35 @@ def _check_job_ids(index: SampleIndex, oracle: str) -> None:
             raise InputError(f"two programs would share the job id {repeated!r}: rename the question or model")
 
 
-# ---------------------------------------------------------------- run (plumbing)
-
-
-class Runner:
-    """The executions file and the engine, shared by both phases.
-
-    Each result is appended to the sidecar as it arrives; with `resume`, verdicts already
-    there for the same job are reused. The engine starts only when a job must run.
-    `progress` gets `total(n)` before each phase, n counting the jobs to run in the
-    phases planned so far, and `advance(result)` after each.
-    """
-
-    def __init__(
-        self, sidecar: Path, index: SampleIndex, *, settings: FilterSettings, resume: bool, progress,
-        summary: FilterSummary,
-    ):
-        self.sidecar, self.index, self.settings, self.resume = sidecar, index, settings, resume
-        self.progress, self.summary = progress, summary
-        self.planned = 0  # jobs to run, both phases
-        self.jobs = 0  # jobs, run or reused
-        self._stack = contextlib.ExitStack()
-        self._engine = None
-
-    def __enter__(self) -> Self:
-        if self.resume and self.sidecar.exists():
-            _known_verdicts(self.sidecar, self.index)
-        # resume: cuts a torn last line; otherwise the file starts empty
-        self._writer = self._stack.enter_context(JsonlWriter(self.sidecar, resume=self.resume, key=None))
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stack.close()
-        if self._engine is None:
-            self.summary.isolation = [
-                "not started: every verdict reused" if self.jobs else "not started: nothing to run"
-            ]
-
-    def run(self, units: Callable[[], Iterator[tuple]]) -> Iterator[tuple[tuple, dict, dict]]:
-        """(unit, outcomes per job id, CPU seconds per test per job id) for each unit of
-        one phase, in order; `units()` yields (..., jobs) tuples, the same each time it
-        is called.
-
-        Three walks over the units, none holding more than one: one counts the jobs to
-        run (the progress total), one feeds the engine the jobs it must run, and the
-        last pairs the engine's results, which come in input order, with their units."""
-        todo = sum(self._known(job) is None for *_, jobs in units() for job in jobs)
-        self.planned += todo
-        if self.progress:
-            self.progress.total(self.planned)
-        results = self._execute(job for *_, jobs in units() for job in jobs if self._known(job) is None)
-        for unit in units():
-            outcomes, seconds = {}, {}
-            for job in unit[-1]:
-                self.jobs += 1
-                known = self._known(job)
-                if known is None:
-                    result = next(results)
-                    known = result.outcomes, result.test_cpu_seconds
-                else:
-                    self.summary.reused += 1
-                outcomes[job.id], seconds[job.id] = known
-            yield unit, outcomes, seconds
-        if todo:
-            results.close()  # every result is in: the engine's stream ends here
-            self._settle()
-
-    def _known(self, job: ExecutionJob) -> tuple[list[TestOutcome], list[float] | None] | None:
-        """The job's verdicts (and CPU seconds per test) from the executions file of an
-        earlier run, if there."""
-        if not self.resume:
-            return None
-        known = self.index.verdicts(job.id, _digest(job, self.settings))
-        if known is None or len(known[0]) != len(job.tests):
-            return None
-        return [TestOutcome(value) for value in known[0]], known[1]
-
-    def _execute(self, jobs: Iterator[ExecutionJob]) -> Iterator[ExecutionResult]:
-        if self._engine is None:
-            limits = {"timeout": self.settings.timeout, "memory_mb": self.settings.memory_mb}
-            if self.settings.ray_address:  # the same engine on every node; the same verdicts
-                from acecoder.execution.ray import RayExecutor
-
-                engine = RayExecutor(address=self.settings.ray_address, slots=self.settings.workers, **limits)
-            else:
-                from acecoder.execution import Engine
-
-                # Verdicts of other runs and earlier settings: a setting that changes no verdict
-                # (min_tests, say) runs nothing again (see acecoder.execution.VerdictCache).
-                engine = Engine(workers=self.settings.workers, verdict_cache=True, **limits)
-            self._engine = self._stack.enter_context(engine)
-            self.summary.isolation = self._engine.isolation
-        cache = getattr(self._engine, "verdict_cache", None)
-        self._hits = cache.hits if cache is not None else 0
-        self._ran = 0
-        sent: collections.deque[tuple[str, str]] = collections.deque()  # (id, digest) of jobs out, in order
-
-        def feed() -> Iterator[ExecutionJob]:
-            for job in jobs:
-                sent.append((job.id, _digest(job, self.settings)))
-                yield job
-
-        for result in self._engine.map(feed()):
-            job_id, digest = sent.popleft()
-            if result.id != job_id:  # the engine returns results in input order; anything else is a bug
-                raise RuntimeError(f"the engine returned {result.id!r} where {job_id!r} was due")
-            self._writer.write({**result.to_dict(), "job": result.id, "digest": digest})
-            self._ran += 1
-            if self.progress:
-                self.progress.advance(result)
-            yield result
-
-    def _settle(self) -> None:
-        """Split the phase's executed jobs into programs run and verdicts from the cache."""
-        cache = getattr(self._engine, "verdict_cache", None)
-        reused = (cache.hits - self._hits) if cache is not None else 0
-        self.summary.programs += self._ran - reused
-        self.summary.reused += reused
-
-
-def _digest(job: ExecutionJob, settings: FilterSettings) -> str:
-    """What a verdict depends on: a result is reused only for the same program, tests and
-    limits, judged by the same engine code."""
-    from acecoder.execution import ENGINE_IDENTITY
-
-    key = [job.program, job.tests, settings.timeout, settings.memory_mb, ENGINE_IDENTITY]
-    if job.limits is not None:
-        key.append(job.limits)
-    key = json.dumps(key, ensure_ascii=False)
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
-def _known_verdicts(sidecar: Path, index: SampleIndex) -> None:
-    """The verdicts of an earlier run's executions file, into the index by job and digest;
-    a garbled line (a crash, a disk error) runs again, and so does a stale one (its digest
-    no longer matches the job)."""
-    for _, row in read_jsonl(sidecar, bad_lines=[]):
-        job, digest, outcomes = row.get("job"), row.get("digest"), row.get("outcomes")
-        if not (isinstance(job, str) and isinstance(digest, str) and isinstance(outcomes, list)):
-            continue
-        seconds = row.get("test_cpu_seconds")
-        if not (isinstance(seconds, list) and len(seconds) == len(outcomes)
-                and all(isinstance(t, (int, float)) for t in seconds)):
-            seconds = None  # an older file: the verdicts still count
-        try:
-            index.add_verdicts(job, digest, [str(TestOutcome(value)) for value in outcomes], seconds)
-        except (TypeError, ValueError):
-            continue
-    index.commit()
-
-
 # ---------------------------------------------------------------- judge each question
 
 
-def decide(
-    question: Question,
-    samples: list[Sample],
-    outcomes: dict[str, list[TestOutcome]],
-    settings: FilterSettings,
-) -> tuple[list[TestOutcome] | None, list[int], DropReason | None]:
+def decide(tests: Tests, samples: list[Sample], outcomes: dict[str, list[TestOutcome]],
+           settings: FilterSettings) -> tuple[list[TestOutcome] | None, list[int], DropReason | None]:
     """The rule on phase 1's verdicts: the oracle's outcomes (None when it did not run),
     the kept tests and the drop reason (None when kept)."""
     oracle = oracle_sample(samples, settings.oracle)
-    oracle_outcomes = outcomes[oracle.id] if oracle is not None and question.tests else None
+    oracle_outcomes = outcomes[oracle.id] if oracle is not None and tests else None
     kept = kept_tests(oracle_outcomes) if oracle_outcomes is not None else []
-    reason = drop_reason(
-        len(question.tests), None if oracle_outcomes is None else len(kept), settings=settings
-    )
+    reason = drop_reason(len(tests), None if oracle_outcomes is None else len(kept), settings=settings)
     return oracle_outcomes, kept, reason
 
 
-def judge(
-    question: Question,
-    samples: list[Sample],
-    outcomes: dict[str, list[TestOutcome]],
-    settings: FilterSettings,
-    oracle_seconds: list[float] | None = None,
-) -> tuple[DatasetRow | None, Judged]:
+def judge(question: Question, tests: Tests, samples: list[Sample], outcomes: dict[str, list[TestOutcome]],
+          settings: FilterSettings, oracle_seconds: list[float] | None = None) -> tuple[DatasetRow | None, Judged]:
     """The question's row (None when dropped) and its verdict for the report, from the
-    outcomes of both phases (a sample's are over the kept tests only); `oracle_seconds`:
-    the oracle's CPU seconds on each kept test, for the row."""
+    outcomes of both phases on `tests` (`tests_of(question)`, collected; a sample's are
+    over the kept tests only); `oracle_seconds`: the oracle's CPU seconds on each kept
+    test, for the row."""
     oracle = oracle_sample(samples, settings.oracle)
-    oracle_outcomes, kept, reason = decide(question, samples, outcomes, settings)
-    judged = Judged(
-        id=question.id,
-        source=question.source,
-        tests=len(question.tests),
-        kept_tests=len(kept),
-        reason=None if reason is None else str(reason),
-    )
+    oracle_outcomes, kept, reason = decide(tests, samples, outcomes, settings)
+    judged = Judged(id=question.id, source=question.source, tests=len(tests), kept_tests=len(kept),
+                    reason=None if reason is None else str(reason))
     if oracle_outcomes is None:
         return None, judged
-    judged.oracle_pass_rate = len(kept) / len(question.tests)
+    judged.oracle_pass_rate = len(kept) / len(tests)
     if question.reference:
-        _check_reference(judged, outcomes[f"{question.id}/reference"], kept)
+        judged.add_reference([v is TestOutcome.PASS for v in outcomes[f"{question.id}/reference"]], kept)
     if reason is not None:
         return None, judged
     inferences = []
@@ -530,29 +340,18 @@ def judge(
             test_results=[str(verdict) for verdict in verdicts],
         )
         inferences.append(inference)
-        judged.samples.append(
-            SampleScore(
-                model=sample.model, pass_rate=inference.pass_rate, passes_reference_tests=passes_reference
-            )
-        )
+        judged.samples.append(SampleScore(model=sample.model, pass_rate=inference.pass_rate,
+                                          passes_reference_tests=passes_reference))
     row = DatasetRow(
         id=question.id,
         source=question.source,
         question=question.question,
-        test_cases=[question.tests[i] for i in kept],
+        test_cases=as_column(subset(tests, kept)),  # a suite of another kind: its kept cases, to_dict()
         test_seconds=oracle_seconds,
         inferences=inferences,
         context_messages=[{"role": "user", "content": question.question}],  # the released layout (§5)
     )
     return row, judged
-
-
-def _check_reference(judged: Judged, reference: list[TestOutcome], kept: list[int]) -> None:
-    """A test a known-correct program fails is a wrong test (a false rejection)."""
-    failed = {i for i, outcome in enumerate(reference) if outcome is not TestOutcome.PASS}
-    judged.reference_failed = len(failed)
-    judged.reference_failed_kept = len(failed.intersection(kept))
-    judged.reference_passed_dropped = len(set(range(len(reference))) - failed - set(kept))
 
 
 # ---------------------------------------------------------------- the stage
@@ -593,17 +392,9 @@ def run(
         settings=dataclasses.asdict(settings), output=str(output_path), executions=str(sidecar)
     )
     started = time.monotonic()
-    # The inputs grouped by question on disk, beside the output (a scratch file any rerun
-    # rebuilds; one a killed run left is removed first).
-    scratch = output_path.with_name(f".{output_path.name}.index")
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    try:
-        with SampleIndex(scratch / "index.sqlite") as index:
-            _filter(index, questions_path, samples_path, output_path, sidecar,
-                    settings=settings, summary=summary, strict=strict, resume=resume, progress=progress)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    with scratch_index(output_path) as index:  # the inputs grouped by question, on disk beside the output
+        _filter(index, questions_path, samples_path, output_path, sidecar,
+                settings=settings, summary=summary, strict=strict, resume=resume, progress=progress)
     summary.seconds = round(time.monotonic() - started, 3)
     if report_dir is not None:
         quality.write(report_dir, summary.to_dict())
@@ -614,12 +405,13 @@ def _filter(index: SampleIndex, questions_path: Path, samples_path: Path, output
             settings: FilterSettings, summary: FilterSummary, strict: bool, resume: bool, progress) -> None:
     """The two phases, a question at a time (see the module's docstring)."""
     skipped: list[InputError] = []
-    load(index, questions_path, samples_path, strict=strict, skipped=skipped, ignored=summary.ignored)
-    if settings.oracle == REFERENCE_ORACLE:
-        _references_as_oracle(index, questions_path)
+    index_inputs(index, questions_path, samples_path, strict=strict, skipped=skipped, ignored=summary.ignored,
+                 check_question=tests_of)
+    if settings.oracle == REFERENCE_ORACLE and not index.add_references(REFERENCE_ORACLE):
+        raise ConfigError(f"oracle 'reference': no question in {questions_path} has a reference program")
     summary.questions, summary.samples = index.count("questions"), index.count("samples")
     summary.skipped = len(skipped)
-    summary.skipped_rows = [_skipped_row(error) for error in skipped[:MAX_SKIPPED_ROWS]]
+    summary.skipped_rows = skipped_rows(skipped, MAX_SKIPPED_ROWS)
     if summary.questions:
         _check_oracle(index.models(), settings.oracle, samples_path, skipped)
     _check_job_ids(index, settings.oracle)
@@ -629,57 +421,44 @@ def _filter(index: SampleIndex, questions_path: Path, samples_path: Path, output
         summary.dropped[DropReason(verdict.reason)] += 1
         tally.add(verdict)
 
-    with Runner(sidecar, index, settings=settings, resume=resume, progress=progress, summary=summary) as runner:
+    journal = ExecutionJournal(sidecar, index, timeout=settings.timeout, memory_mb=settings.memory_mb,
+                               workers=settings.workers, ray_address=settings.ray_address, resume=resume,
+                               progress=progress)
+    with journal:
         # phase 1: oracles and references; a kept question's verdicts wait in the index for phase 2
+        # (a pytest file's items are collected as the phase's jobs are first listed)
         def first():
             for question, samples, _ in index.groups():
-                yield question, samples, phase_one(question, samples, settings.oracle)
+                tests = journal.collect(tests_of(question))
+                yield question, samples, tests, phase_one(question, samples, settings.oracle, tests)
 
-        for (question, samples, _), outcomes, seconds in runner.run(first):
-            _, kept, reason = decide(question, samples, outcomes, settings)
+        for (question, samples, tests, _), outcomes, seconds in journal.run(first):
+            _, kept, reason = decide(tests, samples, outcomes, settings)
             if reason is None:
                 oracle = seconds[oracle_sample(samples, settings.oracle).id]
                 # to the millisecond, all a limit needs: a rerun then mostly writes the same row again
                 index.note(question.id, {"kept": kept, "outcomes": {k: [str(v) for v in o] for k, o in outcomes.items()},
                                          "seconds": [round(oracle[i], 3) for i in kept] if oracle is not None else None})
             else:
-                drop(judge(question, samples, outcomes, settings)[1])
+                drop(judge(question, tests, samples, outcomes, settings)[1])
         index.commit()
 
         # phase 2: the samples of kept questions; rows by id, written as they are judged
         def second():
             for question, samples, note in index.groups(noted=True):
+                tests = journal.collect(tests_of(question))  # collected in phase 1: the same ids
                 limits = calibrated(note["seconds"], settings) if note["seconds"] is not None else None
-                yield question, samples, note, phase_two(question, samples, settings.oracle, note["kept"], limits)
+                kept_tests = subset(tests, note["kept"])
+                yield question, samples, tests, note, phase_two(question, samples, settings.oracle, kept_tests, limits)
 
         def rows() -> Iterator[DatasetRow]:
-            for (question, samples, note, _), outcomes, _ in runner.run(second):
+            for (question, samples, tests, note, _), outcomes, _ in journal.run(second):
                 earlier = {k: [TestOutcome(v) for v in o] for k, o in note["outcomes"].items()}
-                row, verdict = judge(question, samples, {**earlier, **outcomes}, settings, note["seconds"])
+                row, verdict = judge(question, tests, samples, {**earlier, **outcomes}, settings, note["seconds"])
                 tally.add(verdict)
                 summary.kept += 1
                 yield row
 
         write_export(output_path, rows(), record_type=DatasetRow)  # all or nothing: a kill leaves no torn file
+    summary.programs, summary.reused, summary.isolation = journal.programs, journal.reused, journal.isolation
     summary.quality = tally.summary()
-
-
-REFERENCE_ORACLE = "reference"
-
-
-def _references_as_oracle(index: SampleIndex, path: Path) -> None:
-    """Each question's reference program becomes its oracle's one sample."""
-    found = False
-    for question in index.questions():
-        if question.reference:
-            found = True
-            index.add_sample(Sample(question_id=question.id, model=REFERENCE_ORACLE, sample_index=0,
-                                    completion="", program=question.reference), replace=True)
-    if not found:
-        raise ConfigError(f"oracle 'reference': no question in {path} has a reference program")
-    index.commit()
-
-
-def _skipped_row(error: InputError) -> dict:
-    message = str(error).removeprefix(f"{error.path}:{error.line}: ")
-    return {"file": error.path, "line": error.line, "message": message}

@@ -1,7 +1,8 @@
 """Stage `pairs`: preference pairs for reward-model training from a scored dataset.
 
 Input: a dataset of `DatasetRow` records (AceCode-87K layout; .jsonl, .parquet, a
-datasets folder or hf:NAME). Output: one row per pair, in a format of
+datasets folder or hf:NAME), with assert tests or a suite of another kind (stdin/stdout,
+call-based, pytest) as the filter writes it: only the pass rates decide. Output: one row per pair, in a format of
 `acecoder.data.exports.PAIR_FORMATS`, questions in input order.
 
 The rule (the reward-model data of ACECODER, arXiv 2502.01718): within one
@@ -26,6 +27,7 @@ with `unique="id"`, as the hard-subset stage reads it too).
 from __future__ import annotations
 
 import ast
+import copy
 import dataclasses
 import time
 from collections import Counter
@@ -223,7 +225,7 @@ def _pair(row: DatasetRow, good: _Candidate, bad: _Candidate) -> Pair:
         id=f"{row.id}/{good.model}/{good.completion_id}>{bad.model}/{bad.completion_id}",
         question_id=row.id,
         question=row.question,
-        tests=list(row.test_cases),
+        tests=copy.deepcopy(row.test_cases),  # asserts, or a suite's dict (filter on stdio/call/pytest tests)
         chosen=good.program,
         rejected=bad.program,
         chosen_pass_rate=good.pass_rate,
