@@ -32,11 +32,12 @@ def validate(config: Annotated[Path, typer.Argument(help="The run's config (YAML
     from acecoder.cli._support import console, fail
     from acecoder.errors import AcecoderError
     from acecoder.pipeline import load_config
-    from acecoder.pipeline.steps import build_steps
+    from acecoder.pipeline.steps import build_steps, check_models
 
     try:
         loaded, _ = load_config(config, set_ or [])
         steps = [step.name for step in build_steps(loaded, Path(loaded.run_dir)) if step.name in loaded.stages]
+        check_models(loaded, set(steps))  # every stage of the config (a run checks those it will run)
     except AcecoderError as error:
         fail(error)
     console.print(f"{config}: valid; stages {' -> '.join(steps)}; run folder {loaded.run_dir}", highlight=False)
