@@ -54,26 +54,6 @@ def test_n_samples_up_to_the_slots_in_one_request_beyond_them_one_by_one():
         assert len(result.texts) == 3 and not client.supports_n and client.usage.failed == {}
 
 
-def test_seeded_samples_share_one_request_and_keep_each_samples_seed():
-    """llama.cpp's server seeds the k-th sample of a seeded request with seed + k: the
-    client's own rule, so n seeded samples go in one request (one prompt pass), and sample
-    k is the sample asked for alone with seed + k (up to batching's last bits)."""
-    request = lambda n, seed: ChatRequest(messages=[{"role": "user", "content": "Write a short poem about rivers."}],
-                                          n=n, temperature=1.0, max_tokens=16, seed=seed)
-    with LlamaCppServer("smollm2-135m", parallel=4, context=256) as server:
-
-        async def go(requests):
-            async with OpenAIClient(server.base_url, server.model, concurrency=4) as client:
-                assert client.seeds_each_sample()  # LlamaCppServer's start-up probe found it so
-                return await client.generate(requests), client.usage
-
-        [together], usage = asyncio.run(go([request(4, 3)]))
-        assert usage.requests == 1 and len(set(together.texts)) >= 3  # four seeds, not one seed four times
-        alone, usage = asyncio.run(go([request(1, 3 + k) for k in range(4)]))
-        assert usage.requests == 4
-        assert sum(a.texts[0] == t for a, t in zip(alone, together.texts)) >= 3
-
-
 def _child_named(parent: int, name: str) -> int | None:
     """The pid of a descendant of `parent` whose command line holds `name`."""
     todo = [parent]

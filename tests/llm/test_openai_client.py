@@ -93,33 +93,6 @@ def test_seeded_samples_are_requested_one_by_one_with_seed_plus_index(server):
     assert sorted((body["n"], body["seed"]) for body in server.requests) == [(1, 10), (1, 11), (1, 12)]
 
 
-def test_a_server_of_ours_that_seeds_each_sample_gets_consecutive_seeded_samples_together(server, tmp_path):
-    from acecoder.llm import _children
-
-    cache = tmp_path / "cache.sqlite"
-    _children.register(server.base_url, lambda: None, seeded_n=True)  # what LlamaCppServer registers after its probe
-    try:
-        generate(OpenAIClient(server.base_url, "m", cache_path=cache), [ChatRequest(messages=USER, n=2, temperature=0.7, seed=10)])
-        assert [(body["n"], body["seed"]) for body in server.requests] == [(2, 10)]
-        # A larger n asks for the consecutive rest in one request, seeded from its first index.
-        generate(OpenAIClient(server.base_url, "m", cache_path=cache), [ChatRequest(messages=USER, n=5, temperature=0.7, seed=10)])
-        assert [(body["n"], body["seed"]) for body in server.requests[1:]] == [(3, 12)]
-    finally:
-        _children.unregister(server.base_url)
-    assert not OpenAIClient(server.base_url, "m").seeds_each_sample()  # gone with its server
-    # A gap in the cached samples (0 and 2 cached, 1 and 3 missing): one by one, each with its own seed.
-    server.requests.clear()
-    _children.register(server.base_url, lambda: None, seeded_n=True)
-    try:
-        client = OpenAIClient(server.base_url, "m", cache_path=tmp_path / "gap.sqlite")
-        key = acecoder.llm.request_key("m", ChatRequest(messages=USER, n=4, temperature=0.7, seed=10))
-        client.cache.put(key, {0: acecoder.llm.Choice("a", "stop"), 2: acecoder.llm.Choice("c", "stop")})
-        generate(client, [ChatRequest(messages=USER, n=4, temperature=0.7, seed=10)])
-    finally:
-        _children.unregister(server.base_url)
-    assert sorted((body["n"], body["seed"]) for body in server.requests) == [(1, 11), (1, 13)]
-
-
 def test_a_server_that_ignores_n_is_asked_for_the_rest_one_by_one():
     seen = []
 

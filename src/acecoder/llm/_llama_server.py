@@ -124,7 +124,7 @@ class LlamaCppServer:
         except BaseException:
             self.close()
             raise
-        _children.register(self.base_url, self.death, seeded_n=self._seeds_each_sample())
+        _children.register(self.base_url, self.death)
         return self.base_url
 
     def death(self) -> str | None:
@@ -146,19 +146,6 @@ class LlamaCppServer:
         probe = {"model": self.model, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1}
         while not self._answers("/chat/completions", deadline, probe):
             time.sleep(0.2)
-
-    def _seeds_each_sample(self) -> bool:
-        """Whether a request with `n` and `seed` gets n different samples. llama.cpp's server
-        seeds sample k with seed + k (tools/server, `add_child`); older builds, or a user's
-        own, may give all n the same seed, hence n copies of one sample: asked once, here."""
-        body = {"model": self.model, "messages": [{"role": "user", "content": "Name a random animal."}],
-                "n": 2, "seed": 1, "temperature": 2.0, "max_tokens": 8}
-        try:
-            choices = httpx.post(self.base_url + "/chat/completions", json=body, timeout=60.0).json()["choices"]
-            texts = [choice["message"]["content"] for choice in choices]
-        except (httpx.HTTPError, ValueError, KeyError, TypeError):
-            return False
-        return len(texts) == 2 and texts[0] != texts[1]
 
     def _answers(self, path: str, deadline: float, body: dict | None = None) -> bool:
         if self._process.poll() is not None:

@@ -26,9 +26,7 @@ n samples: without a seed the missing samples are asked for in one request (`n=k
 a server that returns fewer choices than asked, or refuses `n` (llama.cpp's server
 takes at most as many as it has slots), is asked for the rest one by one, and
 `supports_n` turns off for the run. With a seed, sample i is
-requested alone with seed + i, so each sample is reproducible whatever n a run asks for;
-a server of ours that seeds the k-th sample of a request with seed + k (llama.cpp's,
-`_children.seeded_n`) gets consecutive samples in one request, its prompt processed once.
+requested alone with seed + i, so each sample is reproducible whatever n a run asks for.
 """
 
 from __future__ import annotations
@@ -216,7 +214,7 @@ class OpenAIClient:
         choices = self.cache.get(key, request.n) if self.cache is not None else {}
         self.usage.cache_hits += len(choices)
         missing = [index for index in range(request.n) if index not in choices]
-        if len(missing) > 1 and self.supports_n and (request.seed is None or _consecutive(missing) and self.seeds_each_sample()):
+        if len(missing) > 1 and request.seed is None and self.supports_n:
             try:
                 got = await self._fetch(request, key, missing)
             except LLMError as error:
@@ -232,11 +230,6 @@ class OpenAIClient:
                 choices.update(got)
         return ChatResult(request=request, choices=[choices[index] for index in range(request.n)])
 
-    def seeds_each_sample(self) -> bool:
-        """Whether seeded samples may share a request: every replica is a server of ours that
-        seeds the k-th sample of a request with seed + k (`_children.seeded_n`)."""
-        return all(_children.seeded_n(url) for url in self.base_urls)
-
     async def _fetch(self, request: ChatRequest, key: str, indices: list[int]) -> dict[int, Choice]:
         """Ask for len(indices) samples in one request; cache and return those that came back."""
         body = {
@@ -248,7 +241,7 @@ class OpenAIClient:
             "max_tokens": request.max_tokens,
         }
         if request.seed is not None:
-            body["seed"] = request.seed + indices[0]  # the server seeds the k-th sample with seed + k
+            body["seed"] = request.seed + indices[0]  # alone in its request when seeded
         if request.stop:
             body["stop"] = list(request.stop)
         if request.json_mode:
@@ -369,10 +362,6 @@ def _server_message(response: httpx.Response) -> str:
         if error is not None:
             return _clip(error if isinstance(error, str) else json.dumps(error))
     return _clip(json.dumps(data))
-
-
-def _consecutive(indices: list[int]) -> bool:
-    return indices == list(range(indices[0], indices[0] + len(indices)))
 
 
 def _seconds(value: str | None) -> float | None:

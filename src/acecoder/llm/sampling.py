@@ -263,11 +263,6 @@ async def _sample(todo, settings, backend, cache_path, writer, written, summary,
         from acecoder.llm import OpenAIClient  # loads httpx: only when sampling
 
         backend = OpenAIClient.from_settings(settings, cache_path=cache_path)
-        n = settings.sampling()["n"]
-        if 1 < n <= settings.concurrency and settings.seed is not None and backend.seeds_each_sample():
-            # Seeded samples go n to a request (llama.cpp's server): each fills n of the
-            # `concurrency` slots, so as many requests in flight as fill them.
-            backend.concurrency = max(1, -(-settings.concurrency // n))
     before = dataclasses.replace(backend.usage, errors=dict(backend.usage.errors))  # a snapshot, not the live counts
     try:
         await _stream(todo, settings, backend, writer, written, summary, progress)
