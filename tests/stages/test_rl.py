@@ -1,6 +1,7 @@
 """`acecoder rl` on TRL's GRPOTrainer: settings, prompts, and real GRPO steps on the tiny model."""
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -145,3 +146,59 @@ def test_the_command_resumes_after_a_kill(tiny_model, tmp_path):
     assert "resumed from" in result.stderr and "done 12 steps (6 rollouts)" in result.stderr
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert steps == sorted(set(steps)) and steps[-1] == 12
+
+
+def test_settings_reach_grpo_config(tmp_path):
+    """What the settings say reaches TRL: gradient checkpointing off stays off (TRL's default
+    is on), vLLM's knobs under TRL's names, the context sized for RL, float32 weights."""
+    settings = rl.RLSettings(data="q.jsonl", output_dir=str(tmp_path), gradient_checkpointing=False,
+                             vllm_gpu_memory_utilization=0.25, vllm_tensor_parallel_size=2,
+                             vllm_enable_sleep_mode=True, vllm_server_host="10.0.0.2", vllm_server_port=8123,
+                             max_prompt_tokens=1000, max_completion_tokens=512)
+    args = rl.grpo_args(settings, rl.check(settings), bf16=False, use_vllm=False, max_steps=1, cuda=False)
+    assert args.gradient_checkpointing is False
+    assert (args.vllm_gpu_memory_utilization, args.vllm_tensor_parallel_size) == (0.25, 2)
+    assert args.vllm_enable_sleep_mode is True and args.vllm_max_model_length == 1512
+    assert (args.vllm_server_host, args.vllm_server_port) == ("10.0.0.2", 8123)
+    on = rl.grpo_args(settings.model_copy(update={"gradient_checkpointing": True, "vllm_max_model_length": 4096}),
+                      rl.check(settings), bf16=True, use_vllm=False, max_steps=1, cuda=False)
+    assert on.gradient_checkpointing is True and on.vllm_max_model_length == 4096
+    # bf16 is autocast over float32 weights, never bf16 weights (see test_ddp_...)
+    assert on.model_init_kwargs == {"dtype": "float32"} == args.model_init_kwargs
+    with pytest.raises(ConfigError, match="vllm_gpu_memory_utilization"):
+        rl.validate_settings({"vllm_gpu_memory_utilization": 1.5})
+
+
+def _weights(folder):
+    from safetensors.torch import load_file
+
+    return load_file(str(Path(folder) / "model.safetensors"))
+
+
+@pytest.mark.slow  # two processes, each importing torch and TRL: ~1 min on 2 cores
+def test_ddp_keeps_float32_weights_that_move_at_the_papers_learning_rate(tiny_model, classifier, tmp_path):
+    """Two CPU processes under torchrun (DDP over gloo), bf16 on, the paper's lr 5e-7, one
+    optimizer step with the reward model's reward (its scores differ, so advantages do):
+    the optimizer steps float32 weights on both processes, and the step moves most of
+    them. bf16 weights (what the stage loaded before) keep nearly all of them: a weight
+    near 0.02 moves in steps of 1.2e-4 in bf16, 400 times the update."""
+    settings = tiny_settings(tiny_model, tmp_path, bf16=True, learning_rate=5e-7, reward_model=str(classifier),
+                             reward_model_normalize="batch", rollout_prompts=2, samples_per_prompt=4,
+                             train_batch=8, micro_batch=2, max_rollouts=1)
+    config = tmp_path / "settings.json"
+    config.write_text(settings.model_dump_json())
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29538"]
+    probe = Path(__file__).with_name("_rl_probe.py")
+    result = subprocess.run([*torchrun, str(probe), str(config), str(tmp_path)], capture_output=True, text=True,
+                            timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    for rank in (0, 1):
+        record = json.loads((tmp_path / f"rank{rank}.json").read_text())
+        assert record == {"dtypes": ["torch.float32"], "optimizer_steps": 1}
+    before, after = _weights(tiny_model), _weights(tmp_path / "run" / "final")
+    assert {str(t.dtype) for t in after.values()} == {"torch.float32"}
+    moved = sum(int((after[k] != before[k].to(after[k].dtype)).sum()) for k in before)
+    total = sum(t.numel() for t in before.values())
+    # measured on 2 CPU processes: 0.856 of the weights moved (embedding rows of tokens in no
+    # prompt or completion get no gradient); with bf16 weights, 0.009 of them
+    assert moved / total > 0.5, moved / total
