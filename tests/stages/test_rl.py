@@ -202,3 +202,47 @@ def test_ddp_keeps_float32_weights_that_move_at_the_papers_learning_rate(tiny_mo
     # measured on 2 CPU processes: 0.856 of the weights moved (embedding rows of tokens in no
     # prompt or completion get no gradient); with bf16 weights, 0.009 of them
     assert moved / total > 0.5, moved / total
+
+
+def _reward_worker(rank: int, port: int, classifier: str, out: str) -> None:
+    """One of two processes: the stage's reward functions scoring this process's completions."""
+    import asyncio
+
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    settings = rl.RLSettings(data="q.jsonl", reward_model=classifier, reward_model_normalize="batch", sandbox_workers=1)
+    funcs, _, test = rl.build_rewards(settings, device="cpu")
+    test.close()
+    prompts = [[{"role": "user", "content": q["question"]}] for q in QUESTIONS]
+    completions = [[{"role": "assistant", "content": f"```python\ndef f(x):\n    return x + {rank * 7 + i}\n```"}]
+                   for i in range(len(QUESTIONS) - rank)]  # 4 completions on rank 0, 3 on rank 1
+    prompts, tests = prompts[: len(completions)], [q["tests"] for q in QUESTIONS[: len(completions)]]
+    rewards = asyncio.run(funcs[1](prompts, completions, tests=tests))
+    from acecoder.rewards import ModelReward
+    from acecoder.rm import RewardModel
+
+    raw = ModelReward(RewardModel.load(classifier, device="cpu")).raw(prompts, completions, tests)  # unnormalised
+    dist.destroy_process_group()
+    with open(f"{out}/{rank}.json", "w") as handle:
+        json.dump({"rewards": rewards, "raw": raw}, handle)
+
+
+def test_reward_model_rewards_are_normalised_over_every_process(classifier, tmp_path):
+    """GRPOTrainer scores each process's completions on that process; the reward model's
+    normalisation must still use every process's scores (one set of statistics), or the
+    same score becomes different rewards on different GPUs."""
+    import socket
+
+    import torch
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    torch.multiprocessing.spawn(_reward_worker, args=(port, str(classifier), str(tmp_path)), nprocs=2)
+    ranks = [json.loads((tmp_path / f"{rank}.json").read_text()) for rank in (0, 1)]
+    everyone = ranks[0]["raw"] + ranks[1]["raw"]
+    mean = sum(everyone) / len(everyone)
+    std = (sum((s - mean) ** 2 for s in everyone) / len(everyone)) ** 0.5
+    for rank in ranks:  # by hand: (score - mean) / std over the 7 completions of both processes
+        assert rank["rewards"] == pytest.approx([(s - mean) / std for s in rank["raw"]], abs=1e-5)
