@@ -246,3 +246,22 @@ def test_reward_model_rewards_are_normalised_over_every_process(classifier, tmp_
     std = (sum((s - mean) ** 2 for s in everyone) / len(everyone)) ** 0.5
     for rank in ranks:  # by hand: (score - mean) / std over the 7 completions of both processes
         assert rank["rewards"] == pytest.approx([(s - mean) / std for s in rank["raw"]], abs=1e-5)
+
+
+@pytest.mark.slow  # two processes under DeepSpeed: ~40 s on 2 cores
+def test_zero3_on_two_processes_with_the_reward_model_reward(tiny_model, classifier, zero3_cpu_launch, tmp_path):
+    """The policy sharded by ZeRO-3 over two CPU processes and the reward model's reward on.
+    Before: the reward model was loaded after GRPOConfig had switched ZeRO-3 on, so through
+    deepspeed.zero.Init, and the first reward failed on its partitioned embedding ("'weight'
+    must be 2-D"); now it is whole on each process and the rollout trains."""
+    settings = tiny_settings(tiny_model, tmp_path, reward_model=str(classifier), learning_rate=5e-7,
+                             rollout_prompts=2, samples_per_prompt=4, train_batch=4, micro_batch=1, max_rollouts=1)
+    config = tmp_path / "rl.yaml"
+    config.write_text(settings.model_dump_json())  # JSON is YAML
+    result = subprocess.run([*zero3_cpu_launch, "--main_process_port", "29539", "-m", "acecoder.cli", "rl", str(config)],
+                            capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    [line] = [json.loads(text) for text in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert line["step"] == 2 and line["reward_std"] > 0  # the reward model's scores differ between completions
+    final = _weights(tmp_path / "run" / "final")  # gathered at save: whole tensors
+    assert all(t.numel() for t in final.values()) and final.keys() == _weights(tiny_model).keys()
