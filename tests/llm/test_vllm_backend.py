@@ -1,10 +1,15 @@
 """VLLMBackend's own logic (coalescing, sample order, usage, options, errors) against a
-stand-in `vllm` module shaped like vLLM's `LLM.chat` API (RequestOutput/CompletionOutput).
-vLLM itself needs a CUDA GPU; the real engine is exercised on GPU machines only."""
+stand-in `vllm` module shaped like vLLM's `LLM.chat` API (RequestOutput/CompletionOutput)
+and behaving like vLLM where it matters: the engine refuses to start off the main thread
+(as releases before ~0.10.2 did), holds `gpu_memory_utilization` of a pretend GPU until
+it is shut down, and fails a whole `LLM.chat` batch when one prompt reaches
+`max_model_len` (prompt tokens here: one per character of the last message). vLLM itself
+needs a CUDA GPU; the real engine is exercised on GPU machines only."""
 
 import asyncio
 import subprocess
 import sys
+import threading
 import time
 import types
 from dataclasses import dataclass, field
@@ -40,6 +45,14 @@ class FakeOutput:
     outputs: list
 
 
+GPU: dict = {}  # what each live engine holds of the pretend GPU, by id: share of the card
+
+
+class FakeTokenizer:
+    def apply_chat_template(self, messages, add_generation_prompt=True, tokenize=True):
+        return {"input_ids": [0] * len(messages[-1]["content"])}  # transformers 5 returns a mapping
+
+
 @dataclass
 class FakeLLM:
     kwargs: dict
@@ -47,12 +60,28 @@ class FakeLLM:
     delay: float = 0.0
     fail: bool = False
 
+    def __post_init__(self):
+        limit = self.kwargs.get("max_model_len", 4096)
+        self.llm_engine = types.SimpleNamespace(
+            model_config=types.SimpleNamespace(max_model_len=limit),
+            engine_core=types.SimpleNamespace(shutdown=lambda: GPU.pop(id(self), None)),
+        )
+        GPU[id(self)] = self.kwargs.get("gpu_memory_utilization", 0.9)
+
+    def get_tokenizer(self):
+        return FakeTokenizer()
+
     def chat(self, conversations, params, use_tqdm=True):
         assert use_tqdm is False
         self.calls.append((conversations, params))
         time.sleep(self.delay)
         if self.fail:
             raise RuntimeError("CUDA out of memory")
+        limit = self.llm_engine.model_config.max_model_len
+        for messages in conversations:  # vLLM validates each request as it adds it: one bad one fails all
+            if len(messages[-1]["content"]) >= limit:
+                raise ValueError(f"The decoder prompt (length {len(messages[-1]['content'])}) plus the number of "
+                                 f"requested output tokens (at least 1) is longer than the maximum model length of {limit}.")
         outputs = []
         for messages, p in zip(conversations, params):
             prompt = messages[-1]["content"]
@@ -67,8 +96,11 @@ def fake_vllm(monkeypatch):
     module = types.ModuleType("vllm")
     sampling = types.ModuleType("vllm.sampling_params")
     made = []
+    GPU.clear()
 
     def make_llm(**kwargs):
+        if threading.current_thread() is not threading.main_thread():  # vLLM < 0.10.2's V1 engine
+            raise ValueError("signal only works in main thread of the main interpreter")
         made.append(FakeLLM(kwargs))
         return made[-1]
 
@@ -149,8 +181,69 @@ def test_an_engine_failure_fails_the_batch_with_an_llm_error_and_the_next_call_w
 def test_without_vllm_a_config_error_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "vllm", None)  # import vllm -> ImportError
     backend = VLLMBackend("m")
-    with pytest.raises(ConfigError, match="pip install vllm"):
+    with pytest.raises(ConfigError, match=r"pip install 'acecoder\[vllm\]'"):
         asyncio.run(backend.generate([ChatRequest(messages=user("x"))]))
+
+
+def test_the_engine_starts_on_the_callers_thread(fake_vllm):
+    """Before, the engine started inside the worker thread that runs batches, which vLLM
+    releases before ~0.10.2 refuse ("signal only works in main thread")."""
+    [result] = asyncio.run(VLLMBackend("m").generate([ChatRequest(messages=user("hi"))]))
+    assert result.texts == ["hi#0"] and len(fake_vllm) == 1
+
+
+def test_a_failed_start_is_remembered_not_retried(fake_vllm, monkeypatch):
+    starts = []
+
+    def no_memory(**kwargs):
+        starts.append(kwargs)
+        raise RuntimeError("CUDA out of memory while loading the weights")
+
+    monkeypatch.setattr(sys.modules["vllm"], "LLM", no_memory)
+    backend = VLLMBackend("m")
+    for _ in range(3):  # every later batch fails at once with the same error
+        with pytest.raises(LLMError, match="did not start: RuntimeError: CUDA out of memory"):
+            asyncio.run(backend.generate([ChatRequest(messages=user("x"))]))
+    assert len(starts) == 1
+
+
+def test_a_prompt_over_max_model_len_fails_alone(fake_vllm):
+    """vLLM refuses a whole LLM.chat batch for one prompt with no room left for a token; the
+    backend fails that request alone (kind "item", as an endpoint's 400) and runs the rest."""
+    backend = VLLMBackend("m", max_model_len=8)
+
+    async def batch():
+        return await asyncio.gather(*(backend.generate([ChatRequest(messages=user(text))])
+                                      for text in ("short", "far too long", "1234567")), return_exceptions=True)
+
+    [short], error, [edge] = asyncio.run(batch())
+    assert short.texts == ["short#0"] and edge.texts == ["1234567#0"]  # 7 tokens: room for one more
+    assert isinstance(error, LLMError) and error.kind == "item" and "12 tokens, max_model_len is 8" in str(error)
+    assert [len(conversations) for conversations, _ in fake_vllm[0].calls] == [2]  # one call, without it
+
+
+def test_aclose_shuts_the_engine_down_and_frees_its_memory(fake_vllm):
+    backend = VLLMBackend("m", gpu_memory_utilization=0.6)
+    asyncio.run(backend.generate([ChatRequest(messages=user("x"))]))
+    assert list(GPU.values()) == [0.6]
+    asyncio.run(backend.aclose())
+    assert GPU == {}  # the card is free for what comes next (a reward model)
+    asyncio.run(backend.generate([ChatRequest(messages=user("y"))]))  # starts again when asked
+    assert len(fake_vllm) == 2 and list(GPU.values()) == [0.6]
+
+
+def test_open_backend_passes_the_engine_settings_and_frees_the_engine(fake_vllm):
+    from acecoder.llm import open_backend
+
+    with open_backend("vllm", "some/model", vllm={"gpu_memory_utilization": 0.5, "tensor_parallel_size": 2,
+                                                   "max_model_len": 4096}) as (backend, url):
+        assert url is None
+        asyncio.run(backend.generate([ChatRequest(messages=user("x"))]))
+        assert GPU
+    [llm] = fake_vllm
+    assert (llm.kwargs["gpu_memory_utilization"], llm.kwargs["tensor_parallel_size"], llm.kwargs["max_model_len"]) \
+        == (0.5, 2, 4096)
+    assert GPU == {}  # closed on leaving the block
 
 
 def test_bad_settings_are_config_errors():
