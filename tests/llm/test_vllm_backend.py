@@ -9,108 +9,17 @@ needs a CUDA GPU; the real engine is exercised on GPU machines only."""
 import asyncio
 import subprocess
 import sys
-import threading
-import time
-import types
-from dataclasses import dataclass, field
 
 import pytest
+from _fake_vllm import GPU, FakeLLM, install
 
 from acecoder.errors import ConfigError
 from acecoder.llm import ChatRequest, LLMBackend, LLMError, VLLMBackend
 
 
-@dataclass
-class FakeParams:
-    n: int = 1
-    temperature: float = 1.0
-    top_p: float = 1.0
-    max_tokens: int = 16
-    seed: int | None = None
-    stop: list | None = None
-    structured_outputs: object = None
-
-
-@dataclass
-class FakeCompletion:
-    index: int
-    text: str
-    token_ids: list
-    finish_reason: str = "stop"
-
-
-@dataclass
-class FakeOutput:
-    prompt_token_ids: list
-    outputs: list
-
-
-GPU: dict = {}  # what each live engine holds of the pretend GPU, by id: share of the card
-
-
-class FakeTokenizer:
-    def apply_chat_template(self, messages, add_generation_prompt=True, tokenize=True):
-        return {"input_ids": [0] * len(messages[-1]["content"])}  # transformers 5 returns a mapping
-
-
-@dataclass
-class FakeLLM:
-    kwargs: dict
-    calls: list = field(default_factory=list)
-    delay: float = 0.0
-    fail: bool = False
-
-    def __post_init__(self):
-        limit = self.kwargs.get("max_model_len", 4096)
-        self.llm_engine = types.SimpleNamespace(
-            model_config=types.SimpleNamespace(max_model_len=limit),
-            engine_core=types.SimpleNamespace(shutdown=lambda: GPU.pop(id(self), None)),
-        )
-        GPU[id(self)] = self.kwargs.get("gpu_memory_utilization", 0.9)
-
-    def get_tokenizer(self):
-        return FakeTokenizer()
-
-    def chat(self, conversations, params, use_tqdm=True):
-        assert use_tqdm is False
-        self.calls.append((conversations, params))
-        time.sleep(self.delay)
-        if self.fail:
-            raise RuntimeError("CUDA out of memory")
-        limit = self.llm_engine.model_config.max_model_len
-        for messages in conversations:  # vLLM validates each request as it adds it: one bad one fails all
-            if len(messages[-1]["content"]) >= limit:
-                raise ValueError(f"The decoder prompt (length {len(messages[-1]['content'])}) plus the number of "
-                                 f"requested output tokens (at least 1) is longer than the maximum model length of {limit}.")
-        outputs = []
-        for messages, p in zip(conversations, params):
-            prompt = messages[-1]["content"]
-            # returned out of order on purpose: the backend must order by index
-            completions = [FakeCompletion(i, f"{prompt}#{i}", [0] * (i + 1)) for i in reversed(range(p.n))]
-            outputs.append(FakeOutput(prompt_token_ids=[0] * len(prompt), outputs=completions))
-        return outputs
-
-
 @pytest.fixture
 def fake_vllm(monkeypatch):
-    module = types.ModuleType("vllm")
-    sampling = types.ModuleType("vllm.sampling_params")
-    made = []
-    GPU.clear()
-
-    def make_llm(**kwargs):
-        if threading.current_thread() is not threading.main_thread():  # vLLM < 0.10.2's V1 engine
-            raise ValueError("signal only works in main thread of the main interpreter")
-        made.append(FakeLLM(kwargs))
-        return made[-1]
-
-    module.LLM = make_llm
-    module.SamplingParams = FakeParams
-    sampling.StructuredOutputsParams = lambda json_object: ("json_object", json_object)
-    module.sampling_params = sampling
-    monkeypatch.setitem(sys.modules, "vllm", module)
-    monkeypatch.setitem(sys.modules, "vllm.sampling_params", sampling)
-    return made
+    return install(monkeypatch)
 
 
 def user(text):
