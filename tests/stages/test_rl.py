@@ -261,6 +261,7 @@ def test_zero3_on_two_processes_with_the_reward_model_reward(tiny_model, classif
     result = subprocess.run([*zero3_cpu_launch, "--main_process_port", "29539", "-m", "acecoder.cli", "rl", str(config)],
                             capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.count("done 2 steps") == 1  # one report, from the main process
     [line] = [json.loads(text) for text in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert line["step"] == 2 and line["reward_std"] > 0  # the reward model's scores differ between completions
     final = _weights(tmp_path / "run" / "final")  # gathered at save: whole tensors
