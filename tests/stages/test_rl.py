@@ -205,33 +205,41 @@ def test_ddp_keeps_float32_weights_that_move_at_the_papers_learning_rate(tiny_mo
 
 
 def _reward_worker(rank: int, port: int, classifier: str, out: str) -> None:
-    """One of two processes: the stage's reward functions scoring this process's completions."""
+    """One of two processes: the stage's reward functions scoring this process's completions,
+    two rollouts of them, under each normalisation."""
     import asyncio
 
     import torch.distributed as dist
 
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
-    settings = rl.RLSettings(data="q.jsonl", reward_model=classifier, reward_model_normalize="batch", sandbox_workers=1)
-    funcs, _, test = rl.build_rewards(settings, device="cpu")
-    test.close()
-    prompts = [[{"role": "user", "content": q["question"]}] for q in QUESTIONS]
-    completions = [[{"role": "assistant", "content": f"```python\ndef f(x):\n    return x + {rank * 7 + i}\n```"}]
-                   for i in range(len(QUESTIONS) - rank)]  # 4 completions on rank 0, 3 on rank 1
-    prompts, tests = prompts[: len(completions)], [q["tests"] for q in QUESTIONS[: len(completions)]]
-    rewards = asyncio.run(funcs[1](prompts, completions, tests=tests))
     from acecoder.rewards import ModelReward
     from acecoder.rm import RewardModel
 
-    raw = ModelReward(RewardModel.load(classifier, device="cpu")).raw(prompts, completions, tests)  # unnormalised
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    unnormalised = ModelReward(RewardModel.load(classifier, device="cpu"), normalize="none", clip=None)
+    record = {}
+    for normalize, rollout in [("batch", 0), ("batch", 1), ("running", 0), ("running", 1)]:
+        if rollout == 0:
+            settings = rl.RLSettings(data="q.jsonl", reward_model=classifier, reward_model_normalize=normalize,
+                                     sandbox_workers=1)
+            funcs, _, test = rl.build_rewards(settings, device="cpu")
+            test.close()
+        n = len(QUESTIONS) - rank  # 4 completions on rank 0, 3 on rank 1
+        prompts = [[{"role": "user", "content": q["question"]}] for q in QUESTIONS[:n]]
+        completions = [[{"role": "assistant", "content": f"```python\ndef f(x):\n    return x * {rollout} + {rank * 7 + i}\n```"}]
+                       for i in range(n)]
+        tests = [q["tests"] for q in QUESTIONS[:n]]
+        rewards = asyncio.run(funcs[1](prompts, completions, tests=tests))
+        record.setdefault(normalize, []).append({"rewards": rewards, "raw": unnormalised.raw(prompts, completions, tests)})
     dist.destroy_process_group()
     with open(f"{out}/{rank}.json", "w") as handle:
-        json.dump({"rewards": rewards, "raw": raw}, handle)
+        json.dump(record, handle)
 
 
 def test_reward_model_rewards_are_normalised_over_every_process(classifier, tmp_path):
     """GRPOTrainer scores each process's completions on that process; the reward model's
     normalisation must still use every process's scores (one set of statistics), or the
-    same score becomes different rewards on different GPUs."""
+    same score becomes different rewards on different GPUs. By hand: (score - mean) / std
+    over the 7 completions of both processes (batch), or over both rollouts' 14 (running)."""
     import socket
 
     import torch
@@ -241,11 +249,16 @@ def test_reward_model_rewards_are_normalised_over_every_process(classifier, tmp_
         port = sock.getsockname()[1]
     torch.multiprocessing.spawn(_reward_worker, args=(port, str(classifier), str(tmp_path)), nprocs=2)
     ranks = [json.loads((tmp_path / f"{rank}.json").read_text()) for rank in (0, 1)]
-    everyone = ranks[0]["raw"] + ranks[1]["raw"]
-    mean = sum(everyone) / len(everyone)
-    std = (sum((s - mean) ** 2 for s in everyone) / len(everyone)) ** 0.5
-    for rank in ranks:  # by hand: (score - mean) / std over the 7 completions of both processes
-        assert rank["rewards"] == pytest.approx([(s - mean) / std for s in rank["raw"]], abs=1e-5)
+    for normalize in ("batch", "running"):
+        seen: list[float] = []
+        for rollout in range(2):
+            batch = ranks[0][normalize][rollout]["raw"] + ranks[1][normalize][rollout]["raw"]
+            seen = seen + batch if normalize == "running" else batch
+            mean = sum(seen) / len(seen)
+            std = (sum((s - mean) ** 2 for s in seen) / len(seen)) ** 0.5
+            for rank in ranks:
+                expected = [(s - mean) / std for s in rank[normalize][rollout]["raw"]]
+                assert rank[normalize][rollout]["rewards"] == pytest.approx(expected, abs=1e-5), (normalize, rollout)
 
 
 @pytest.mark.slow  # two processes under DeepSpeed: ~40 s on 2 cores

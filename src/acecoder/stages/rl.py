@@ -458,16 +458,18 @@ class AllRanksNormalized:
 
         scores = list(await self.raw(prompts, completions, **kwargs))
         if self.normalize == "none":
-            return scores
-        # in a worker thread: the event loop keeps scoring other rewards while ranks meet
-        everyone = [s for share in await asyncio.to_thread(gather_floats, scores) for s in share]
-        if self.normalize == "running":
-            self.stats.update(everyone)
-            mean, std = self.stats.mean, self.stats.std
-        else:  # batch: this rollout's completions on every process
-            mean = sum(everyone) / len(everyone)
-            std = math.sqrt(sum((s - mean) ** 2 for s in everyone) / len(everyone))
-        return [max(-self.CLIP, min(self.CLIP, r)) for r in normalize_scores(scores, mean, std)]
+            rewards = scores
+        else:
+            # in a worker thread: the event loop keeps scoring other rewards while ranks meet
+            everyone = [s for share in await asyncio.to_thread(gather_floats, scores) for s in share]
+            if self.normalize == "running":
+                self.stats.update(everyone)
+                mean, std = self.stats.mean, self.stats.std
+            else:  # batch: this rollout's completions on every process
+                mean = sum(everyone) / len(everyone)
+                std = math.sqrt(sum((s - mean) ** 2 for s in everyone) / len(everyone))
+            rewards = normalize_scores(scores, mean, std)
+        return [max(-self.CLIP, min(self.CLIP, r)) for r in rewards]
 
 
 def run(settings: RLSettings, *, progress=None, callbacks: list | None = None) -> RLSummary:
