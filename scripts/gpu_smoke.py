@@ -24,9 +24,21 @@ on one GPU, mostly imports; nothing is downloaded.
 
 What it needs beside torch: the package's train extra (transformers, accelerate, TRL,
 peft, datasets), pydantic and deepspeed (a pure-Python wheel, ops unbuilt: they compile on
-first use where nvcc is, and ZeRO-3 with torch's AdamW needs none). On a machine without
-them, carry wheels downloaded here (`pip download --no-deps ... -d .whl`), install them with
-`pip install --no-index --no-deps --target /tmp/site .whl/*.whl` and put /tmp/site on PYTHONPATH.
+first use where nvcc is, and ZeRO-3 with torch's AdamW needs none). A machine that has
+torch, transformers, accelerate and peft but not the rest (the lent GPU machines: Python
+3.12) gets them as wheels that travel with the working tree, prepared where pip works:
+
+    echo /.whl/ >> .git/info/exclude
+    pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+        --platform manylinux_2_17_x86_64 -d .whl trl==1.16.0 datasets==5.2.0 dill==0.4.1 \
+        multiprocess==0.70.19 pydantic==2.14.4 pydantic-core==2.50.5 annotated-types==0.8.0 \
+        typing-inspection==0.4.5 hjson==3.1.0
+    pip wheel --no-deps deepspeed==0.19.8 -w .whl          # builds without torch: ops unbuilt
+
+and there, before the run (the package itself from src/, nothing installed from a network):
+
+    pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
+    PYTHONPATH=/tmp/site:src python3 scripts/gpu_smoke.py
 """
 
 from __future__ import annotations
@@ -122,7 +134,7 @@ def launch_config(folder: Path, *, cuda: bool) -> Path:
     config.write_text(
         "distributed_type: DEEPSPEED\n"
         f"deepspeed_config:\n  deepspeed_config_file: {folder / 'ds.json'}\n  zero3_init_flag: {str(shipped['zero3_init_flag']).lower()}\n"
-        f"num_machines: 1\nnum_processes: 1\nuse_cpu: {str(not cuda).lower()}\n"
+        f"mixed_precision: {'bf16' if cuda else 'no'}\nnum_machines: 1\nnum_processes: 1\nuse_cpu: {str(not cuda).lower()}\n"
     )
     return config
 
