@@ -126,15 +126,17 @@ def launch_config(folder: Path, *, cuda: bool) -> Path:
             "stage": shipped["zero_stage"], "stage3_param_persistence_threshold": 0,
             "stage3_gather_16bit_weights_on_model_save": shipped["zero3_save_16bit_model"],
         },
-        "bf16": {"enabled": "auto"}, "train_micro_batch_size_per_gpu": "auto", "gradient_accumulation_steps": "auto",
+        "train_micro_batch_size_per_gpu": "auto", "gradient_accumulation_steps": "auto",
         "train_batch_size": "auto", "gradient_clipping": "auto",
+        # the shipped config's mixed_precision: bf16 (a config file must say it itself)
+        **({"bf16": {"enabled": True}} if cuda else {}),
     }
     (folder / "ds.json").write_text(json.dumps(ds))
     config = folder / "accelerate.yaml"
     config.write_text(
         "distributed_type: DEEPSPEED\n"
         f"deepspeed_config:\n  deepspeed_config_file: {folder / 'ds.json'}\n  zero3_init_flag: {str(shipped['zero3_init_flag']).lower()}\n"
-        f"mixed_precision: {'bf16' if cuda else 'no'}\nnum_machines: 1\nnum_processes: 1\nuse_cpu: {str(not cuda).lower()}\n"
+        f"num_machines: 1\nnum_processes: 1\nuse_cpu: {str(not cuda).lower()}\n"
     )
     return config
 
