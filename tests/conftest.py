@@ -89,3 +89,28 @@ def classifier(tiny_model, tmp_path_factory):
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def zero3_cpu_launch(tmp_path_factory):
+    """`accelerate launch` arguments for DeepSpeed ZeRO-3 on two CPU processes (DeepSpeed's CPU
+    accelerator, over gloo): what configs/accelerate/zero3.yaml sets, less bf16 (CPUs run it
+    slowly), plus `stage3_param_persistence_threshold: 0`. DeepSpeed keeps a parameter under
+    that many elements whole on every rank (10 x hidden size under `auto`, 1e5 by default):
+    all of a tiny model's weights, none of a 7B's. At 0 the tiny model is sharded as a 7B is."""
+    import json
+    import sys
+
+    folder = tmp_path_factory.mktemp("zero3-cpu")
+    (folder / "ds.json").write_text(json.dumps({
+        "zero_optimization": {"stage": 3, "stage3_param_persistence_threshold": 0,
+                              "stage3_gather_16bit_weights_on_model_save": True},
+        "train_micro_batch_size_per_gpu": "auto", "gradient_accumulation_steps": "auto",
+        "train_batch_size": "auto", "gradient_clipping": "auto",
+    }))
+    (folder / "accelerate.yaml").write_text(
+        "distributed_type: DEEPSPEED\n"
+        f"deepspeed_config:\n  deepspeed_config_file: {folder / 'ds.json'}\n  zero3_init_flag: true\n"
+        "num_machines: 1\nnum_processes: 2\nuse_cpu: true\n"
+    )
+    return [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(folder / "accelerate.yaml")]

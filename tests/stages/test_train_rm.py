@@ -198,3 +198,37 @@ def test_a_hub_name_reaches_transformers_hub_loading_and_offline_says_so(tmp_pat
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert "Qwen/Qwen2.5-Coder-7B-Instruct" in result.stderr and "HF_HUB_OFFLINE" in result.stderr
     assert "local cache" in result.stderr and "OSError" in result.stderr  # transformers' own error, quoted
+
+
+@pytest.mark.slow  # two processes under DeepSpeed, each importing torch, TRL and DeepSpeed: ~30 s a run
+@pytest.mark.parametrize("lora_rank", [0, 4])
+def test_zero3_on_two_processes_writes_a_whole_model_and_its_evaluation(tiny_model, zero3_cpu_launch, tmp_path,
+                                                                       lora_rank):
+    """ZeRO-3 with the weights sharded over two CPU processes. Before: the held-out evaluation
+    loaded the model on rank 0 alone, through deepspeed.zero.Init, whose broadcast waited
+    for rank 1, which had left (the NCCL timeout on GPUs; here gloo's "Connection closed
+    by peer"), and eval.json was never written; with LoRA, merge_and_unload added the
+    adapters to empty shards and rank 0 saved a model of empty tensors."""
+    pairs = write_pairs(tmp_path / "pairs.jsonl", 8)
+    out = tmp_path / "rm"
+    args = command(pairs, tiny_model, out)[3:]  # from "train-rm" on
+    args[args.index("--micro-batch-size") + 1] = "2"
+    result = subprocess.run([*zero3_cpu_launch, "--main_process_port", str(29540 + lora_rank), "-m", "acecoder.cli",
+                             *args, "--lora-rank", str(lora_rank)],
+                            capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not (out / "adapter").exists()  # LoRA: merged into the one layout
+    model = RewardModel.load(out, device="cpu")  # whole: no empty tensor in the checkpoint
+    base = transformers.AutoModel.from_pretrained(tiny_model)
+    changed = [name for name, p in base.named_parameters()
+               if not torch.equal(p, model.body.get_parameter(name).to(p.dtype))]
+    assert any("proj" in name for name in changed)  # trained (LoRA: its merged updates)
+    # eval.json: both processes' shares, as one process scores the held-out pairs
+    evaluation = json.loads((out / "eval.json").read_text())
+    rows = [json.loads(line) for line in pairs.read_text().splitlines()]
+    _, held = train_rm.split([r["question_id"] for r in rows], 0.25, 42)
+    gaps = [model.score([rows[i]["question"]] * 2, [rows[i]["chosen"], rows[i]["rejected"]], [rows[i]["tests"]] * 2)
+            for i in held]
+    gaps = [good - bad for good, bad in gaps]
+    assert evaluation["pairs"] == len(held) == 2 and evaluation["train_pairs"] == 6
+    assert evaluation["mean_margin"] == pytest.approx(sum(gaps) / len(gaps), abs=1e-5)

@@ -39,9 +39,16 @@ def _lcb(start_date: str | None, end_date: str | None) -> dict:
     return {"livecodebench": {k: v for k, v in window.items() if v}} if any(window.values()) else {}
 
 
+GpuMemory = Annotated[float, typer.Option(help="With --backend vllm: share of the GPU vLLM takes (weights and KV cache); it is given back before a reward model loads.", min=0.05, max=1.0)]
+TensorParallel = Annotated[int, typer.Option(help="With --backend vllm: GPUs one model is split over.", min=1)]
+MaxModelLen = Annotated[int | None, typer.Option(help="With --backend vllm: context in tokens (prompt + new tokens) [default: the model's].", min=16)]
+
+
 @contextlib.contextmanager
-def _sampling(wanted, model, base_url, backend, batch_size, n, temperature, top_p, max_tokens, seed, concurrency):
-    """(SampleSettings, LLM backend or None) to sample with; (None, None) when not `wanted`."""
+def _sampling(wanted, model, base_url, backend, batch_size, n, temperature, top_p, max_tokens, seed, concurrency,
+              vllm=None):
+    """(SampleSettings, LLM backend or None) to sample with; (None, None) when not `wanted`.
+    `vllm`: the engine's settings with --backend vllm."""
     from acecoder.errors import ConfigError
     from acecoder.llm import open_backend
     from acecoder.stages.sample import SampleSettings
@@ -51,10 +58,16 @@ def _sampling(wanted, model, base_url, backend, batch_size, n, temperature, top_
         return
     if not model:
         raise ConfigError("no samples file: give --model (and --base-url, or --backend local) to sample")
-    with open_backend(backend.value, model, base_url=base_url, batch_size=batch_size, concurrency=concurrency) as (engine, url):
+    with open_backend(backend.value, model, base_url=base_url, batch_size=batch_size, concurrency=concurrency,
+                      vllm=vllm) as (engine, url):
         settings = SampleSettings(model=model, base_url=url, n=n, temperature=temperature, top_p=top_p,
                                   max_tokens=max_tokens, seed=seed, concurrency=concurrency)
         yield settings, engine
+
+
+def _vllm(gpu_memory_utilization: float, tensor_parallel_size: int, max_model_len: int | None) -> dict:
+    return {"gpu_memory_utilization": gpu_memory_utilization, "tensor_parallel_size": tensor_parallel_size,
+            "max_model_len": max_model_len}
 
 
 @app.command("eval")
@@ -80,6 +93,9 @@ def eval_(
     max_tokens: Annotated[int, typer.Option(help="Sampling: new tokens per program.", min=1)] = 512,
     seed: Annotated[int | None, typer.Option(help="Sampling: sample i uses seed + i.")] = None,
     concurrency: Annotated[int, typer.Option(help="Sampling: requests in flight.", min=1)] = 16,
+    gpu_memory_utilization: GpuMemory = 0.9,
+    tensor_parallel_size: TensorParallel = 1,
+    max_model_len: MaxModelLen = None,
     resume: Annotated[bool, typer.Option(help="Keep what OUTPUT has (samples, verdicts) and do only the rest.")] = False,
 ) -> None:
     """pass@k (unbiased estimator) per benchmark and overall, from samples or by sampling."""
@@ -93,8 +109,9 @@ def eval_(
             benchmarks=benchmark, paths=_paths(path, benchmark), benchmark_settings=_lcb(start_date, end_date),
             k=k or [1, 10, 100], model=model, limit=limit, timeout=timeout, workers=workers, memory_mb=memory_mb,
         )
+        vllm = _vllm(gpu_memory_utilization, tensor_parallel_size, max_model_len)
         with _sampling(samples is None, model, base_url, backend, batch_size, n, temperature, top_p, max_tokens,
-                       seed, concurrency) as (sampling, engine), progress_bar("eval") as bar:
+                       seed, concurrency, vllm) as (sampling, engine), progress_bar("eval") as bar:
             summary = stage.run(output, settings=settings, samples_path=samples, sample_settings=sampling,
                                 backend=engine, resume=resume, progress=bar)
     except AcecoderError as error:
@@ -154,6 +171,9 @@ def bon(
     max_tokens: Annotated[int, typer.Option(help="Sampling: new tokens per program.", min=1)] = 512,
     sample_seed: Annotated[int | None, typer.Option(help="Sampling: sample i uses seed + i.")] = None,
     concurrency: Annotated[int, typer.Option(help="Sampling: requests in flight.", min=1)] = 16,
+    gpu_memory_utilization: GpuMemory = 0.9,
+    tensor_parallel_size: TensorParallel = 1,
+    max_model_len: MaxModelLen = None,
     resume: Annotated[bool, typer.Option(help="Keep what OUTPUT has (samples, verdicts, scores) and do only the rest.")] = False,
 ) -> None:
     """Best-of-N: pass@1 of the pick against N for each selector, with greedy, average and oracle."""
@@ -170,8 +190,9 @@ def bon(
             test_max_tokens=test_max_tokens, timeout=timeout,
             workers=workers, memory_mb=memory_mb,
         )
+        vllm = _vllm(gpu_memory_utilization, tensor_parallel_size, max_model_len)
         with _sampling(samples is None or generate_tests > 0, model, base_url, backend, batch_size, n or 16,
-                       temperature, top_p, max_tokens, sample_seed, concurrency) as (sampling, engine), \
+                       temperature, top_p, max_tokens, sample_seed, concurrency, vllm) as (sampling, engine), \
                 progress_bar("bon") as bar:
             summary = stage.run(
                 output, settings=settings, samples_path=samples, sample_settings=sampling,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -52,6 +53,8 @@ def rl(
             summary = stage.run(settings, progress=bar)
     except AcecoderError as error:
         fail(error)
+    if int(os.environ.get("RANK", "0")) != 0:  # under accelerate/torchrun, the main process reports
+        return  # (the others have no metrics lines: only the main process writes them)
     first, last = summary.first, summary.last
 
     def figures(line: dict) -> str:

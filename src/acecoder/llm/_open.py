@@ -21,6 +21,7 @@ def open_backend(
     context: int = 4096,
     threads: int | None = None,
     name: str | None = None,
+    vllm: dict | None = None,
 ) -> Iterator[tuple[object | None, str | None]]:
     """(an LLM backend, None) or (None, an OpenAI-compatible base URL) for `model`.
 
@@ -33,7 +34,10 @@ def open_backend(
     auto: llama-cpp for an embedded model or a .gguf file when llama.cpp's server is
     installed (several times faster on a CPU), else local. `name`: what the model is
     called in requests and records (default: `model`), so that one model can play two
-    roles; an endpoint's models are called what the endpoint calls them.
+    roles; an endpoint's models are called what the endpoint calls them. `vllm`: the
+    engine's settings (`gpu_memory_utilization`, `tensor_parallel_size`, `max_model_len`,
+    any other `VLLMBackend` keyword); the engine is shut down, its GPU memory freed, on
+    leaving the block.
     """
     kind = resolve_kind(kind, model)
     if kind == "openai":
@@ -46,9 +50,15 @@ def open_backend(
         with LlamaCppServer(model, name=name or model, context=context, parallel=concurrency, threads=threads) as server:
             yield None, server.base_url
     elif kind == "vllm":
+        import asyncio
+
         from acecoder.llm._vllm import VLLMBackend
 
-        yield VLLMBackend(model, name=name), None
+        backend = VLLMBackend(model, name=name, **(vllm or {}))
+        try:
+            yield backend, None
+        finally:  # the next stage may load a model on this GPU: give vLLM's share back
+            asyncio.run(backend.aclose())
     elif kind == "local":
         from acecoder.llm._embedded import MODELS, embedded_model
         from acecoder.llm._transformers import TransformersBackend

@@ -38,6 +38,9 @@ class LLM(Section):
     batch_size: int = Field(8, ge=1, description="Sequences generated together (local).")
     context: int = Field(4096, ge=256, description="Context window in tokens (llama-cpp).")
     threads: int | None = Field(None, ge=1, description="CPU threads of a llama.cpp server (llama-cpp) [default: one per core]; 1 when other work shares the cores (its threads wait on each other, spinning, when one is descheduled).")
+    gpu_memory_utilization: float = Field(0.9, gt=0, le=1, description="Share of the GPU vLLM's engine takes (vllm); given back when its stage ends and, in bon, before the reward model loads.")
+    tensor_parallel_size: int = Field(1, ge=1, description="GPUs one model is split over (vllm).")
+    max_model_len: int | None = Field(None, ge=256, description="vLLM's context in tokens, prompt + new tokens (vllm) [default: the model's].")
     retry_failed: bool = Field(False, description="Ask again for requests a server refused for good on an earlier run (kept in the run's caches); by default a rerun asks again only for those that failed transiently.")
 
 

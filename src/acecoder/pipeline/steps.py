@@ -44,6 +44,13 @@ def build_steps(config: Config, run: Path) -> list[Step]:
     ]
 
 
+def _vllm(config: Config) -> dict:
+    """The vLLM engine's settings from the llm section (used with backend vllm only)."""
+    llm = config.llm
+    return {"gpu_memory_utilization": llm.gpu_memory_utilization, "tensor_parallel_size": llm.tensor_parallel_size,
+            "max_model_len": llm.max_model_len}
+
+
 def _where(config: Config, choice: ModelChoice) -> dict:
     backend, base_url = config.where(choice)
     return {"model": choice.model, "name": choice.label, "backend": backend, "base_url": base_url}
@@ -70,7 +77,8 @@ def _synth(config: Config, run: Path) -> Step:
             settings.extra_body = LLAMA_CPP_JSON  # a grammar: even small models answer in the right shape
         with open_backend(where["backend"], section.model, base_url=where["base_url"],
                           batch_size=config.llm.batch_size,
-                          concurrency=config.llm.concurrency, context=config.llm.context, threads=config.llm.threads) as (backend, settings.base_url):
+                          concurrency=config.llm.concurrency, context=config.llm.context, threads=config.llm.threads,
+                          vllm=_vllm(config)) as (backend, settings.base_url):
             return synth.run(config.seeds, output, settings=settings, backend=backend, resume=resume, progress=progress)
 
     seeds = [] if config.seeds.startswith(("hf:", "benchmark:")) else [Path(config.seeds)]
@@ -98,7 +106,8 @@ def _sample(config: Config, run: Path) -> Step:
                 **({} if oracle else {"n": choice.n, "temperature": choice.temperature, "top_p": choice.top_p}),
             )
             with open_backend(where[0], choice.model, base_url=where[1], batch_size=config.llm.batch_size,
-                              concurrency=config.llm.concurrency, context=config.llm.context, threads=config.llm.threads, name=choice.label) as (backend, settings.base_url):
+                              concurrency=config.llm.concurrency, context=config.llm.context, threads=config.llm.threads,
+                              vllm=_vllm(config), name=choice.label) as (backend, settings.base_url):
                 # one output file for every model: each later model appends (resume keeps the others')
                 summary = sample.run(questions, output, settings=settings, backend=backend,
                                      resume=resume or number > 0, progress=progress)
@@ -219,7 +228,8 @@ def _bon(config: Config, run: Path) -> Step:
 
     def go(resume: bool, progress):
         with open_backend(where[0], choice.model, base_url=where[1], batch_size=config.llm.batch_size,
-                          concurrency=config.llm.concurrency, context=config.llm.context, threads=config.llm.threads) as (backend, url):
+                          concurrency=config.llm.concurrency, context=config.llm.context, threads=config.llm.threads,
+                          vllm=_vllm(config)) as (backend, url):
             sample_settings = sample.SampleSettings(
                 model=choice.model, base_url=url, concurrency=config.llm.concurrency,
                 cache_path=run / "cache" / "bon.sqlite", **sampling,

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from acecoder._distributed import full_weights
 from acecoder.errors import ConfigError
 from acecoder.prompts import check_style
 from acecoder.rm._render import encode, pair_messages
@@ -150,17 +151,22 @@ class RewardModel:
              max_length: int = 2048) -> RewardModel:
         """Load a checkpoint folder in any of the three layouts.
 
-        `device`: "cuda", "cpu", ... [default: cuda when available]. `dtype`:
+        `device`: "cuda", "cpu", ... [default: this process's current GPU when there is
+        one, so each rank of a launch loads onto its own]. `dtype`:
         "bfloat16", "float16" or "float32" [default: bfloat16 on a GPU that has it,
         else float32]. `max_length`: tokens per sequence; a longer one keeps its last
         `max_length` tokens (the program's end, where the score is read).
+
+        The model is always loaded whole, even in a process whose trainer shards its own
+        model with ZeRO-3 or FSDP (`acecoder._distributed.full_weights`): it is run
+        outside the trainer's engine, which alone would gather sharded weights.
         """
         import torch
         from transformers import AutoConfig, AutoModel, AutoTokenizer
 
         path = Path(path)
         layout = detect_layout(path)
-        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        device = device or (f"cuda:{torch.cuda.current_device()}" if torch.cuda.is_available() else "cpu")
         if dtype is None:
             cuda_bf16 = device.startswith("cuda") and torch.cuda.is_bf16_supported()
             dtype = "bfloat16" if cuda_bf16 else "float32"
@@ -169,7 +175,7 @@ class RewardModel:
         torch_dtype = getattr(torch, dtype)
 
         config = AutoConfig.from_pretrained(path)
-        with quiet_transformers():
+        with quiet_transformers(), full_weights():
             body = AutoModel.from_pretrained(path, dtype=torch_dtype)
         tensors = read_tensors(path, HEAD_KEYS[layout] + ".")
         weight = tensors[HEAD_KEYS[layout] + ".weight"]

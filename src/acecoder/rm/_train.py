@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from acecoder._distributed import barrier, full_weights
 from acecoder._transformers_args import warmup
 from acecoder.data.files import write_atomic
 from acecoder.errors import ConfigError
@@ -206,23 +207,79 @@ def train(
     )
     trainer.train(resume_from_checkpoint=last)
 
-    # the final checkpoint in transformers' classification layout, full weights
+    # The final checkpoint, in transformers' classification layout with full weights.
+    # save_model gathers weights that ZeRO-3 or FSDP sharded (every process must call it).
+    # LoRA: the adapters are saved that way, then merged from the files on one process;
+    # merge_and_unload on the trainer's own model would add to sharded weights (empty on
+    # each rank under ZeRO-3) and save an empty checkpoint without a word.
     if settings.lora_rank:
-        merged = trainer.model.merge_and_unload()
-        if trainer.is_world_process_zero():
-            merged.save_pretrained(str(output_dir))
-            trainer.processing_class.save_pretrained(str(output_dir))
+        adapter = output_dir / "adapter"
+        trainer.save_model(str(adapter))
     else:
         trainer.save_model(str(output_dir))
-    if trainer.is_world_process_zero():  # the style scoring must render in (acecoder.rm.RewardModel.load)
-        _record_style(output_dir, settings.prompt_style)
-    return TrainResult(
+    result = TrainResult(
         steps=trainer.state.global_step, pairs=len(trainer.train_dataset), dropped_long=dropped,
         resumed_from=_step_of(last) or None, seconds=time.monotonic() - started,
         pairs_per_second=logger.pairs_per_second(), loss=logger.last.get("loss"),
         accuracy=logger.last.get("accuracy"), margin=logger.last.get("margin"),
         pad_token=trainer.processing_class.pad_token,
     )
+    tokenizer, main = trainer.processing_class, trainer.is_world_process_zero()
+    _free(trainer)  # the optimizer state and the sharded model go before any whole model loads
+    if main:
+        if settings.lora_rank:
+            _merge_adapter(model, adapter, output_dir, tokenizer)
+        _check_saved(output_dir)
+        _record_style(output_dir, settings.prompt_style)  # the style scoring renders in (RewardModel.load)
+    barrier()  # the other processes read the final model only once it is whole
+    return result
+
+
+def _free(trainer) -> None:
+    import gc
+
+    import torch
+
+    trainer.accelerator.free_memory()
+    trainer.model = trainer.model_wrapped = trainer.optimizer = trainer.lr_scheduler = None
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _merge_adapter(base: str, adapter: Path, output_dir: Path, tokenizer) -> None:
+    """Merge the saved LoRA adapters into a fresh, whole copy of the base classifier (in
+    float32, as RewardTrainer trained it) and save it to `output_dir`."""
+    import shutil
+
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForSequenceClassification
+
+    with full_weights():  # this process alone: no sharded load waiting for the others
+        model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1, dtype=torch.float32)
+        model.config.pad_token_id = tokenizer.pad_token_id
+        merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+    merged.save_pretrained(str(output_dir))
+    tokenizer.save_pretrained(str(output_dir))
+    shutil.rmtree(adapter)  # one layout in OUT_DIR: the merged model
+
+
+def _check_saved(folder: Path) -> None:
+    """A final checkpoint with empty tensors is what ZeRO-3 saves when it is not told to
+    gather the weights at save: refuse it here, not at the first load."""
+    from safetensors import safe_open
+
+    from acecoder.rm._model import weight_files
+
+    for file in weight_files(folder):
+        with safe_open(str(file), framework="pt") as handle:
+            empty = [name for name in handle.keys() if 0 in handle.get_slice(name).get_shape()]
+        if empty:
+            raise ConfigError(
+                f"{folder}: the saved model has empty weights ({empty[0]}, ...): under DeepSpeed ZeRO-3 set "
+                "zero3_save_16bit_model: true (stage3_gather_16bit_weights_on_model_save) in the accelerate config"
+            )
 
 
 def _step_of(checkpoint: str | None) -> int:

@@ -217,10 +217,14 @@ def run(
     greedy, greedy_source = _greedy(settings, problems, samples, correct, samples_path, greedy_path, output_dir, resume)
     step("execution")
 
-    scores, rm_name = _scores(used, samples, model, scores_path, reward_model, settings, output_dir, resume)
-    step("scoring")
     tests, tests_source = _generated_tests(used, tests_path, backend, sample_settings, settings, output_dir, resume)
     step("test generation")
+    if backend is not None and isinstance(reward_model, (str, Path)):
+        # The sampling engine is done: its GPU memory goes back before the reward model loads
+        # (vLLM keeps gpu_memory_utilization of the card, 90% by default, until shut down).
+        asyncio.run(backend.aclose())
+    scores, rm_name = _scores(used, samples, model, scores_path, reward_model, settings, output_dir, resume)
+    step("scoring")
     selectors = settings.selectors
     if selectors is None:  # every selector the inputs allow
         needs = {"reward_model": scores is not None, "agreement": tests is not None,

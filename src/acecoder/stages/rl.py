@@ -102,9 +102,16 @@ class RLSettings(BaseModel):
     save_total_limit: int | None = Field(2, ge=1, description="Keep this many checkpoints (none: all).")
     use_vllm: bool | None = Field(None, description="Generate with vLLM (none: when vllm is installed and a GPU is present).")
     vllm_mode: Literal["colocate", "server"] = Field("colocate", description="vLLM inside the trainer's processes, or a `trl vllm-serve` server.")
-    bf16: bool | None = Field(None, description="bfloat16 training (none: when a GPU supports it).")
+    # vLLM's knobs, named as TRL 1.16's GRPOConfig names them (colocate: what each GPU lends vLLM)
+    vllm_gpu_memory_utilization: float = Field(0.3, gt=0, le=1, description="colocate: share of each GPU vLLM takes for its weights and KV cache (TRL's default 0.3; the trainer gets the rest).")
+    vllm_max_model_length: int | None = Field(None, ge=16, description="colocate: vLLM's context in tokens (none: max_prompt_tokens + max_completion_tokens, so the KV cache is sized for what RL asks, not the model's 32K).")
+    vllm_tensor_parallel_size: int = Field(1, ge=1, description="colocate: GPUs one vLLM copy of the policy is split over (2 halves its weights per GPU).")
+    vllm_enable_sleep_mode: bool = Field(False, description="colocate: vLLM frees its weights and KV cache while the trainer steps (less memory, slower wake-ups).")
+    vllm_server_host: str = Field("0.0.0.0", description="server: host of the `trl vllm-serve` server.")
+    vllm_server_port: int = Field(8000, ge=1, le=65535, description="server: its port.")
+    bf16: bool | None = Field(None, description="bfloat16 compute, autocast over float32 weights (none: when a GPU supports it).")
     gradient_checkpointing: bool = Field(False, description="Trade compute for memory on large models.")
-    deepspeed: str | None = Field(None, description="A DeepSpeed config JSON (multi-GPU; launch with `accelerate launch`).")
+    deepspeed: str | None = Field(None, description="A DeepSpeed config JSON (multi-GPU; or launch with `accelerate launch --config_file configs/accelerate/zero3.yaml`).")
     report_to: list[str] = Field(default_factory=list, description="Extra loggers: tensorboard, wandb, ... (metrics.jsonl is always written).")
     seed: int = Field(42, description="Seed of sampling and of the data order.")
 
@@ -231,7 +238,7 @@ def read_questions(settings: RLSettings) -> list[dict]:
 # ---------------------------------------------------------------- ALGO LOGIC: the TRL mapping
 
 
-def grpo_args(settings: RLSettings, shape: dict, *, bf16: bool, use_vllm: bool, max_steps: int):
+def grpo_args(settings: RLSettings, shape: dict, *, bf16: bool, use_vllm: bool, max_steps: int, cuda: bool = True):
     """GRPOConfig for the settings. The rollout is TRL's generation batch
     (rollout_prompts x samples_per_prompt completions), consumed in optimizer steps
     of train_batch completions; `num_iterations=1`: each rollout is used once."""
@@ -263,16 +270,27 @@ def grpo_args(settings: RLSettings, shape: dict, *, bf16: bool, use_vllm: bool, 
         save_total_limit=settings.save_total_limit,
         use_vllm=use_vllm,
         vllm_mode=settings.vllm_mode,
+        vllm_gpu_memory_utilization=settings.vllm_gpu_memory_utilization,
+        vllm_max_model_length=settings.vllm_max_model_length or settings.max_prompt_tokens + settings.max_completion_tokens,
+        vllm_tensor_parallel_size=settings.vllm_tensor_parallel_size,
+        vllm_enable_sleep_mode=settings.vllm_enable_sleep_mode,
+        vllm_server_host=settings.vllm_server_host,
+        vllm_server_port=settings.vllm_server_port,
         bf16=bf16,
-        **({"gradient_checkpointing": True} if settings.gradient_checkpointing else {}),
+        gradient_checkpointing=settings.gradient_checkpointing,  # always passed: TRL's default is on
         deepspeed=settings.deepspeed,
         report_to=settings.report_to or "none",
         seed=settings.seed,
-        # the weights' dtype follows bf16, not the checkpoint's config: bf16 on a GPU (TRL's usual
-        # set-up for 7B policies), float32 elsewhere (bf16 matmuls on a CPU are several times slower)
-        model_init_kwargs={"dtype": "bfloat16" if bf16 else "float32"},
+        # float32 weights whatever bf16 says (bf16 is autocast). Under plain data parallelism the
+        # optimizer steps the weights as loaded: bf16 weights round most updates at lr 5e-7 to
+        # nothing (a bf16 weight near 0.02 moves in steps of 1.2e-4). DeepSpeed and FSDP keep
+        # float32 master weights themselves, so this costs memory only without them.
+        model_init_kwargs={"dtype": "float32"},
         disable_tqdm=True,
         shuffle_dataset=True,
+        # on a machine without a GPU the launch's processes talk over gloo (DeepSpeed's CPU
+        # accelerator included); accelerate takes that route only when told it is on the CPU
+        use_cpu=not cuda,
     )
 
 
@@ -381,8 +399,9 @@ def _policy_path(model: str) -> str:
     return resolve_model(model, what="rl.model")
 
 
-def build_rewards(settings: RLSettings):
-    """The reward functions and their weights, and the TestReward to close at the end."""
+def build_rewards(settings: RLSettings, *, device: str | None = None):
+    """The reward functions and their weights, and the TestReward to close at the end.
+    `device`: where a local reward model goes (this process's own GPU under a launch)."""
     from acecoder.rewards import ModelReward, TestReward
     from acecoder.rewards.trl import model_reward_func, test_reward_func
 
@@ -398,18 +417,64 @@ def build_rewards(settings: RLSettings):
     if settings.reward_model is not None:
         from acecoder.rm import RemoteRewardModel, RewardModel
 
+        # A local reward model: a whole bf16 copy on each process's GPU (RewardModel.load never
+        # shards, so it scores outside ZeRO-3's engine), each scoring its own completions.
         rm = (
             RemoteRewardModel(settings.reward_model)
             if settings.reward_model.startswith(("http://", "https://"))
-            else RewardModel.load(settings.reward_model)
+            else RewardModel.load(settings.reward_model, device=device)
         )
-        funcs.append(model_reward_func(ModelReward(rm, normalize=settings.reward_model_normalize)))
+        raw = model_reward_func(ModelReward(rm, normalize="none", clip=None))
+        funcs.append(AllRanksNormalized(raw, normalize=settings.reward_model_normalize))
         weights.append(settings.reward_model_weight)
     return funcs, weights, test
 
 
-def run(settings: RLSettings, *, progress=None) -> RLSummary:
-    """Train; resumes from the latest checkpoint in `output_dir` when there is one."""
+class AllRanksNormalized:
+    """A GRPOTrainer reward function: another one's raw scores, normalised by the mean and
+    std of the scores of every process (running or per rollout), clipped to [-5, 5].
+
+    GRPOTrainer calls reward functions on each process with that process's completions and
+    gathers the rewards afterwards; normalising before the gather would give each process
+    its own statistics, so the same score would become different rewards on different
+    GPUs. Here the raw scores are gathered first: every process computes the same
+    statistics from the same numbers, as one process scoring the whole rollout would.
+    (Beside `ModelRewardFunc` in `acecoder.rewards.trl` is where it belongs; it lives here
+    while that package is being changed elsewhere.)"""
+
+    CLIP = 5.0  # ModelReward's default bound: one outlier cannot dominate a batch
+
+    def __init__(self, raw, *, normalize: str = "running"):
+        from acecoder.rewards import RunningStats
+
+        self.raw, self.normalize, self.__name__ = raw, normalize, getattr(raw, "__name__", "model_reward")
+        self.stats = RunningStats()
+
+    async def __call__(self, prompts, completions, **kwargs) -> list[float]:
+        import asyncio
+
+        from acecoder._distributed import gather_floats
+        from acecoder.rewards._model import normalize_scores
+
+        scores = list(await self.raw(prompts, completions, **kwargs))
+        if self.normalize == "none":
+            rewards = scores
+        else:
+            # in a worker thread: the event loop keeps scoring other rewards while ranks meet
+            everyone = [s for share in await asyncio.to_thread(gather_floats, scores) for s in share]
+            if self.normalize == "running":
+                self.stats.update(everyone)
+                mean, std = self.stats.mean, self.stats.std
+            else:  # batch: this rollout's completions on every process
+                mean = sum(everyone) / len(everyone)
+                std = math.sqrt(sum((s - mean) ** 2 for s in everyone) / len(everyone))
+            rewards = normalize_scores(scores, mean, std)
+        return [max(-self.CLIP, min(self.CLIP, r)) for r in rewards]
+
+
+def run(settings: RLSettings, *, progress=None, callbacks: list | None = None) -> RLSummary:
+    """Train; resumes from the latest checkpoint in `output_dir` when there is one.
+    `callbacks`: more transformers TrainerCallbacks for the trainer."""
     import importlib.util
 
     for package in ("trl", "datasets", "accelerate"):
@@ -422,7 +487,7 @@ def run(settings: RLSettings, *, progress=None) -> RLSummary:
     from transformers import AutoTokenizer
 
     started = time.monotonic()
-    state = PartialState()
+    state = PartialState(cpu=not torch.cuda.is_available())  # CPU processes of a launch meet over gloo
     shape = check(settings, processes=state.num_processes)
     output = Path(settings.output_dir)
     output.mkdir(parents=True, exist_ok=True)
@@ -463,7 +528,7 @@ def run(settings: RLSettings, *, progress=None) -> RLSummary:
     if settings.max_rollouts:
         rollouts = min(rollouts, settings.max_rollouts)
     max_steps = rollouts * shape["steps_per_rollout"]
-    args = grpo_args(settings, shape, bf16=bf16, use_vllm=use_vllm, max_steps=max_steps)
+    args = grpo_args(settings, shape, bf16=bf16, use_vllm=use_vllm, max_steps=max_steps, cuda=cuda)
     resume = latest_checkpoint(output)
     metrics_path = output / "metrics.jsonl"
     if resume is not None:
@@ -475,13 +540,13 @@ def run(settings: RLSettings, *, progress=None) -> RLSummary:
             metrics_path.unlink()  # a fresh run: no lines of an earlier one
         write_atomic(output / "settings.json", settings.model_dump_json(indent=2) + "\n")
 
-    funcs, weights, test_reward = build_rewards(settings)
+    funcs, weights, test_reward = build_rewards(settings, device=str(state.device))
     callback = metrics_callback(metrics_path, steps_per_rollout=shape["steps_per_rollout"], progress=progress)
     args.reward_weights = weights
     try:
         trainer = _timed_trainer_class()(
             model=policy, reward_funcs=funcs, args=args, train_dataset=dataset,
-            processing_class=tokenizer, callbacks=[callback],
+            processing_class=tokenizer, callbacks=[callback, *(callbacks or [])],
         )
         trainer.train(resume_from_checkpoint=str(resume) if resume else None)
         trainer.save_model(str(output / "final"))

@@ -40,7 +40,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ from pathlib import Path
 
 from typing_extensions import NotRequired, TypedDict  # pydantic needs this TypedDict before Python 3.12
 
+from acecoder._distributed import gather_floats, rank_and_world
 from acecoder.data.files import write_atomic
 from acecoder.data.tables import read_records
 from acecoder.errors import ConfigError, InputError
@@ -236,11 +236,14 @@ def run(pairs_path: str | Path, output_dir: str | Path, *, model: str, settings:
         format=format, steps=result.steps, resumed_from=result.resumed_from, loss=result.loss,
         pairs_per_second=result.pairs_per_second, output=str(output_dir),
     )
-    if int(os.environ.get("RANK", "0")) != 0:  # one process writes the report
-        return summary
+    # Every process scores its share of the held-out pairs and the main one writes the
+    # report: no process loads a model alone while the others have left (under ZeRO-3
+    # that load waited for them until the NCCL timeout).
     held = [rows[i] for i in eval_index]
     evaluation = evaluate(output_dir, held, max_length=settings.max_length)
     summary.seconds = time.monotonic() - started
+    if rank_and_world()[0] != 0:  # one process writes the report
+        return summary
     evaluation.update(
         train_pairs=result.pairs, dropped_long=result.dropped_long, steps=result.steps,
         seconds=round(summary.seconds, 3), pairs_per_second=result.pairs_per_second, base_model=str(model),
@@ -252,15 +255,22 @@ def run(pairs_path: str | Path, output_dir: str | Path, *, model: str, settings:
 
 
 def evaluate(model_dir: Path, rows: list[PreferenceRow], *, max_length: int) -> dict:
-    """Held-out pairwise accuracy, mean margin and BT loss of the model at `model_dir`."""
+    """Held-out pairwise accuracy, mean margin and BT loss of the model at `model_dir`.
+
+    Under a launch of several processes every process must call it: each loads the whole
+    model (`RewardModel.load` never shards) and scores every world-th pair; the margins
+    are gathered back into the pairs' order, so the numbers are those of one process."""
     if not rows:
         return {"pairs": 0, "accuracy": None, "mean_margin": None, "loss": None}
     from acecoder.rm._model import RewardModel
 
+    rank, world = rank_and_world()
+    mine = rows[rank::world]
     reward_model = RewardModel.load(model_dir, max_length=max_length)
-    chosen = reward_model.score_messages([row.prompt + row.chosen for row in rows])
-    rejected = reward_model.score_messages([row.prompt + row.rejected for row in rows])
-    gaps = [c - r for c, r in zip(chosen, rejected)]
+    chosen = reward_model.score_messages([row.prompt + row.chosen for row in mine])
+    rejected = reward_model.score_messages([row.prompt + row.rejected for row in mine])
+    shares = gather_floats([c - r for c, r in zip(chosen, rejected)])
+    gaps = [shares[i % world][i // world] for i in range(len(rows))]  # back in the pairs' order
     loss = sum(math.log1p(math.exp(-g)) if g > -30 else -g for g in gaps) / len(gaps)  # -log sigmoid(g)
     return {
         "pairs": len(rows),
