@@ -175,7 +175,7 @@ def _weights(folder):
     return load_file(str(Path(folder) / "model.safetensors"))
 
 
-@pytest.mark.slow  # two processes, each importing torch and TRL: ~1 min on 2 cores
+# In the default run (issue 24's check), though two processes import torch and TRL: ~1 min on 2 cores
 def test_ddp_keeps_float32_weights_that_move_at_the_papers_learning_rate(tiny_model, classifier, tmp_path):
     """Two CPU processes under torchrun (DDP over gloo), bf16 on, the paper's lr 5e-7, one
     optimizer step with the reward model's reward (its scores differ, so advantages do):

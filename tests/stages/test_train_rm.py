@@ -200,7 +200,7 @@ def test_a_hub_name_reaches_transformers_hub_loading_and_offline_says_so(tmp_pat
     assert "local cache" in result.stderr and "OSError" in result.stderr  # transformers' own error, quoted
 
 
-@pytest.mark.slow  # two processes under DeepSpeed, each importing torch, TRL and DeepSpeed: ~30 s a run
+# In the default run (issue 24's check): two processes under DeepSpeed, each importing torch, TRL and DeepSpeed: ~30 s a run
 @pytest.mark.parametrize("lora_rank", [0, 4])
 def test_zero3_on_two_processes_writes_a_whole_model_and_its_evaluation(tiny_model, zero3_cpu_launch, tmp_path,
                                                                        lora_rank):
