@@ -209,7 +209,10 @@ def test_ctrl_c_in_any_command_says_interrupted_and_the_same_command_resumes(tmp
                            for i in range(120)))
     out = tmp_path / "out.jsonl"
     cmd = [sys.executable, "-m", "acecoder.cli", "execute", str(src), "-o", str(out), "--workers", "1"]
-    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C at a terminal: SIGINT with its default disposition (a job started in the
+    # background by a shell inherits it ignored, and Python then never raises KeyboardInterrupt).
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 10):
         time.sleep(0.05)
