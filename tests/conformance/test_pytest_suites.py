@@ -71,6 +71,23 @@ FILES = {
          "class Counter:\n    n = 0\n    def tick(self):\n        Counter.n += 1\n        return Counter.n",
          "import sys\nclass Counter:\n    def tick(self):\n        sys.exit(0)"],
     ),
+    # Straight-line asserts against literals: their expected values are judged outside the
+    # sandbox (acecoder/execution/_pytest_checks.py); pytest's verdicts must not change.
+    "moved": (
+        "from solution import f, g\n\n"
+        "def test_sequence():\n    assert f(1) == 2\n    assert g(f(1)) == 3\n\n"
+        "def test_none():\n    assert f(None) is None\n\n"
+        "def test_in():\n    assert f(2) in (3, 4)\n\n"
+        "def test_left():\n    assert 5 == f(4)\n\n"
+        "def test_float():\n    assert f(0.5) == 1.5\n\n"
+        "def test_not_equal():\n    assert f(0) != -1\n\n"
+        "def test_container():\n    assert [f(1), f(2)] == [2, 3]\n",
+        ["def f(x):\n    return None if x is None else x + 1\ndef g(y):\n    return y + 1",
+         "def f(x):\n    return x * 2\ndef g(y):\n    return y + 1",
+         "import numpy as np\ndef f(x):\n    return None if x is None else np.float64(x) + 1\ndef g(y):\n    return y + 1",
+         "def f(x):\n    return str(x + 1)\ndef g(y):\n    return y",
+         "def f(x):\n    return x + 1\ndef g(y):\n    raise ValueError(y)"],
+    ),
 }
 
 

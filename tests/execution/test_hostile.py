@@ -1303,8 +1303,8 @@ def _suites():
     return stdio, call, TestSuite(kind=SuiteKind.PYTEST, code=pytest_file)
 
 
-def test_programs_cannot_read_the_expected_output_of_stdio_and_call_suites(engine):
-    stdio, call, _ = _suites()
+def test_programs_cannot_read_the_expected_output_of_any_kind(engine):
+    stdio, call, pytest_suite = _suites()
     search = textwrap.indent(SEARCH, "    ")
     answer = f"def f(x):\n{search}\n    return found or 'a guess'\n"
     jobs = [
@@ -1314,10 +1314,9 @@ def test_programs_cannot_read_the_expected_output_of_stdio_and_call_suites(engin
         job(answer, call, id="call"),
         job("class Solution:\n    def f(self, x):\n" + textwrap.indent(SEARCH, "        ")
             + "\n        return found or 'a guess'", call, id="solution-class"),
+        # pytest: its asserts' expected values are moved out of the file (_pytest_checks.py).
+        job(answer, pytest_suite, id="pytest"),
     ]
-    # Not a pytest suite: its test functions, expected values included, run in the program's
-    # process, where this search finds them (docs/test_suites.md, "Hacks"); reading its file
-    # is refused (test_pytest_programs_cannot_read_their_test_file).
     for result in results_of(engine, jobs, wait=120):
         assert result.passed == 0, (result.id, result.outcomes, result.messages)
     # The search is no straw man: it finds the marker where the sandbox does hold it (the input).
@@ -1326,6 +1325,9 @@ def test_programs_cannot_read_the_expected_output_of_stdio_and_call_suites(engin
     given = TestSuite(kind=SuiteKind.STDIO, cases=((MARKER + "\n", MARKER + "\n"),))
     assert run1(engine, SEARCH + "print(found or 'a guess')", given, wait=120).outcomes == [P]
     given = TestSuite(kind=SuiteKind.CALL, fn_name="f", cases=((json.dumps(MARKER), json.dumps(MARKER)),))
+    assert run1(engine, answer, given, wait=120).outcomes == [P]
+    in_a_loop = f"from solution import f\n\ndef test_one():\n    for x in [1]:\n        assert f(x) == {MARKER!r}\n"
+    given = TestSuite(kind=SuiteKind.PYTEST, code=in_a_loop)  # an assert in a loop stays in the file
     assert run1(engine, answer, given, wait=120).outcomes == [P]
     healthy(engine)
 

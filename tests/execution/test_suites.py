@@ -121,3 +121,22 @@ def test_cache_keys_of_assert_suites_are_those_of_their_lists(tmp_path):
 def test_a_suite_travels_to_ray_as_the_record():
     job = ExecutionJob(id="r", program="x", tests=STDIO, limits=[1.0] * 3, stop_at_timeout=10)
     assert _unwire(_wire(job)) == job
+
+
+def test_which_pytest_asserts_leave_the_sandbox():
+    from acecoder.execution._pytest_checks import split
+
+    code = ("import pytest\nfrom solution import f\n\n"
+            "def test_a():\n    x = 1\n    assert f(x) == [11, 12]\n    assert None is f(x)\n    assert f(x) in (13, 14)\n"
+            "    assert f(x) is 1\n    assert 3 in f(x)\n    assert f(x) == f(2)\n    assert f(x) == float('inf')\n"
+            "    for i in range(2):\n        assert f(i) == i\n\n"
+            "class TestB:\n    def test_c(self):\n        assert -17 != f(3)\n\n"
+            "@pytest.mark.parametrize('a, b', [(1, 2)])\ndef test_d(a, b):\n    assert f(a) == b\n\n"
+            "def helper():\n    assert f(1) == 2\n")
+    sandbox_file, checks = split(code)
+    assert checks == {"test_a": (("==", "[11, 12]", False), ("is", "None", True), ("in", "(13, 14)", False)),
+                      "TestB::test_c": (("!=", "-17", True),)}
+    assert not any(literal in sandbox_file for literal in ("11", "13", "17"))
+    assert "assert f(i) == i" in sandbox_file and "assert f(a) == b" in sandbox_file  # left as pytest runs them
+    assert "assert f(1) == 2" in sandbox_file  # not a test function
+    assert split("def test_a(:\n") == ("def test_a(:\n", {})  # pytest reports the syntax error

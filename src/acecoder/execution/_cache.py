@@ -32,7 +32,7 @@ from acecoder.records import ExecutionJob, ExecutionResult, ProgramStatus, TestO
 # The trusted side's files; every module of the sandbox (`_sandbox/`) is found by listing
 # it, so that one added there is covered too.
 _SOURCES = ("_engine.py", "_process.py", "_results.py", "_judges.py", "_plan.py", "_worker.py", "_graders.py",
-            "_suites.py", "_harness_prime.py", "_harness_pytest.py")
+            "_suites.py", "_harness_prime.py", "_harness_pytest.py", "_pytest_checks.py")
 
 
 def _sources(here: Path = Path(__file__).parent) -> list[Path]:

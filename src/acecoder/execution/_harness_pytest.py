@@ -2,7 +2,9 @@
 acecoder: `_suites.py` appends this file's text, and one line giving it the test file,
 to the program, which the worker runs as module `solution` (so `from solution import f`
 finds it without running it again). Each test of the job is `assert
-__acecoder_pytest__(test_id)`.
+__acecoder_pytest__(test_id)`, or, where the engine moved the test's expected values out
+(`_pytest_checks.py`), `assert __pytest_checks__(__acecoder_pytest__(test_id), CHECKS)`:
+the values the test's `__acecoder_check__` calls recorded go back to the engine.
 
 At the first test, pytest itself (the sandbox's Python must have it) is configured on the
 test file, written to the work directory: no plugin autoloading, no cache, no output
@@ -21,6 +23,7 @@ program written against pytest's internals could forge its reports (see `_sandbo
 """
 
 __acecoder_pytest_state__ = None
+__acecoder_pytest_values__ = []
 
 
 def __acecoder_pytest_collect__(source):
@@ -53,6 +56,10 @@ def __acecoder_pytest_collect__(source):
         items = session.perform_collect()
     finally:
         os.unlink(path)
+    for item in items:  # the recorder of the asserts whose comparison the engine makes
+        module = getattr(item, "module", None)
+        if module is not None:
+            module.__acecoder_check__ = __acecoder_pytest_values__.append
     prefix = "test_solution.py::"
     ids = [item.nodeid[len(prefix):] if item.nodeid.startswith(prefix) else item.nodeid for item in items]
     error = " / ".join(errors.found[0].strip().splitlines()[-2:]) if errors.found else None  # the exception
@@ -71,6 +78,7 @@ def __acecoder_pytest__(test_id):
     import _pytest.runner
 
     at = ids.index(test_id)
+    del __acecoder_pytest_values__[:]
     following = items[at + 1] if at + 1 < len(items) else None
     for report in _pytest.runner.runtestprotocol(items[at], nextitem=following, log=False):
         if report.failed:
@@ -78,7 +86,7 @@ def __acecoder_pytest__(test_id):
             if report.when == "call":
                 raise AssertionError(text)
             raise RuntimeError(f"{report.when} failed: {text}")
-    return True
+    return list(__acecoder_pytest_values__) or True
 
 
 def __acecoder_pytest_ids__():

@@ -6,6 +6,8 @@ is a check test (see `_plan.py`): the sandbox evaluates `expr` alone and sends i
 value; the engine calls the judge with that value and the literals. The literals
 (the expected output, above all) never enter the sandbox.
 
+`__pytest_checks__(values, checks)` judges a pytest item's moved asserts (`pytest_checks`).
+
 `__evalplus__(out, expected, atol, oracle, inputs)` compares a program's output as
 EvalPlus 0.3.1 compares it (`evalplus/eval/__init__.py`, `unsafe_execute`):
 
@@ -34,7 +36,7 @@ import functools
 import math
 
 from acecoder.execution._graders import prime_call, prime_stdio
-from acecoder.execution._plan import Opaque, read_values
+from acecoder.execution._plan import OPERATORS, Opaque, read_values
 
 RTOL = 1e-07  # np.testing.assert_allclose's default, which EvalPlus passes explicitly
 
@@ -47,7 +49,19 @@ def evalplus(out, expected: str, atol: float, oracle: str, inputs: str) -> bool:
 
 
 # Other graders' comparisons (verl's prime_code, LiveCodeBench): `_graders.py`.
-JUDGES = {"__evalplus__": evalplus, "__prime_stdio__": prime_stdio, "__prime_call__": prime_call}
+def pytest_checks(values, checks: tuple) -> bool:
+    """A pytest item's recorded values against its moved asserts (`_pytest_checks.py`):
+    each `(symbol, literal, literal on the left)` must hold, in order, as Python's operator
+    holds on plain values (a value that is none is an error, as in `_plan.judge`)."""
+    if type(values) is not list or len(values) != len(checks):
+        return False  # the item ran, but not every one of its asserts did
+    compare = {symbol: function for symbol, function in OPERATORS.values()}
+    return all(compare[symbol](literal, value) if left else compare[symbol](value, literal)
+               for value, (symbol, literal, left) in zip(values, checks))
+
+
+JUDGES = {"__evalplus__": evalplus, "__prime_stdio__": prime_stdio, "__prime_call__": prime_call,
+          "__pytest_checks__": pytest_checks}
 
 
 def _evalplus(out, expected, atol, oracle, inputs) -> bool:

@@ -11,7 +11,8 @@ case, so every case keeps its own verdict, time limit and CPU seconds:
 - stdio and call, LiveCodeBench rule: LiveCodeBench's harness and comparison
   (`acecoder.benchmarks.livecodebench`, issue 15), the same tests `eval` runs;
 - pytest: `assert __acecoder_pytest__(TEST_ID)`, pytest running inside the sandbox
-  (`_harness_pytest.py`).
+  (`_harness_pytest.py`); `assert __pytest_checks__(__acecoder_pytest__(TEST_ID), CHECKS)`
+  where the test's comparisons with literals were moved out of the file (`_pytest_checks.py`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import functools
 import json
 from pathlib import Path
 
+from acecoder.execution import _pytest_checks
 from acecoder.records import ExecutionJob, SuiteKind, SuiteRule, TestSuite
 
 HERE = Path(__file__).parent
@@ -42,7 +44,8 @@ def _program(suite: TestSuite, program: str) -> str:
     if suite.kind is SuiteKind.ASSERTS:
         return program
     if suite.kind is SuiteKind.PYTEST:
-        return f"{program}\n\n{_harness('_harness_pytest.py')}\n__ACECODER_TEST_FILE__ = {suite.code!r}\n"
+        code, _ = _pytest_checks.split(suite.code)
+        return f"{program}\n\n{_harness('_harness_pytest.py')}\n__ACECODER_TEST_FILE__ = {code!r}\n"
     if suite.rule is SuiteRule.LIVECODEBENCH:
         from acecoder.benchmarks import livecodebench
 
@@ -61,7 +64,8 @@ def _tests(suite: TestSuite) -> tuple[str, ...]:
     if suite.kind is SuiteKind.ASSERTS:
         return tuple(suite.cases)
     if suite.kind is SuiteKind.PYTEST:
-        return tuple(f"assert __acecoder_pytest__({case!r})" for case in suite.cases)
+        _, checks = _pytest_checks.split(suite.code)
+        return tuple(_pytest_test(case, checks.get(_pytest_checks.key_of(case))) for case in suite.cases)
     if suite.rule is SuiteRule.LIVECODEBENCH:
         from acecoder.benchmarks import livecodebench
 
@@ -73,12 +77,20 @@ def _tests(suite: TestSuite) -> tuple[str, ...]:
     return tuple(f"assert __prime_call__(__acecoder_call__({i!r}), {o!r})" for i, o in suite.cases)
 
 
+def _pytest_test(case: str, checks: tuple | None) -> str:
+    if not checks:
+        return f"assert __acecoder_pytest__({case!r})"
+    literal = ", ".join(f"({symbol!r}, {source}, {left})" for symbol, source, left in checks)
+    return f"assert __pytest_checks__(__acecoder_pytest__({case!r}), ({literal},))"
+
+
 def collection_job(suite: TestSuite, *, id: str = "collect") -> ExecutionJob:
     """The job whose one captured value is the list of test ids pytest collects from the
     suite's file, run on a stand-in `solution` module in which every name exists."""
     stand_in = "class __AcecoderAny:\n    def __call__(self, *a, **k):\n        return self\n\n" \
                "def __getattr__(name):\n    return __AcecoderAny()\n"
-    program = f"{stand_in}\n{_harness('_harness_pytest.py')}\n__ACECODER_TEST_FILE__ = {suite.code!r}\n"
+    code, _ = _pytest_checks.split(suite.code)
+    program = f"{stand_in}\n{_harness('_harness_pytest.py')}\n__ACECODER_TEST_FILE__ = {code!r}\n"
     return ExecutionJob(id=id, program=program, tests=["assert __acecoder_pytest_ids__() == []"], capture=True)
 
 
