@@ -4,7 +4,6 @@ come from the base install's declared dependencies (typer 0.29 no longer brings 
 
 import json
 import subprocess
-import sys
 import venv
 from pathlib import Path
 
