@@ -17,6 +17,7 @@ whole file in each mode, as root and as an ordinary user.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -1304,7 +1305,10 @@ def _suites():
 
 
 def test_programs_cannot_read_the_expected_output_of_any_kind(engine):
+    from acecoder.records import SuiteRule
+
     stdio, call, pytest_suite = _suites()
+    lcb = dataclasses.replace(stdio, rule=SuiteRule.LIVECODEBENCH)
     search = textwrap.indent(SEARCH, "    ")
     answer = f"def f(x):\n{search}\n    return found or 'a guess'\n"
     jobs = [
@@ -1314,6 +1318,7 @@ def test_programs_cannot_read_the_expected_output_of_any_kind(engine):
         job(answer, call, id="call"),
         job("class Solution:\n    def f(self, x):\n" + textwrap.indent(SEARCH, "        ")
             + "\n        return found or 'a guess'", call, id="solution-class"),
+        job(SEARCH + "print(found or 'a guess')", lcb, id="stdio under LiveCodeBench's rule"),
         # pytest: its asserts' expected values are moved out of the file (_pytest_checks.py).
         job(answer, pytest_suite, id="pytest"),
     ]

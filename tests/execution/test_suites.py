@@ -140,3 +140,14 @@ def test_which_pytest_asserts_leave_the_sandbox():
     assert "assert f(i) == i" in sandbox_file and "assert f(a) == b" in sandbox_file  # left as pytest runs them
     assert "assert f(1) == 2" in sandbox_file  # not a test function
     assert split("def test_a(:\n") == ("def test_a(:\n", {})  # pytest reports the syntax error
+
+
+def test_livecodebench_outputs_too_long_to_come_back_are_compared_inside(engine):
+    lines = [str(i) for i in range(100_000)]  # ~590 KB
+    big = TestSuite(kind=SuiteKind.STDIO, rule=SuiteRule.LIVECODEBENCH,
+                    cases=(("", "\n".join(lines) + "\n"), ("", "1.0\n")))
+    program = "import sys\nfor i in range(100_000):\n    print(i)\n"
+    (result,) = engine.run([ExecutionJob(id="big", program=program, tests=big)])
+    assert result.outcomes == [P, F], result.messages
+    (result,) = engine.run([ExecutionJob(id="one", program="print(1)", tests=big)])
+    assert result.outcomes == [F, P], result.messages  # 1 and 1.0 equal as Decimals

@@ -15,8 +15,10 @@ recursion limit 50,000; and the 50,000-digit int-to-str limit its metrics module
 
 - stdin (AtCoder, Codeforces): the program reads stdin at top level, so it cannot be
   the program the engine loads. The engine loads a small harness instead, holding the
-  program's source compiled; each test runs it as `__main__` with that stdin and
-  compares its stdout as the grader does: stripped lines, as many as expected, each
+  program's source compiled; each test runs it as `__main__` with that stdin and sends
+  its stdout back, and the engine compares it as the grader does
+  (`acecoder.execution._graders.lcb_stdio`; the expected output stays out of the
+  sandbox unless it is over 512 KiB): stripped lines, as many as expected, each
   equal as text or else every token on both sides numeric and equal as Decimals
   (`1.0` is `1`; `a  b` is not `a b`).
 - functional (LeetCode): `__acecoder_call__(func_name, *args) == expected`, the
@@ -45,6 +47,8 @@ from __future__ import annotations
 
 import base64
 import datetime
+import functools
+import inspect
 import io
 import json
 import pickle
@@ -56,6 +60,9 @@ from acecoder.errors import ConfigError, InputError
 from acecoder.records import Problem
 
 TIMEOUT = 6.0  # seconds per test
+# Expected outputs longer than this are compared inside the sandbox: a program's output
+# comes back in a test's report, which holds at most 1 MiB (`execution/_sandbox/frames.py`).
+INSIDE_OVER = 512 << 10
 STDIN_PROMPT = (
     "{content}\n\nRead the inputs from stdin, solve the problem and write the answer to stdout. "
     "Write a complete Python program in one code block."
@@ -78,7 +85,6 @@ PRELUDE = (
 
 HARNESS = '''import io as __acecoder_io
 import sys as __acecoder_sys
-from decimal import Decimal as __acecoder_Decimal
 __acecoder_code__ = compile({source!r}, "<program>", "exec")
 
 
@@ -97,22 +103,10 @@ def __acecoder_stdio__(stdin):
     return out.buffer.getvalue().decode("utf-8", "replace")
 
 
-def __acecoder_judge__(stdin, expected):
-    """LiveCodeBench's comparison: stripped lines, as many as expected; each equal as
-    text, or else every token of both numeric and equal as Decimals (1.0 is 1)."""
-    got = [line.strip() for line in __acecoder_stdio__(stdin).strip().split("\\n")]
-    want = [line.strip() for line in expected.strip().split("\\n")]
-    if len(got) != len(want):
-        return False
-    for mine, theirs in zip(got, want):
-        if mine == theirs:
-            continue
-        try:
-            if [__acecoder_Decimal(t) for t in mine.split()] != [__acecoder_Decimal(t) for t in theirs.split()]:
-                return False
-        except ArithmeticError:
-            return False
-    return True
+def __acecoder_judge__(stdin, expected):  # for expected outputs that cannot leave (see stdio_test)
+    return lcb_stdio(__acecoder_stdio__(stdin), expected)
+
+
 '''
 
 CALL = '''
@@ -132,7 +126,7 @@ def __acecoder_call__(name, *args):
 
 def stdio_harness(program: str) -> str:
     """The program the engine loads for a stdin problem (see the module docstring)."""
-    return HARNESS.format(source=PRELUDE + program)
+    return HARNESS.format(source=PRELUDE + program) + _comparison_source()
 
 
 def functional_program(program: str) -> str:
@@ -220,8 +214,19 @@ def _problem(row: dict, source, line: int, timeout: float, public_only: bool) ->
 
 def stdio_test(stdin: str, expected: str) -> str:
     """The test of one stdin case (run on `stdio_harness`); also a suite's under the
-    LiveCodeBench rule (`acecoder.execution`)."""
+    LiveCodeBench rule (`acecoder.execution`). The program's stdout comes back and the
+    engine compares it (`__lcb_stdio__`), so the expected output never enters the
+    sandbox; one too long for a test's report (`INSIDE_OVER`) is compared inside it."""
+    if len(expected) <= INSIDE_OVER:
+        return f"assert __lcb_stdio__(__acecoder_stdio__({stdin!r}), {expected!r})"
     return f"assert __acecoder_judge__({stdin!r}, {expected!r})"
+
+
+@functools.cache
+def _comparison_source() -> str:
+    from acecoder.execution._graders import lcb_stdio
+
+    return "\n\n" + inspect.getsource(lcb_stdio)
 
 
 def functional_test(func: str, arguments: str, expected: str) -> str:

@@ -19,6 +19,9 @@ stdin/stdout, passes at the first step that holds:
  Its later step (comparing sets of tokens) compares a list of strings with a list of
  sets and never passes, so it is left out.
 
+`__lcb_stdio__(stdout, expected)` is LiveCodeBench's comparison of a stdin program's output
+(`lcb_stdio`; `acecoder.benchmarks.livecodebench` has the grader it comes from).
+
 call-based: the expected JSON is read; a dict whose keys all read as ints becomes
 `[{int(k): v}]` (APPS's fix for JSON's string keys); a returned tuple is read as a list;
 then it passes when the return equals the expected value, or its first element when
@@ -34,6 +37,30 @@ import functools
 import json
 
 RTOL, ATOL = 1e-05, 1e-08  # numpy.allclose's defaults, which prime_code uses
+
+
+def lcb_stdio(out, expected: str) -> bool:
+    """LiveCodeBench's comparison: stripped lines, as many as expected; each equal as
+    text, or else every token of both numeric and equal as Decimals (1.0 is 1).
+    Self-contained: the LiveCodeBench harness carries its source into the sandbox for
+    expected outputs too long to come back (`livecodebench.stdio_test`)."""
+    from decimal import Decimal
+
+    if not isinstance(out, str):
+        return False
+    got = [line.strip() for line in out.strip().split("\n")]
+    want = [line.strip() for line in expected.strip().split("\n")]
+    if len(got) != len(want):
+        return False
+    for mine, theirs in zip(got, want):
+        if mine == theirs:
+            continue
+        try:
+            if [Decimal(t) for t in mine.split()] != [Decimal(t) for t in theirs.split()]:
+                return False
+        except ArithmeticError:
+            return False
+    return True
 
 
 def prime_stdio(out, expected: str) -> bool:

@@ -35,7 +35,7 @@ import cmath
 import functools
 import math
 
-from acecoder.execution._graders import prime_call, prime_stdio
+from acecoder.execution._graders import lcb_stdio, prime_call, prime_stdio
 from acecoder.execution._plan import OPERATORS, Opaque, read_values
 
 RTOL = 1e-07  # np.testing.assert_allclose's default, which EvalPlus passes explicitly
@@ -61,7 +61,7 @@ def pytest_checks(values, checks: tuple) -> bool:
 
 
 JUDGES = {"__evalplus__": evalplus, "__prime_stdio__": prime_stdio, "__prime_call__": prime_call,
-          "__pytest_checks__": pytest_checks}
+          "__pytest_checks__": pytest_checks, "__lcb_stdio__": lcb_stdio}
 
 
 def _evalplus(out, expected, atol, oracle, inputs) -> bool:
