@@ -18,16 +18,18 @@ The test reward logs, per batch: `acecoder/pass_rate` (mean over completions),
 `acecoder/all_pass_groups` and `acecoder/all_fail_groups` (fraction of prompts whose
 completions all pass every test / of which none does: no signal for the binary reward),
 `acecoder/zero_std_groups` (fraction of prompts whose test rewards are all equal), `acecoder/format_ok` and
-`acecoder/reward_seconds`. Nothing heavy is imported here: TRL itself is not needed
+`acecoder/reward_seconds`. `AllRanksNormalized` normalises a reward model's scores with the statistics of every
+process's completions. Nothing heavy is imported here: TRL itself is not needed
 to build the functions.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from acecoder.rewards._combined import parse_suite, parse_tests
-from acecoder.rewards._model import ModelReward
+from acecoder.rewards._model import ModelReward, normalize_scores
 from acecoder.rewards._rule import RuleScores, TestReward
 
 
@@ -141,3 +143,42 @@ def model_reward_func(reward: ModelReward, *, column: str = "tests") -> ModelRew
 
 
 test_reward_func.__test__ = False  # not a pytest function
+
+
+class AllRanksNormalized:
+    """A GRPOTrainer reward function: another one's raw scores, normalised by the mean and
+    std of the scores of every process (running or per rollout), clipped to [-5, 5].
+
+    GRPOTrainer calls reward functions on each process with that process's completions and
+    gathers the rewards afterwards; normalising before the gather would give each process
+    its own statistics, so the same score would become different rewards on different
+    GPUs. Here the raw scores are gathered first: every process computes the same
+    statistics from the same numbers, as one process scoring the whole rollout would."""
+
+    CLIP = 5.0  # ModelReward's default bound: one outlier cannot dominate a batch
+
+    def __init__(self, raw, *, normalize: str = "running"):
+        from acecoder.rewards import RunningStats
+
+        self.raw, self.normalize, self.__name__ = raw, normalize, getattr(raw, "__name__", "model_reward")
+        self.stats = RunningStats()
+
+    async def __call__(self, prompts, completions, **kwargs) -> list[float]:
+        import asyncio
+
+        from acecoder._distributed import gather_floats
+
+        scores = list(await self.raw(prompts, completions, **kwargs))
+        if self.normalize == "none":
+            rewards = scores
+        else:
+            # in a worker thread: the event loop keeps scoring other rewards while ranks meet
+            everyone = [s for share in await asyncio.to_thread(gather_floats, scores) for s in share]
+            if self.normalize == "running":
+                self.stats.update(everyone)
+                mean, std = self.stats.mean, self.stats.std
+            else:  # batch: this rollout's completions on every process
+                mean = sum(everyone) / len(everyone)
+                std = math.sqrt(sum((s - mean) ** 2 for s in everyone) / len(everyone))
+            rewards = normalize_scores(scores, mean, std)
+        return [max(-self.CLIP, min(self.CLIP, r)) for r in rewards]

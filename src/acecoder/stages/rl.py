@@ -403,7 +403,7 @@ def build_rewards(settings: RLSettings, *, device: str | None = None):
     """The reward functions and their weights, and the TestReward to close at the end.
     `device`: where a local reward model goes (this process's own GPU under a launch)."""
     from acecoder.rewards import ModelReward, TestReward
-    from acecoder.rewards.trl import model_reward_func, test_reward_func
+    from acecoder.rewards.trl import AllRanksNormalized, model_reward_func, test_reward_func
 
     test = TestReward(
         kind=settings.reward, format_weight=settings.format_weight, workers=settings.sandbox_workers,
@@ -428,48 +428,6 @@ def build_rewards(settings: RLSettings, *, device: str | None = None):
         funcs.append(AllRanksNormalized(raw, normalize=settings.reward_model_normalize))
         weights.append(settings.reward_model_weight)
     return funcs, weights, test
-
-
-class AllRanksNormalized:
-    """A GRPOTrainer reward function: another one's raw scores, normalised by the mean and
-    std of the scores of every process (running or per rollout), clipped to [-5, 5].
-
-    GRPOTrainer calls reward functions on each process with that process's completions and
-    gathers the rewards afterwards; normalising before the gather would give each process
-    its own statistics, so the same score would become different rewards on different
-    GPUs. Here the raw scores are gathered first: every process computes the same
-    statistics from the same numbers, as one process scoring the whole rollout would.
-    (Beside `ModelRewardFunc` in `acecoder.rewards.trl` is where it belongs; it lives here
-    while that package is being changed elsewhere.)"""
-
-    CLIP = 5.0  # ModelReward's default bound: one outlier cannot dominate a batch
-
-    def __init__(self, raw, *, normalize: str = "running"):
-        from acecoder.rewards import RunningStats
-
-        self.raw, self.normalize, self.__name__ = raw, normalize, getattr(raw, "__name__", "model_reward")
-        self.stats = RunningStats()
-
-    async def __call__(self, prompts, completions, **kwargs) -> list[float]:
-        import asyncio
-
-        from acecoder._distributed import gather_floats
-        from acecoder.rewards._model import normalize_scores
-
-        scores = list(await self.raw(prompts, completions, **kwargs))
-        if self.normalize == "none":
-            rewards = scores
-        else:
-            # in a worker thread: the event loop keeps scoring other rewards while ranks meet
-            everyone = [s for share in await asyncio.to_thread(gather_floats, scores) for s in share]
-            if self.normalize == "running":
-                self.stats.update(everyone)
-                mean, std = self.stats.mean, self.stats.std
-            else:  # batch: this rollout's completions on every process
-                mean = sum(everyone) / len(everyone)
-                std = math.sqrt(sum((s - mean) ** 2 for s in everyone) / len(everyone))
-            rewards = normalize_scores(scores, mean, std)
-        return [max(-self.CLIP, min(self.CLIP, r)) for r in rewards]
 
 
 def run(settings: RLSettings, *, progress=None, callbacks: list | None = None) -> RLSummary:
