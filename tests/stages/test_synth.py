@@ -236,3 +236,17 @@ def test_refusals_before_any_request(seeds, server, tmp_path):
     with pytest.raises(InputError, match=r"seeds.jsonl:5"):
         synth.run(seeds, tmp_path / "q.jsonl", settings=settings(server), strict=True)
     assert server.requests == []
+
+
+def test_expected_values_from_the_seed_program(tmp_path):
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text(json.dumps({"instruction": "Compute the area.", "response": fence(AREA)}) + "\n")
+    wrong = {"question": "Write area(w, h).",
+             "tests": ["assert area(2, 3) == 6", "assert area(2, 5) == 12", "assert area('a', 'b') == 1"]}
+    with StubServer(reply=lambda body, index: json.dumps(wrong)) as stub:
+        out = tmp_path / "questions.jsonl"
+        summary = synth.run(seeds, out, settings=settings(stub, expected_from_reference=True, min_tests=2))
+    (row,) = read(out)
+    # the wrong value takes the seed program's; the test it cannot run (str * str) is dropped
+    assert row["tests"] == ["assert area(2, 3) == 6", "assert area(2, 5) == 10"]
+    assert summary.to_dict()["expected_from_reference"] == {"dropped": 1, "rewritten": 1}

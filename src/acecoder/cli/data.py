@@ -90,6 +90,7 @@ def synth(
     source: Annotated[Optional[SeedFamily], typer.Option(help="Treat every row as this seed family [default: detect from the fields].")] = None,
     template: Annotated[Optional[Path], typer.Option(help="A prompt template file ({instruction}, {code}).")] = None,
     min_tests: Annotated[int, typer.Option(help="Drop a question with fewer valid tests.", min=1)] = 1,
+    expected_from_reference: Annotated[bool, typer.Option(help="Rewrite each failed `assert f(x) == value` with the seed program's f(x): for right seed programs and a weak writer.")] = False,
     json_mode: Annotated[bool, typer.Option(help="Ask the endpoint for a JSON object.")] = True,
     limit: Annotated[Optional[int], typer.Option(help="Only the first N seeds.", min=1)] = None,
     max_retries: Annotated[int, typer.Option(help="Retries per request on timeouts, 429 and 5xx.", min=0)] = 6,
@@ -108,6 +109,7 @@ def synth(
     settings = stage.SynthSettings(
         model=model, base_url=None, temperature=temperature, sampling_seed=sampling_seed, max_tokens=max_tokens,
         concurrency=concurrency, source=source.value if source else None, template=template, min_tests=min_tests, json_mode=json_mode,
+        expected_from_reference=expected_from_reference,
         limit=limit, max_retries=max_retries, cache_path=cache, retry_failed=retry_failed,
     )
     if json_mode and resolve_kind(backend.value, model) == "llama-cpp":

@@ -61,6 +61,7 @@ class Synth(ModelChoice):
     sampling_seed: int | None = Field(None, description="The sampling seed of every request (the same answers again on the same server); null: the server's own.")
     max_tokens: int = Field(2048, ge=1, description="New tokens per answer.")
     min_tests: int = Field(1, ge=1, description="Drop a question with fewer valid tests.")
+    expected_from_reference: bool = Field(False, description="Rewrite each failed `assert f(x) == value` with the seed program's f(x) (acecoder.synth.expected): for right seed programs and a writer too weak to compute outputs; false: the method's.")
     limit: int | None = Field(None, ge=1, description="Only the first N seeds.")
     json_mode: bool = Field(True, description="Ask the endpoint for a JSON object.")
     template: str | None = Field(None, description="A prompt template file ({instruction}, {code}); default: ours.")

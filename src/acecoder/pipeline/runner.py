@@ -183,6 +183,8 @@ def _stage_log(path: Path):
     root.setLevel(min(previous, logging.INFO) if previous else logging.INFO)
     logging.captureWarnings(True)  # warnings.warn -> the `py.warnings` logger -> this file only
     _quiet_library_progress_bars()
+    to_file = _FileUnlessError(handler)
+    logging.getLogger("DeepSpeed").addFilter(to_file)
     log = logging.getLogger("acecoder.pipeline")
     try:
         yield log
@@ -191,9 +193,24 @@ def _stage_log(path: Path):
         raise
     finally:
         logging.captureWarnings(False)
+        logging.getLogger("DeepSpeed").removeFilter(to_file)
         root.removeHandler(handler)
         root.setLevel(previous)
         handler.close()
+
+
+class _FileUnlessError(logging.Filter):
+    """For loggers that print to the terminal themselves and do not propagate (DeepSpeed's,
+    imported by transformers when installed: "Setting accelerator to CPU"): their lines go
+    to the stage's log, and only errors to the terminal."""
+
+    def __init__(self, handler: logging.Handler):
+        super().__init__()
+        self.handler = handler
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.handler.handle(record)
+        return record.levelno >= logging.ERROR
 
 
 def _quiet_library_progress_bars() -> None:

@@ -71,7 +71,7 @@ def _synth(config: Config, run: Path) -> Step:
             sampling_seed=section.sampling_seed,
             concurrency=config.llm.concurrency, json_mode=section.json_mode, template=section.template,
             min_tests=section.min_tests, limit=section.limit, cache_path=run / "cache" / "synth.sqlite",
-            retry_failed=config.llm.retry_failed,
+            retry_failed=config.llm.retry_failed, expected_from_reference=section.expected_from_reference,
         )
         if section.json_mode and resolve_kind(where["backend"], section.model) == "llama-cpp":
             settings.extra_body = LLAMA_CPP_JSON  # a grammar: even small models answer in the right shape

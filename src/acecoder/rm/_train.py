@@ -115,7 +115,7 @@ def build_trainer(
     `acecoder.stages.train_rm.TrainRMSettings`."""
     import datasets
     import torch
-    from transformers import AutoTokenizer, TrainerCallback
+    from transformers import AutoTokenizer, PrinterCallback, TrainerCallback
     from transformers.trainer_utils import get_last_checkpoint
     from trl import RewardConfig, RewardTrainer
 
@@ -187,6 +187,8 @@ def build_trainer(
         model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
         peft_config=peft_config, callbacks=[_callback(TrainerCallback, logger)],
     )
+    if progress is not None:  # our bar and metrics.jsonl report; its printer would put dicts on the terminal
+        trainer.remove_callback(PrinterCallback)
     return trainer, dropped, logger, last
 
 

@@ -442,7 +442,7 @@ def run(settings: RLSettings, *, progress=None, callbacks: list | None = None) -
     import torch
     from accelerate import PartialState
     from datasets import Dataset
-    from transformers import AutoTokenizer
+    from transformers import AutoTokenizer, PrinterCallback
 
     started = time.monotonic()
     state = PartialState(cpu=not torch.cuda.is_available())  # CPU processes of a launch meet over gloo
@@ -506,6 +506,7 @@ def run(settings: RLSettings, *, progress=None, callbacks: list | None = None) -
             model=policy, reward_funcs=funcs, args=args, train_dataset=dataset,
             processing_class=tokenizer, callbacks=[callback, *(callbacks or [])],
         )
+        trainer.remove_callback(PrinterCallback)  # metrics.jsonl and the bar report; it prints dicts
         trainer.train(resume_from_checkpoint=str(resume) if resume else None)
         trainer.save_model(str(output / "final"))
         if state.is_main_process:

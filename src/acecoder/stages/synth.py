@@ -37,6 +37,7 @@ from acecoder.data.tables import check_output
 from acecoder.errors import ConfigError
 from acecoder.llm import FailureGuard, LLMBackend, LLMError, record_failure
 from acecoder.records import Question
+from acecoder.synth.expected import with_expected_from
 from acecoder.synth.parse import Failure, parse_response
 from acecoder.synth.prompt import build_request, load_templates
 from acecoder.synth.seeds import FAMILIES, Seed, iter_seeds
@@ -64,6 +65,9 @@ class SynthSettings:
     retry_failed: bool = False  # ask again for seeds whose request was refused for good on an earlier run
     cache_path: str | Path | None = None  # None: <output>.cache.sqlite
     min_tests: int = 1  # drop a question with fewer valid tests (counted as too_few_tests)
+    # Expected values from the seed's program (acecoder.synth.expected): for seeds whose programs
+    # are right and a question writer too weak to compute outputs. Off: the method's.
+    expected_from_reference: bool = False
     source: str | None = None  # force a seed family: evol, oss or stack; None: detect from the fields
     limit: int | None = None  # synthesize from the first `limit` seeds only
     max_retries: int = 6  # retries of one request (timeouts, 429, 5xx) before the run stops
@@ -88,6 +92,7 @@ class SynthSummary:
     failed_request_examples: list[dict] = field(default_factory=list)  # id, reason, kind, status, message
     test_drops: Counter = field(default_factory=Counter)  # parse.TestDrop -> tests, over written questions
     repairs: Counter = field(default_factory=Counter)  # parse.Repair -> responses that needed it
+    expected_from_reference: Counter = field(default_factory=Counter)  # tests rewritten / dropped (see the setting)
     cut_by_token_limit: int = 0  # answers that ended at max_tokens (finish_reason "length")
     written: int = 0  # questions written by this run
     tests_written: int = 0
@@ -103,7 +108,7 @@ class SynthSummary:
 
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)
-        for name in ("seed_drops", "failed", "test_drops", "repairs"):
+        for name in ("seed_drops", "failed", "test_drops", "repairs", "expected_from_reference"):
             data[name] = {str(key): count for key, count in sorted(getattr(self, name).items())}
         data["mean_tests"] = round(self.mean_tests, 3)
         return data
@@ -188,8 +193,13 @@ def run(
                 from acecoder.llm import OpenAIClient
 
                 backend = OpenAIClient.from_settings(settings, cache_path=cache_path)
+            engine = None
+            if settings.expected_from_reference:
+                from acecoder.execution import Engine
+
+                engine = Engine()
             try:
-                asyncio.run(_synthesize(todo, backend, own, writer, settings, templates, summary, progress))
+                asyncio.run(_synthesize(todo, backend, own, writer, settings, templates, summary, progress, engine))
             except LLMError as error:
                 error.args = (
                     f"{error.args[0]}\nstopped after {summary.written} new questions (kept in {output_path}; "
@@ -197,13 +207,15 @@ def run(
                 )
                 raise
             finally:
+                if engine is not None:
+                    engine.close()
                 usage = backend.usage
                 summary.usage = {**dataclasses.asdict(usage), "cost": usage.cost}
     summary.seconds = time.monotonic() - started
     return summary
 
 
-async def _synthesize(todo, backend, own, writer, settings, templates, summary, progress) -> None:
+async def _synthesize(todo, backend, own, writer, settings, templates, summary, progress, engine) -> None:
     """Send the seeds in chunks, at most CHUNKS_IN_FLIGHT at once; write in seed order."""
     size = settings.concurrency
 
@@ -230,9 +242,9 @@ async def _synthesize(todo, backend, own, writer, settings, templates, summary, 
             in_flight.append(asyncio.create_task(answer(todo[begin : begin + size])))
             summary.requested += len(todo[begin : begin + size])
             if len(in_flight) >= CHUNKS_IN_FLIGHT:
-                _write(*await in_flight.popleft(), backend.model, writer, settings, summary, progress, guard)
+                _write(*await in_flight.popleft(), backend.model, writer, settings, summary, progress, guard, engine)
         while in_flight:
-            _write(*await in_flight.popleft(), backend.model, writer, settings, summary, progress, guard)
+            _write(*await in_flight.popleft(), backend.model, writer, settings, summary, progress, guard, engine)
     finally:
         for task in in_flight:
             task.cancel()
@@ -241,7 +253,7 @@ async def _synthesize(todo, backend, own, writer, settings, templates, summary, 
             await backend.aclose()
 
 
-def _write(chunk, results, model, writer, settings, summary, progress, guard) -> None:
+def _write(chunk, results, model, writer, settings, summary, progress, guard, engine=None) -> None:
     for seed, result in zip(chunk, results):
         if isinstance(result, BaseException):
             guard.failed(result)  # raises when the endpoint, not this request, is the problem
@@ -255,6 +267,9 @@ def _write(chunk, results, model, writer, settings, summary, progress, guard) ->
             summary.cut_by_token_limit += 1
         parsed = parse_response(choice.text)
         summary.repairs.update(set(parsed.repairs))
+        if parsed.ok and engine is not None and seed.code:
+            parsed.tests, counts = with_expected_from(seed.code, parsed.tests, engine)
+            summary.expected_from_reference.update(counts)
         if parsed.ok and len(parsed.tests) < settings.min_tests:
             parsed.failure = Failure.TOO_FEW_TESTS
         if not parsed.ok:
