@@ -257,3 +257,14 @@ def test_a_suite_row_exports_its_suite_where_each_adapter_reads_it():
     pair = dataclasses.replace(PAIR, tests=STDIO)
     assert export_pair(pair, "pairs")["tests"] == STDIO and export_pair(pair, "pairs")["tests"] is not STDIO
     assert "should pass" not in export_pair(pair, "llama-factory")["instruction"]
+
+
+def test_a_table_cannot_mix_test_layouts_and_says_which_column(tmp_path):
+    rows = [DatasetRow(id="a", source="s", question="q", test_cases=["assert True"], inferences=[], context_messages=[]),
+            DatasetRow(id="b", source="s", question="q", test_cases={"kind": "stdio", "cases": [["1\n", "2\n"]]},
+                       inferences=[], context_messages=[])]
+    path = tmp_path / "mixed.parquet"
+    with pytest.raises(InputError, match=r"mixed\.parquet: .*column 'test_cases' holds both lists and dict") as caught:
+        write_export(path, rows, record_type=DatasetRow)
+    assert caught.value.path == str(path) and not list(tmp_path.iterdir())  # nothing left behind
+    assert write_export(tmp_path / "mixed.jsonl", rows, record_type=DatasetRow) == 2  # JSON lines hold any mix

@@ -47,7 +47,7 @@ from pathlib import Path
 
 from acecoder.data.files import write_atomic
 from acecoder.data.tables import check_output, write_records
-from acecoder.errors import ConfigError
+from acecoder.errors import ConfigError, InputError
 from acecoder.prompts import ACECODEPAIR_SYSTEM, chat, program_response, question_prompt, rl_prompt
 from acecoder.records import DatasetRow, Pair
 
@@ -253,6 +253,11 @@ def write_export(path: str | Path, rows: Iterable, *, record_type: type | None =
     _remove(partial)
     try:
         count = write_records(partial, rows, record_type=record_type)
+    except InputError as error:
+        _remove(partial)
+        if error.path == str(partial):  # the file the user named, not our scratch copy of it
+            raise InputError(str(error).removeprefix(f"{partial}: "), path=str(path)) from None
+        raise
     except BaseException:
         _remove(partial)
         raise

@@ -152,13 +152,30 @@ def _write_parquet(path: Path, lines: Path, record_type: type | None) -> None:
 
     schema = None
     for piece in pieces():
-        found = pa.Table.from_pylist(piece).schema
-        schema = found if schema is None else pa.unify_schemas([schema, found], promote_options="permissive")
+        try:
+            found = pa.Table.from_pylist(piece).schema
+            schema = found if schema is None else pa.unify_schemas([schema, found], promote_options="permissive")
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+            raise InputError(f"the rows cannot share one table schema ({error}){_mixed(piece)}: write .jsonl, "
+                             "which holds any mix, or one file per layout", path=str(path)) from None
     if schema is None:  # an empty table still needs a column to read back
         schema = pa.schema([(column, pa.null()) for column in _columns(record_type)])
     with pq.ParquetWriter(path, schema) as writer:
         for piece in pieces():
             writer.write_table(pa.Table.from_pylist(piece, schema=schema))
+
+
+def _mixed(rows: list[dict]) -> str:
+    """Which column mixes lists with objects or plain values (a table column has one type):
+    in acecoder's records, tests that are asserts in some rows and a suite of another kind
+    (`TestSuite.to_dict()`) in others."""
+    shapes: dict[str, set] = {}
+    for row in rows:
+        for column, value in row.items():
+            if value is not None:
+                shapes.setdefault(column, set()).add(type(value).__name__)
+    mixed = [column for column, found in shapes.items() if "list" in found and len(found) > 1]
+    return f"; column {mixed[0]!r} holds both lists and {', '.join(sorted(shapes[mixed[0]] - {'list'}))}" if mixed else ""
 
 
 def _save_datasets_folder(path: Path, parquet: Path | None, *, cache: Path, record_type: type | None) -> None:
