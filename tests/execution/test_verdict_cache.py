@@ -13,7 +13,7 @@ def test_the_engine_identity_is_a_hash_of_its_own_files():
     here = pathlib.Path(acecoder.execution.__file__).parent
     digest = hashlib.sha256()
     sources = ["_engine.py", "_process.py", "_results.py", "_judges.py", "_plan.py", "_worker.py",
-               "_graders.py", "_suites.py", "_harness_prime.py", "_harness_pytest.py"]
+               "_graders.py", "_suites.py", "_harness_prime.py", "_harness_pytest.py", "_pytest_checks.py"]
     sandbox = sorted((here / "_sandbox").glob("*.py"))
     assert {p.name for p in sandbox} >= {"__init__.py", "kernel.py", "namespaces.py", "confine.py",
                                          "frames.py", "child.py", "zygote.py"}
