@@ -15,9 +15,10 @@ Importing this package loads no heavy dependency.
 
 from acecoder.execution._cache import ENGINE_IDENTITY, VerdictCache
 from acecoder.execution._engine import Engine
+from acecoder.execution._plan import is_literal
 from acecoder.records import ExecutionJob, ExecutionResult, ProgramStatus, TestOutcome
 
-__all__ = ["ENGINE_IDENTITY", "Engine", "ExecutionJob", "ExecutionResult", "ProgramStatus", "TestOutcome",
+__all__ = ["ENGINE_IDENTITY", "Engine", "ExecutionJob", "ExecutionResult", "ProgramStatus", "TestOutcome", "is_literal",
            "VerdictCache", "decode_value", "encode_value", "execute", "limits_from_reference", "LIMIT_CAP",
            "LIMIT_FACTOR", "LIMIT_FLOOR"]
 

@@ -171,6 +171,16 @@ def _check_shape(node):
     return "truth", None, (test,)
 
 
+def is_literal(node) -> bool:
+    """Whether an expression node is a literal (`ast.literal_eval` reads it): what a check
+    test keeps on the engine's side."""
+    try:
+        ast.literal_eval(node)
+        return True
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+
+
 def _is_singleton(node) -> bool:
     return isinstance(node, ast.Constant) and any(node.value is s for s in SINGLETONS)
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import ast
 import functools
 
-from acecoder.execution._plan import OPERATORS
+from acecoder.execution._plan import OPERATORS, is_literal
 
 RECORD = "__acecoder_check__"  # the name the harness binds in the test module
 
@@ -82,7 +82,7 @@ def _split_assert(statement):
         return None
     symbol = OPERATORS[type(test.ops[0])][0]
     left, right = test.left, test.comparators[0]
-    left_literal, right_literal = _is_literal(left), _is_literal(right)
+    left_literal, right_literal = is_literal(left), is_literal(right)
     if left_literal == right_literal:
         return None
     value, literal = (right, left) if left_literal else (left, right)
@@ -93,10 +93,3 @@ def _split_assert(statement):
         return None  # the value would be the container: judged in the sandbox, as pytest does
     return value, (symbol, ast.unparse(literal), left_literal)
 
-
-def _is_literal(node) -> bool:
-    try:
-        ast.literal_eval(node)
-        return True
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return False

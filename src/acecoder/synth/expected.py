@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import math
 
+from acecoder.execution import is_literal
 from acecoder.records import ExecutionJob, TestOutcome
 
 
@@ -49,7 +50,7 @@ def _rewritten(test: str, value) -> str | None:
     if not (isinstance(last, ast.Assert) and isinstance(last.test, ast.Compare) and len(last.test.ops) == 1
             and isinstance(last.test.ops[0], ast.Eq)):
         return None
-    if not _is_literal(last.test.comparators[0]) or _is_literal(last.test.left):
+    if not is_literal(last.test.comparators[0]) or is_literal(last.test.left):
         return None
     source = literal_source(value)
     if source is None:
@@ -78,10 +79,3 @@ def literal_source(value) -> str | None:
         return "{" + ", ".join(items) + "}" if items else None  # no literal for an empty set
     return None  # a range, an object known only by identity (see execution._plan.Opaque)
 
-
-def _is_literal(node) -> bool:
-    try:
-        ast.literal_eval(node)
-        return True
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return False
