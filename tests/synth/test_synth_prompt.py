@@ -62,6 +62,7 @@ def test_bad_template_files(tmp_path):
 
 def test_public_names():
     assert set(acecoder.synth.__all__) == {name for name in dir(acecoder.synth) if not name.startswith("_")} - {
+        "expected",
         "parse",
         "prompt",
         "seeds",
