@@ -48,18 +48,20 @@ def evalplus(out, expected: str, atol: float, oracle: str, inputs: str) -> bool:
         return False
 
 
-# Other graders' comparisons (verl's prime_code, LiveCodeBench): `_graders.py`.
+_COMPARE = {symbol: function for symbol, function in OPERATORS.values()}
+
+
 def pytest_checks(values, checks: tuple) -> bool:
     """A pytest item's recorded values against its moved asserts (`_pytest_checks.py`):
     each `(symbol, literal, literal on the left)` must hold, in order, as Python's operator
     holds on plain values (a value that is none is an error, as in `_plan.judge`)."""
     if type(values) is not list or len(values) != len(checks):
         return False  # the item ran, but not every one of its asserts did
-    compare = {symbol: function for symbol, function in OPERATORS.values()}
-    return all(compare[symbol](literal, value) if left else compare[symbol](value, literal)
+    return all(_COMPARE[symbol](literal, value) if left else _COMPARE[symbol](value, literal)
                for value, (symbol, literal, left) in zip(values, checks))
 
 
+# Other graders' comparisons (verl's prime_code, LiveCodeBench): `_graders.py`.
 JUDGES = {"__evalplus__": evalplus, "__prime_stdio__": prime_stdio, "__prime_call__": prime_call,
           "__pytest_checks__": pytest_checks, "__lcb_stdio__": lcb_stdio}
 
