@@ -35,3 +35,18 @@ def test_the_lines_go_to_the_log_too(monkeypatch, caplog):
     lines = [r.getMessage() for r in caplog.records if r.name == "acecoder.progress"]
     assert len(lines) >= 3 and all(line.startswith("synth: 1/4 seeds, ") for line in lines), lines
     assert "ETA" in lines[0]
+
+
+def test_a_new_phase_counts_again_in_its_own_unit(monkeypatch, caplog):
+    monkeypatch.setenv("ACECODER_PROGRESS_INTERVAL", "60")
+    with caplog.at_level(logging.INFO, logger="acecoder.progress"):
+        with progress_bar("bon", unit="programs") as bar:
+            bar.phase("problems sampled")
+            bar.total(2)
+            bar.advance(None)
+            bar.advance(None)
+            bar.phase("programs run")
+            bar.total(16)
+            bar.advance(None)
+    lines = [r.getMessage() for r in caplog.records if r.name == "acecoder.progress"]
+    assert lines[0].startswith("bon: 2/2 problems sampled, ") and lines[-1].startswith("bon: 1/16 programs run, "), lines

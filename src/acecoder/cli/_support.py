@@ -66,6 +66,16 @@ class _Bar:
         self._timer = threading.Thread(target=self._report_every, args=(_interval(),), daemon=True)
         self._timer.start()
 
+    def phase(self, unit: str) -> None:
+        """A new pass of the same stage (bon: problems sampled, then programs run): the
+        count, rate and ETA start again in the new unit; the finished pass stays in the log."""
+        if self._started():
+            _log.info(self.line())
+            self._start = time.monotonic()
+        self._unit, self._done, self._passed, self._total = unit, 0, 0, None
+        if self._task is not None:
+            self._progress.reset(self._task, total=None, tests="", rate="")
+
     def advance(self, item) -> None:
         if not self._started():
             self.total(None)

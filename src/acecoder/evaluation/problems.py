@@ -148,6 +148,12 @@ class Continued:
     def __init__(self, bar):
         self.bar, self.done = bar, 0
 
+    def phase(self, unit: str) -> None:
+        """The next pass counts `unit` (a bar without phases keeps one running count)."""
+        if hasattr(self.bar, "phase"):
+            self.bar.phase(unit)
+            self.done = 0
+
     def total(self, n: int) -> None:
         self.bar.total(self.done + n)
 
