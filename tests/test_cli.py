@@ -202,7 +202,9 @@ def test_synth_against_a_local_openai_compatible_server(tmp_path):
         assert len(server.requests) == sent
 
 
-def test_ctrl_c_in_any_command_says_interrupted_and_the_same_command_resumes(tmp_path):
+@pytest.mark.parametrize("sig, code, said", [(signal.SIGINT, 130, "interrupted"),
+                                              (signal.SIGTERM, 143, "terminated (SIGTERM)")])
+def test_ctrl_c_or_sigterm_in_any_command_says_so_and_the_same_command_resumes(tmp_path, sig, code, said):
     src = tmp_path / "in.jsonl"
     slow = "import time\ndef f(x):\n    time.sleep(0.05)\n    return x\n"
     src.write_text("".join(json.dumps({"id": f"p{i}", "program": slow, "tests": [f"assert f({i}) == {i}"]}) + "\n"
@@ -216,9 +218,9 @@ def test_ctrl_c_in_any_command_says_interrupted_and_the_same_command_resumes(tmp
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 10):
         time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(sig)
     _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 130 and "interrupted" in stderr and "Traceback" not in stderr, stderr
+    assert process.returncode == code and said in stderr and "Traceback" not in stderr, stderr
     assert 10 <= len(out.read_text().splitlines()) < 120
     result = acecoder("execute", src, "-o", out, "--resume", "--workers", "2")
     assert result.returncode == 0, result.stderr

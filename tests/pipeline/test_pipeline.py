@@ -138,6 +138,44 @@ def test_a_failed_stage_resumes_without_asking_again_for_what_it_had(tmp_path, s
     assert len(stub.requests) - asked == 1 + 3  # the third question's policy request, and three oracle ones
 
 
+def test_sigterm_marks_the_stage_interrupted_and_the_same_command_resumes(tmp_path, stub):
+    """How a scheduler, `kill` or `docker stop` ends a run (a job started with nohup ignores
+    Ctrl-C): the stage is recorded as interrupted, and the run resumes from what it wrote."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = write_config(tmp_path, stub.base_url, **{"llm": {"base_url": stub.base_url, "concurrency": 1}})
+    real = stub.reply
+
+    def slow(body, index):
+        time.sleep(0.3)
+        return real(body, index)
+
+    stub.reply = slow
+    cmd = [sys.executable, "-m", "acecoder.cli", "run", str(path), "--until", "sample", "--no-report"]
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                               env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    samples = tmp_path / "run" / "samples.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not samples.exists() or not samples.read_text().strip()):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 143 and "terminated (SIGTERM)" in stderr and "Traceback" not in stderr, stderr
+    state = json.loads((tmp_path / "run" / "state.json").read_text())
+    assert state["stages"]["sample"]["status"] == "interrupted"
+    written = samples.read_text().splitlines()
+    assert 0 < len(written) < 3 * 4 + 3
+
+    stub.reply = real
+    again = run(path, last="sample")
+    assert again["sample"].action == "resumed"
+    assert samples.read_text().splitlines()[:len(written)] == written
+
+
 def test_partial_runs_need_the_earlier_stages(tmp_path, stub):
     path = write_config(tmp_path, stub.base_url)
     with pytest.raises(ConfigError, match="needs .*questions.jsonl"):

@@ -17,18 +17,19 @@ def main() -> None:
     """Run the command line; whatever escapes a command ends here, never as a traceback:
     an AcecoderError prints as `error: ...` (exit 2, or 1 for a failed component), Ctrl-C
     as `interrupted` (130: every output is appended line by line or replaced whole, so the
-    same command continues), anything else as an internal error (exit 1) whose traceback
+    same command continues) and SIGTERM the same way (143), anything else as an internal error (exit 1) whose traceback
     `ACECODER_DEBUG=1` shows."""
     from acecoder.cli._support import console, fail
     from acecoder.errors import AcecoderError, InputError
 
     usage_errors, aborts = _click_exceptions()
     _wide_help_in_pipes()
+    stopped = _stop_on_sigterm()
 
     def interrupted():
-        console.print("interrupted: what was written is kept; run the same command again (with --resume where "
-                      "it has one) to continue", markup=False, highlight=False)
-        raise SystemExit(130) from None
+        console.print(f"{'terminated (SIGTERM)' if stopped else 'interrupted'}: what was written is kept; run the "
+                      "same command again (with --resume where it has one) to continue", markup=False, highlight=False)
+        raise SystemExit(143 if stopped else 130) from None
 
     try:
         code = app(standalone_mode=False)
@@ -56,6 +57,28 @@ def main() -> None:
     if code == 130:  # typer turns a KeyboardInterrupt inside a command into this exit code
         interrupted()
     raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _stop_on_sigterm() -> list:
+    """SIGTERM (`kill`, a scheduler's preemption, `docker stop`, the way a job started with
+    nohup is stopped) takes Ctrl-C's path: the stage records that it was interrupted, the
+    servers it started are stopped, the same message. Returns a list that is non-empty
+    once SIGTERM came."""
+    import signal
+
+    came, main_pid = [], os.getpid()
+
+    def stop(signum, frame):
+        if os.getpid() != main_pid:  # a forked child inherited this handler: die as SIGTERM asks
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        if not came:  # a second SIGTERM while stopping does not cut the stop short
+            came.append(signum)
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    return came
 
 
 def _disk_full(error: Exception) -> bool:

@@ -100,6 +100,3 @@ def _run(config: Path, overrides: list[str], first: str | None, last: str | None
             console.print(f"report: {html}", highlight=False)
     except AcecoderError as error:
         fail(error)
-    except KeyboardInterrupt:
-        console.print("interrupted: run the same command again to continue where it stopped", highlight=False)
-        raise SystemExit(130)
