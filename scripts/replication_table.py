@@ -50,11 +50,11 @@ def best_of_n(bon: dict) -> list[str]:
 
 
 def stages(state: dict) -> list[str]:
-    lines = ["| stage | seconds (last sitting) | what it did |", "| --- | --- | --- |"]
+    lines = ["| stage | seconds (sittings) | what it did |", "| --- | --- | --- |"]
     for name in state.get("order", []):
         record = state["stages"].get(name, {})
         summary = record.get("summary") or {}
-        lines.append(f"| {name} | {record.get('seconds', 0):.0f} | {_what(name, summary)} |")
+        lines.append(f"| {name} | {record.get('seconds', 0):.0f} ({record.get('sittings', 1)}) | {_what(name, summary)} |")
     return lines
 
 

@@ -166,7 +166,8 @@ def test_sigterm_marks_the_stage_interrupted_and_the_same_command_resumes(tmp_pa
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 143 and "terminated (SIGTERM)" in stderr and "Traceback" not in stderr, stderr
     state = json.loads((tmp_path / "run" / "state.json").read_text())
-    assert state["stages"]["sample"]["status"] == "interrupted"
+    first = state["stages"]["sample"]
+    assert first["status"] == "interrupted" and first["sittings"] == 1 and first["seconds"] > 0.3
     written = samples.read_text().splitlines()
     assert 0 < len(written) < 3 * 4 + 3
 
@@ -174,6 +175,9 @@ def test_sigterm_marks_the_stage_interrupted_and_the_same_command_resumes(tmp_pa
     again = run(path, last="sample")
     assert again["sample"].action == "resumed"
     assert samples.read_text().splitlines()[:len(written)] == written
+    done = json.loads((tmp_path / "run" / "state.json").read_text())["stages"]["sample"]
+    # the stage's time is both sittings' (what the run cost), the outcome's this sitting's
+    assert done["sittings"] == 2 and done["seconds"] == pytest.approx(first["seconds"] + again["sample"].seconds, abs=0.02)
 
 
 def test_partial_runs_need_the_earlier_stages(tmp_path, stub):

@@ -93,8 +93,15 @@ def _run_step(step: Step, state: RunState, produced: dict[Path, str], run_dir: P
     if not resume:
         for path in step.outputs:
             _remove(path)
-    state.update(step.name, status="running", fingerprint=mark, started=now(), finished=None, error=None)
+    # A resumed stage's time adds to its earlier sittings' (the run's cost, not the last sitting's).
+    before, sittings = (record.get("seconds") or 0.0, record.get("sittings") or 1) if resume else (0.0, 0)
+    state.update(step.name, status="running", fingerprint=mark, started=now(), finished=None, error=None,
+                 sittings=sittings + 1)
     start = time.perf_counter()
+
+    def spent() -> float:
+        return round(before + time.perf_counter() - start, 2)
+
     try:
         with _stage_log(run_dir / "logs" / f"{step.name}.log") as log, progress(step.name, step.unit) as bar:
             log.info("stage %s (%s), fingerprint %s, settings %s", step.name, "resumed" if resume else "fresh", mark,
@@ -102,14 +109,14 @@ def _run_step(step: Step, state: RunState, produced: dict[Path, str], run_dir: P
             summary = _plain(step.run(resume, bar))
             log.info("summary %s", json.dumps(summary, default=str))
     except KeyboardInterrupt:
-        state.update(step.name, status="interrupted", seconds=round(time.perf_counter() - start, 2))
+        state.update(step.name, status="interrupted", seconds=spent())
         raise
     except BaseException as error:
-        state.update(step.name, status="failed", error=str(error), seconds=round(time.perf_counter() - start, 2))
+        state.update(step.name, status="failed", error=str(error), seconds=spent())
         raise
     outputs = {_relative(path, run_dir): content_hash(path) for path in step.outputs}
     seconds = round(time.perf_counter() - start, 2)
-    state.update(step.name, status="done", outputs=outputs, finished=now(), seconds=seconds, summary=summary)
+    state.update(step.name, status="done", outputs=outputs, finished=now(), seconds=spent(), summary=summary)
     produced.update({path: outputs[_relative(path, run_dir)] for path in step.outputs})
     return Outcome(name=step.name, action="resumed" if resume else "ran", seconds=seconds, summary=summary)
 

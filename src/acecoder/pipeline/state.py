@@ -3,7 +3,11 @@ decide whether a stage must run again.
 
     {"order": [...stage names...],
      "stages": {"synth": {"status": "done", "fingerprint": "...", "outputs": {"questions.jsonl": "<sha256>"},
-                          "started": "...", "finished": "...", "seconds": 12.3, "summary": {...}}, ...}}
+                          "started": "...", "finished": "...", "seconds": 12.3, "sittings": 1,
+                          "summary": {...}}, ...}}
+
+`seconds` is the stage's time over all its sittings with this fingerprint (a resumed
+stage adds to it; a stage killed outright, SIGKILL, loses its last sitting's share).
 
 A stage's fingerprint hashes its settings and the content of its inputs (the hashes its
 upstream stages recorded for their outputs; external inputs such as the seeds are hashed
