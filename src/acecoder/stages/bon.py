@@ -166,8 +166,8 @@ def run(
         `settings.generate_tests` asks for them.
     reward_model: a checkpoint folder (loaded with `acecoder.rm.RewardModel.load`) or a
         loaded model with `.name` and `.score(questions, programs, ...)`.
-    progress: gets `total(n)` and `advance(item)` for each problem sampled, program run and
-        problem given tests, and `phase(unit)` as each of those passes begins.
+    progress: gets `total(n)` and `advance(item)` for each problem sampled, program run,
+        problem given tests and program scored, and `phase(unit)` as each pass begins.
     """
     from acecoder.evaluation import SELECTORS, Candidates, curves, plot_curves
 
@@ -228,7 +228,7 @@ def run(
         # The sampling engine is done: its GPU memory goes back before the reward model loads
         # (vLLM keeps gpu_memory_utilization of the card, 90% by default, until shut down).
         asyncio.run(backend.aclose())
-    scores, rm_name = _scores(used, samples, model, scores_path, reward_model, settings, output_dir, resume)
+    scores, rm_name = _scores(used, samples, model, scores_path, reward_model, settings, output_dir, resume, progress)
     step("scoring")
     selectors = settings.selectors
     if selectors is None:  # every selector the inputs allow
@@ -289,7 +289,8 @@ def _greedy(settings, problems, samples, correct, samples_path, greedy_path, out
     return {pid: v[0] for (_, pid), v in verdicts.items()}, f"model {settings.greedy_model}"
 
 
-def _scores(problems: list[Problem], samples, model, scores_path, reward_model, settings, output_dir, resume):
+def _scores(problems: list[Problem], samples, model, scores_path, reward_model, settings, output_dir, resume,
+            progress=None):
     """Sample id -> reward-model score (or None when no scores are asked for), and the RM's name."""
     scores: dict[str, float] = {}
     names: set[str] = set()
@@ -319,6 +320,9 @@ def _scores(problems: list[Problem], samples, model, scores_path, reward_model, 
             if row.get("reward_model") == reward_model.name and row.get("model") == model:
                 scores.setdefault(f"{row['question_id']}/{row['model']}/{row['sample_index']}", row["score"])
         missing = [(p, s) for p, s in wanted if s.id not in scores]
+        _phase(progress, "programs scored")
+        if progress:
+            progress.total(len(missing))
         for start in range(0, len(missing), 64):  # written as they come: a kill keeps what was scored
             chunk = missing[start : start + 64]
             values = reward_model.score([p.prompt for p, _ in chunk], [s.program for _, s in chunk],
@@ -327,6 +331,8 @@ def _scores(problems: list[Problem], samples, model, scores_path, reward_model, 
                 scores[s.id] = float(value)
                 writer.write(dataclasses.asdict(Score(question_id=s.question_id, model=model, sample_index=s.sample_index,
                                                       reward_model=reward_model.name, score=float(value))))
+                if progress:
+                    progress.advance(s)
     return scores, reward_model.name
 
 
