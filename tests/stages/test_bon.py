@@ -143,7 +143,8 @@ def test_scores_from_a_real_reward_model(tmp_path, inputs, tiny_model):
     assert [w["score"] for w in written] == pytest.approx(direct, abs=1e-4)
 
 
-def test_sampling_and_generated_tests_through_an_endpoint(tmp_path, canonical):
+@pytest.mark.parametrize("benchmark", ["humaneval", "humaneval+"])  # HumanEval+: per-test limits of its own suite
+def test_sampling_and_generated_tests_through_an_endpoint(tmp_path, canonical, benchmark):
     from acecoder.llm import StubServer
     from acecoder.stages.sample import SampleSettings
 
@@ -160,7 +161,7 @@ def test_sampling_and_generated_tests_through_an_endpoint(tmp_path, canonical):
     bar = Bar()
     with StubServer(reply=reply) as server:
         sampling = SampleSettings(model="stub", base_url=server.base_url, n=4, temperature=1.0)
-        settings = stage.BonSettings(benchmark="humaneval", limit=1, generate_tests=5, draws=100, workers=2)
+        settings = stage.BonSettings(benchmark=benchmark, limit=1, generate_tests=5, draws=100, workers=2)
         summary = stage.run(tmp_path / "out", settings=settings, sample_settings=sampling, progress=bar)
     generated = json.loads((tmp_path / "out" / "generated_tests.jsonl").read_text())
     assert generated["id"] == "HumanEval/0" and len(generated["tests"]) == 2  # the print is dropped

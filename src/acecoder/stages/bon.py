@@ -419,7 +419,12 @@ def _phase(progress, unit: str) -> None:
 
 def _agreement(problems, samples, tests, settings, output_dir, resume, progress):
     """problem id -> each sample's pass vector on the generated tests."""
-    generated = {p.id: dataclasses.replace(p, tests=tests.get(p.id, [])) for p in problems}
+    # The generated asserts replace the benchmark's suite, and with it what belongs to that
+    # suite: its per-test limits and where its base part ends (EvalPlus); each assert is judged alone.
+    suite_only = ("base_tests", "stop_at_timeout")
+    generated = {p.id: dataclasses.replace(p, tests=tests.get(p.id, []), limits=None,
+                                           metadata={k: v for k, v in p.metadata.items() if k not in suite_only})
+                 for p in problems}
     verdicts_path = output_dir / "agreement.jsonl"
     execute_samples({settings.benchmark: list(generated.values())}, samples, verdicts_path, timeout=settings.timeout,
                     workers=settings.workers, memory_mb=settings.memory_mb, resume=resume, progress=progress)
