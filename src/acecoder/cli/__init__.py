@@ -65,8 +65,11 @@ def _stop_on_sigterm() -> list:
     servers it started are stopped, the same message. Returns a list that is non-empty
     once SIGTERM came."""
     import signal
+    import threading
 
     came, main_pid = [], os.getpid()
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        return came
 
     def stop(signum, frame):
         if os.getpid() != main_pid:  # a forked child inherited this handler: die as SIGTERM asks
