@@ -286,8 +286,8 @@ def _greedy(settings, problems, samples, correct, samples_path, greedy_path, out
     if missing:
         raise InputError(f"no greedy program of {settings.greedy_model} for {len(missing)} problems, e.g. {missing[0]}",
                          path=str(greedy_path or samples_path))
-    # verdicts also holds the base suite's (HumanEval+'s "humaneval+/base"): the greedy line is the benchmark's own
-    return {pid: v[0] for (suite, pid), v in verdicts.items() if suite == name}, f"model {settings.greedy_model}"
+    # verdicts also holds the base suite's ("humaneval+/base"): the greedy line is the benchmark's own suite
+    return {pid: verdicts[(name, pid)][0] for pid in samples}, f"model {settings.greedy_model}"
 
 
 def _scores(problems: list[Problem], samples, model, scores_path, reward_model, settings, output_dir, resume,
