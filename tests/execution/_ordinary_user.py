@@ -14,8 +14,10 @@ cannot read the rest of /root.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -81,6 +83,7 @@ def world_writable_dir() -> Path:
     """A fresh folder under /tmp that the throwaway uid may write (pytest's own are root's)."""
     path = Path(tempfile.mkdtemp(prefix="acecoder-user-"))
     path.chmod(0o777)
+    atexit.register(shutil.rmtree, path, ignore_errors=True)  # root may remove what the throwaway uid wrote
     return path
 
 
