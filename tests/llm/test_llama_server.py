@@ -20,7 +20,7 @@ FAKE_SERVER = textwrap.dedent(
     from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 
     parser = argparse.ArgumentParser()
-    for flag in ("--model", "--alias", "--host", "--port", "--ctx-size", "--parallel", "--threads", "--cache-ram"):
+    for flag in ("--model", "--alias", "--host", "--port", "--ctx-size", "--parallel", "--threads", "--cache-ram", "--spec-type"):
         parser.add_argument(flag)
     for flag in ("--no-kv-unified", "--no-webui"):
         parser.add_argument(flag, action="store_true")

@@ -6,6 +6,7 @@ within seconds with the signal and the server's log, after which `--resume` fini
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -52,6 +53,7 @@ def test_n_samples_up_to_the_slots_in_one_request_beyond_them_one_by_one():
         assert len(result.texts) == 2 and client.supports_n and client.usage.requests == 1
         result, client = asyncio.run(go(3))  # llama-server refuses n above its slots (HTTP 400)
         assert len(result.texts) == 3 and not client.supports_n and client.usage.failed == {}
+    assert not server.log_path.exists(), "a server that stopped cleanly leaves no log behind in /tmp"
 
 
 def _child_named(parent: int, name: str) -> int | None:
@@ -101,6 +103,8 @@ def test_a_server_killed_mid_stage_fails_the_stage_in_seconds_and_a_rerun_resume
     assert run.returncode == 1, stderr
     assert took < 10, f"the death was reported after {took:.1f} s"
     assert f"was killed by {sig.name}" in stderr and "Last lines of its log" in stderr
+    log = re.search(r"Last lines of its log (\S+):", stderr)
+    assert log and Path(log[1]).is_file(), "the log the error names must still be there"
     assert "resume" in stderr and "Traceback" not in stderr
     written = len(output.read_text().splitlines())
     assert 2 <= written < 24
