@@ -4,13 +4,14 @@ llama-cpp-python's server (`python -m llama_cpp.server`, one request at a time; 
 backend before), same model, same HumanEval prompts, greedy, one run.
 
     python speed/bench_llama_server.py [--model qwen2.5-coder-0.5b] [--requests 16]
-        [--levels 1 4 8] [--max-tokens 256] [--threads 2] [--replicas]
+        [--levels 1 4 8] [--max-tokens 256] [--threads 2] [--replicas] [--no-lookup-row]
 
 Each (server, level) gets a fresh server (no prompt cached from another row) and the same
 `--requests` prompts, sent `level` at a time, as the stages send them. Prints completion
 tokens per second (the servers' own counts) and the ratio to the old server at that level.
-`--replicas` adds rows with two servers of one thread each, the client spreading requests
-over both. The old server needs llama-cpp-python's `[server]` extra (requirements/dev.txt).
+`--no-lookup-row` adds llama-server without prompt-lookup speculation (the backend's default
+since c458c30), `--replicas` rows with two servers of one thread each, the client spreading
+requests over both. The old server needs llama-cpp-python's `[server]` extra (requirements/dev.txt).
 """
 
 from __future__ import annotations
@@ -67,10 +68,11 @@ def old_server(model: str, context: int, threads: int | None):
 
 
 @contextlib.contextmanager
-def new_servers(model: str, context: int, parallel: int, threads: int | None, count: int):
+def new_servers(model: str, context: int, parallel: int, threads: int | None, count: int, lookup: bool = True):
     with contextlib.ExitStack() as stack:
         yield [stack.enter_context(LlamaCppServer(model, context=context, parallel=max(1, parallel // count),
-                                                  threads=threads)).base_url for _ in range(count)]
+                                                  threads=threads, prompt_lookup=lookup)).base_url
+               for _ in range(count)]
 
 
 async def tokens_per_second(urls: list[str], model: str, warm: list[ChatRequest], batch: list[ChatRequest],
@@ -94,6 +96,7 @@ def main() -> None:
     parser.add_argument("--context", type=int, default=2048, help="tokens per request")
     parser.add_argument("--threads", type=int, default=None, help="default: llama.cpp's choice")
     parser.add_argument("--replicas", action="store_true", help="also two servers of one thread each")
+    parser.add_argument("--no-lookup-row", action="store_true", help="also llama-server without prompt lookup")
     parser.add_argument("--skip-old", action="store_true")
     args = parser.parse_args()
     # One more than asked: the warm-up request is not counted, and no row sees a prompt twice.
@@ -105,6 +108,9 @@ def main() -> None:
         setups = [("llama-server", lambda: new_servers(args.model, args.context, level, args.threads, 1))]
         if not args.skip_old:
             setups.insert(0, ("llama-cpp-python", lambda: old_server(args.model, args.context, args.threads)))
+        if args.no_lookup_row:
+            setups.append(("llama-server, no prompt lookup",
+                           lambda: new_servers(args.model, args.context, level, args.threads, 1, lookup=False)))
         if args.replicas and level >= 2:
             setups.append(("llama-server x2, 1 thread each", lambda: new_servers(args.model, args.context, level, 1, 2)))
         results = {}

@@ -73,6 +73,8 @@ def test_it_starts_serves_the_openai_protocol_and_stops(fake_llama, tmp_path):
     command = server.command()
     assert server.model == "tiny" and command[command.index("--ctx-size") + 1] == str(3 * 2048)  # split over 3 slots
     assert command[command.index("--parallel") + 1] == "3"
+    assert command[command.index("--spec-type") + 1] == "ngram-simple"  # prompt lookup, by default
+    assert "--spec-type" not in LlamaCppServer(fake_llama, prompt_lookup=False).command()
     with server:
         process = server._process
 
