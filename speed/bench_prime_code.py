@@ -14,8 +14,10 @@ Every completion text is distinct (a comment carries its index).
 
 - prime_code: `compute_score(completion, ground_truth, continuous=True)` per completion
   (what verl's `default_compute_score` runs for apps/taco/codecontests/codeforces rows),
-  in a pool of `--workers` processes (verl's reward workers; prime_code starts a
-  multiprocessing Manager and a process per call inside each).
+  in a pool of `--workers` processes (prime_code starts a multiprocessing Manager and a
+  process per call inside each); with `--verl-loop 8`, as verl 0.9.1's reward loop calls
+  it: 8 workers, each running its chunk's calls at once in a default thread pool
+  (`verl/experimental/reward_loop/`: up to 48 calls in flight on 2 cores).
 - acecoder: `acecoder.rewards.verl.compute_score` per completion, called from a pool of
   threads (verl's reward loop calls a sync custom function in its executor), one engine
   with `--workers` sandbox processes; then the same through `compute_score_batch`.
@@ -97,6 +99,15 @@ def prime_score(args: tuple[str, str]) -> float:
     return float(_PRIME.compute_score(completion, truth, continuous=True)[0])
 
 
+def prime_chunk(chunk: list[tuple[str, str]]) -> list[float]:
+    """One of verl 0.9.1's `RewardLoopWorker`s: it gathers its whole chunk at once, and a sync
+    compute_score runs in the event loop's default executor, min(32, cores + 4) threads."""
+    import os
+
+    with ThreadPoolExecutor(min(32, (os.cpu_count() or 1) + 4)) as pool:
+        return list(pool.map(prime_score, chunk))
+
+
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -117,6 +128,10 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=3.0, help="our CPU seconds per case")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-prime", action="store_true", help="time ours only")
+    parser.add_argument("--verl-loop", type=int, default=0, metavar="WORKERS",
+                        help="run prime_code as verl 0.9.1's reward loop does: the batch cut into WORKERS chunks "
+                             "(reward.num_workers, 8 by default in verl), each chunk's calls all at once in a "
+                             "thread pool of min(32, cores + 4); default: a pool of --workers processes")
     args = parser.parse_args()
     import os
 
@@ -150,8 +165,14 @@ def main() -> None:
     if args.skip_prime:
         return
     cpu0, t0 = children_cpu(), time.monotonic()
-    with ProcessPoolExecutor(workers) as pool:
-        theirs = list(pool.map(prime_score, items, chunksize=1))
+    if args.verl_loop:
+        size = -(-len(items) // args.verl_loop)  # contiguous chunks, as DataProto.chunk cuts them
+        with ProcessPoolExecutor(args.verl_loop) as pool:
+            theirs = [r for chunk in pool.map(prime_chunk, [items[i : i + size] for i in range(0, len(items), size)])
+                      for r in chunk]
+    else:
+        with ProcessPoolExecutor(workers) as pool:
+            theirs = list(pool.map(prime_score, items, chunksize=1))
     prime_wall, prime_cpu = time.monotonic() - t0, children_cpu() - cpu0
     print(f"prime_code compute_score: {prime_wall:8.1f} s wall, {prime_cpu:8.1f} core-s; "
           f"mean reward {sum(theirs) / len(theirs):.4f}")
