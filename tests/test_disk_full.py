@@ -70,3 +70,35 @@ def test_a_full_disk_names_the_file_and_resume_finishes_the_run(tmp_path):
     assert (log / "resume.rc").read_text().strip() == "0", (log / "resume.out").read_text()
     assert _verdicts(log / "out.jsonl") == _verdicts(whole)
     assert len((log / "out.jsonl").read_text().splitlines()) == len(rows) * 11  # each once, none torn
+
+
+LIBRARY_SCRIPT = """
+mount -t tmpfs -o size=64k tmpfs "$DISK" || exit 99
+"$PY" -c "$CODE"
+"""
+
+LIBRARY_CODE = """
+import os, torch, safetensors.torch
+from acecoder.cli import _disk_full
+try:
+    safetensors.torch.save_file({"x": torch.zeros(1 << 18)}, os.environ["DISK"] + "/model.safetensors")
+except Exception as error:
+    print(type(error).__name__, _disk_full(error))
+else:
+    print("saved")
+"""
+
+
+def test_a_full_disk_said_by_a_library_in_its_own_words_is_still_a_full_disk(tmp_path):
+    """safetensors (Rust, train-rm's checkpoints) reports a full disk as `SafetensorError: ... No
+    space left on device (os error 28)`, not an OSError: it used to print as "a bug"."""
+    unshare = _unshare()
+    if unshare is None:
+        pytest.skip("no mount namespace here (unshare -m / -rm refused): cannot make a small disk")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    env = {**os.environ, "DISK": str(disk), "PY": sys.executable, "CODE": LIBRARY_CODE}
+    done = subprocess.run([*unshare, "sh", "-c", LIBRARY_SCRIPT], env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode != 99, done.stderr
+    assert done.stdout.split() == ["SafetensorError", "True"], (done.stdout, done.stderr)

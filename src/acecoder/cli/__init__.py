@@ -84,13 +84,22 @@ def _stop_on_sigterm() -> list:
     return came
 
 
-def _disk_full(error: Exception) -> bool:
-    """A full disk or quota: the machine's problem, not a bug; sqlite says it in words."""
+def _disk_full(error: BaseException) -> bool:
+    """A full disk or quota: the machine's problem, not a bug. Libraries say so their own way:
+    an OSError's errno, sqlite in words, Rust code (safetensors' SafetensorError, when
+    train-rm saves a checkpoint) as the system's text, sometimes in a cause or context."""
     import errno
 
-    if isinstance(error, OSError):
-        return error.errno in (errno.ENOSPC, errno.EDQUOT)
-    return type(error).__module__ == "sqlite3" and "disk is full" in str(error)
+    texts = (os.strerror(errno.ENOSPC), os.strerror(errno.EDQUOT))
+    while error is not None:
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if type(error).__module__ == "sqlite3" and "disk is full" in str(error):
+            return True
+        if any(text in str(error) for text in texts):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _wide_help_in_pipes() -> None:
