@@ -79,8 +79,8 @@ class LlamaCppServer:
         prompt_lookup: speculate from earlier tokens (`--spec-type ngram-simple`): where the last 12
             tokens occurred before (a signature, a docstring, a test the answer repeats), the tokens
             that followed are checked in one batch instead of decoded one by one. The same tokens
-            come out (up to the last bits batching changes anyway), faster: +30% tokens/s with
-            one request in flight, a few % with 8 (speed/bench_llama_server.py).
+            come out (up to the last bits batching changes anyway), faster: +35% tokens/s with
+            one request in flight; with 8 the gain is within noise (speed/bench_llama_server.py).
         startup_timeout: seconds to wait for the model to load before giving up.
         log_path: the server's output (default: a temporary file, removed when the server stops
             cleanly and kept when it died, for the error that quotes it).
