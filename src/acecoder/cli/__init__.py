@@ -90,8 +90,9 @@ def _disk_full(error: BaseException) -> bool:
     train-rm saves a checkpoint) as the system's text, sometimes in a cause or context."""
     import errno
 
-    texts = (os.strerror(errno.ENOSPC), os.strerror(errno.EDQUOT))
-    while error is not None:
+    texts, seen = (os.strerror(errno.ENOSPC), os.strerror(errno.EDQUOT)), set()
+    while error is not None and id(error) not in seen:  # `raise a from b` can make a cycle
+        seen.add(id(error))
         if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
             return True
         if type(error).__module__ == "sqlite3" and "disk is full" in str(error):
